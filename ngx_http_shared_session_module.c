@@ -1,0 +1,688 @@
+
+/*
+ * Copyright (C) ngx_http_shared_session_module authors
+ *
+ * Shared HTTP sessions in Redis, byte-compatible with Spring Session:
+ * directives, configuration and handler registration.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_shared_session.h"
+#include "ngx_http_shared_session_store.h"
+
+
+/* a setter whose error message names the value: see shared_session_slot() */
+typedef struct {
+    ngx_conf_post_handler_pt   check;     /* ngx_conf_post_t's layout */
+    char                    *(*set)(ngx_conf_t *cf, ngx_command_t *cmd,
+                                    void *conf);
+} ngx_http_shared_session_slot_t;
+
+
+static char *ngx_http_shared_session(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_shared_session_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_shared_session_samesite(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_shared_session_check_msec(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_http_shared_session_check_sec(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_http_shared_session_check_text(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_http_shared_session_check_cookie_name(ngx_conf_t *cf,
+    void *post, void *data);
+static char *ngx_http_shared_session_check_cookie_attr(ngx_conf_t *cf,
+    void *post, void *data);
+
+static void *ngx_http_shared_session_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_shared_session_init_main_conf(ngx_conf_t *cf,
+    void *conf);
+static void *ngx_http_shared_session_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_shared_session_merge_loc_conf(ngx_conf_t *cf,
+    void *parent, void *child);
+static char *ngx_http_shared_session_merge_redis(ngx_conf_t *cf,
+    ngx_http_shared_session_loc_conf_t *conf);
+static ngx_int_t ngx_http_shared_session_concat(ngx_conf_t *cf,
+    ngx_str_t *dst, ngx_str_t *a, ngx_str_t *b, ngx_str_t *c);
+static void ngx_http_shared_session_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_http_shared_session_slot_t  ngx_http_shared_session_msec_slot = {
+    ngx_http_shared_session_check_msec, ngx_conf_set_msec_slot
+};
+
+static ngx_http_shared_session_slot_t  ngx_http_shared_session_sec_slot = {
+    ngx_http_shared_session_check_sec, ngx_conf_set_sec_slot
+};
+
+static ngx_http_shared_session_slot_t  ngx_http_shared_session_num_slot = {
+    NULL, ngx_conf_set_num_slot
+};
+
+static ngx_http_shared_session_slot_t  ngx_http_shared_session_text_slot = {
+    ngx_http_shared_session_check_text, ngx_conf_set_str_slot
+};
+
+static ngx_http_shared_session_slot_t  ngx_http_shared_session_name_slot = {
+    ngx_http_shared_session_check_cookie_name, ngx_conf_set_str_slot
+};
+
+static ngx_http_shared_session_slot_t  ngx_http_shared_session_attr_slot = {
+    ngx_http_shared_session_check_cookie_attr, ngx_conf_set_str_slot
+};
+
+
+static ngx_conf_enum_t  ngx_http_shared_session_secure[] = {
+    { ngx_string("off"), NGX_HTTP_SHARED_SESSION_SECURE_OFF },
+    { ngx_string("on"), NGX_HTTP_SHARED_SESSION_SECURE_ON },
+    { ngx_string("auto"), NGX_HTTP_SHARED_SESSION_SECURE_AUTO },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_http_shared_session_commands[] = {
+
+    { ngx_string("shared_session"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_shared_session,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("shared_session_invalidate"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_shared_session,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("shared_session_invalidate_redirect"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_shared_session_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, invalidate_redirect),
+      &ngx_http_shared_session_attr_slot },
+
+    { ngx_string("shared_session_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_shared_session_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, redis),
+      &ngx_http_shared_session_attr_slot },
+
+    { ngx_string("shared_session_redis_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_shared_session_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, redis_timeout),
+      &ngx_http_shared_session_msec_slot },
+
+    { ngx_string("shared_session_redis_password"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_shared_session_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, redis_password),
+      &ngx_http_shared_session_text_slot },
+
+    { ngx_string("shared_session_redis_username"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_shared_session_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, redis_username),
+      &ngx_http_shared_session_text_slot },
+
+    { ngx_string("shared_session_redis_database"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_shared_session_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, redis_database),
+      &ngx_http_shared_session_num_slot },
+
+    { ngx_string("shared_session_host"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, host),
+      NULL },
+
+    { ngx_string("shared_session_namespace"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_shared_session_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, namespace),
+      &ngx_http_shared_session_text_slot },
+
+    { ngx_string("shared_session_max_inactive_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_shared_session_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, max_inactive_interval),
+      &ngx_http_shared_session_sec_slot },
+
+    { ngx_string("shared_session_attribute"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_shared_session_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, attribute),
+      &ngx_http_shared_session_text_slot },
+
+    { ngx_string("shared_session_attribute_class"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_shared_session_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, attribute_class),
+      &ngx_http_shared_session_text_slot },
+
+    { ngx_string("shared_session_cookie_name"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_shared_session_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, cookie.name),
+      &ngx_http_shared_session_name_slot },
+
+    { ngx_string("shared_session_cookie_path"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_shared_session_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, cookie.path),
+      &ngx_http_shared_session_attr_slot },
+
+    { ngx_string("shared_session_cookie_domain"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_shared_session_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, cookie.domain),
+      &ngx_http_shared_session_attr_slot },
+
+    { ngx_string("shared_session_cookie_secure"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, cookie.secure),
+      &ngx_http_shared_session_secure },
+
+    { ngx_string("shared_session_cookie_httponly"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, cookie.httponly),
+      NULL },
+
+    { ngx_string("shared_session_cookie_samesite"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_shared_session_samesite,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, cookie.samesite),
+      NULL },
+
+    { ngx_string("shared_session_cookie_base64"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, cookie.base64),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_shared_session_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_shared_session_create_main_conf, /* create main configuration */
+    ngx_http_shared_session_init_main_conf,   /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_shared_session_create_loc_conf,  /* create location configuration */
+    ngx_http_shared_session_merge_loc_conf    /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_shared_session_module = {
+    NGX_MODULE_V1,
+    &ngx_http_shared_session_module_ctx,   /* module context */
+    ngx_http_shared_session_commands,      /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_shared_session_exit_process,  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static char *
+ngx_http_shared_session(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_shared_session_loc_conf_t *sscf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (sscf->endpoint != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (cmd->name.len == sizeof("shared_session") - 1) {
+        sscf->endpoint = NGX_HTTP_SHARED_SESSION_ENDPOINT;
+        clcf->handler = ngx_http_shared_session_handler;
+
+    } else {
+        sscf->endpoint = NGX_HTTP_SHARED_SESSION_INVALIDATE;
+        clcf->handler = ngx_http_shared_session_invalidate_handler;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Runs nginx's own setter and check; on failure, the message names the
+ * directive and the value, which nginx's generic messages do not.
+ */
+
+static char *
+ngx_http_shared_session_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char                            *rv;
+    ngx_str_t                       *value;
+    ngx_http_shared_session_slot_t  *slot;
+
+    slot = cmd->post;
+
+    rv = slot->set(cf, cmd, conf);
+
+    if (rv == NGX_CONF_OK || rv == NGX_CONF_ERROR
+        || ngx_strcmp(rv, "is duplicate") == 0)
+    {
+        return rv;
+    }
+
+    value = cf->args->elts;
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"%V\" directive: %s",
+                       &value[1], &cmd->name, rv);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_shared_session_samesite(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t   *field, *value;
+    ngx_uint_t   i;
+
+    static ngx_str_t  values[] = {
+        ngx_string("Strict"), ngx_string("Lax"), ngx_string("None")
+    };
+
+    field = (ngx_str_t *) (p + cmd->offset);
+
+    if (field->data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        ngx_str_set(field, "");
+        return NGX_CONF_OK;
+    }
+
+    for (i = 0; i < sizeof(values) / sizeof(ngx_str_t); i++) {
+        if (value[1].len == values[i].len
+            && ngx_strncasecmp(value[1].data, values[i].data, value[1].len)
+               == 0)
+        {
+            *field = values[i];
+            return NGX_CONF_OK;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"%V\" directive, "
+                       "it must be \"Strict\", \"Lax\", \"None\" or \"off\"",
+                       &value[1], &cmd->name);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_shared_session_check_msec(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t  *ms = data;
+
+    return (*ms == 0) ? "must be positive" : NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_shared_session_check_sec(ngx_conf_t *cf, void *post, void *data)
+{
+    time_t  *sec = data;
+
+    return (*sec <= 0) ? "must be positive" : NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_shared_session_check_text(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *s = data;
+
+    u_char  *p, *last;
+
+    if (s->len == 0) {
+        return "must not be empty";
+    }
+
+    last = s->data + s->len;
+
+    for (p = s->data; p < last; p++) {
+        if (*p < ' ' || *p == 0x7f) {
+            return "must not contain control characters";
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_shared_session_check_cookie_name(ngx_conf_t *cf, void *post,
+    void *data)
+{
+    if (ngx_http_shared_session_cookie_valid_attr(data, 1) != NGX_OK) {
+        return "not a valid cookie name";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_shared_session_check_cookie_attr(ngx_conf_t *cf, void *post,
+    void *data)
+{
+    if (ngx_http_shared_session_cookie_valid_attr(data, 0) != NGX_OK) {
+        return "must be printable ASCII without spaces, \";\" or \",\"";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_shared_session_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_shared_session_main_conf_t  *smcf;
+
+    smcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_shared_session_main_conf_t));
+    if (smcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&smcf->servers, cf->pool, 1,
+                       sizeof(ngx_http_shared_session_redis_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return smcf;
+}
+
+
+/*
+ * The default Redis comes from the environment nginx was started with, as
+ * the seed's ECS task sets it; read when the configuration is loaded.
+ */
+
+static char *
+ngx_http_shared_session_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_shared_session_main_conf_t *smcf = conf;
+
+    char       *host, *port;
+    ngx_str_t   h, p, colon;
+
+    if (ngx_http_shared_session_store_init(cf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    host = getenv("REDIS_CLUSTER_ENDPOINT");
+
+    if (host == NULL || *host == '\0') {
+        ngx_str_set(&smcf->default_redis, "127.0.0.1:6379");
+        return NGX_CONF_OK;
+    }
+
+    port = getenv("REDIS_CLUSTER_PORT");
+
+    if (port == NULL || *port == '\0') {
+        port = "6379";
+    }
+
+    h.data = (u_char *) host;
+    h.len = ngx_strlen(host);
+    p.data = (u_char *) port;
+    p.len = ngx_strlen(port);
+    ngx_str_set(&colon, ":");
+
+    if (ngx_http_shared_session_concat(cf, &smcf->default_redis, &h, &colon,
+                                       &p)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_shared_session_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_shared_session_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_shared_session_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->invalidate_redirect = { 0, NULL };
+     *     conf->redis = { 0, NULL };
+     *     conf->redis_password = { 0, NULL };
+     *     conf->redis_username = { 0, NULL };
+     *     conf->namespace = { 0, NULL };
+     *     conf->attribute = { 0, NULL };
+     *     conf->attribute_class = { 0, NULL };
+     *     conf->cookie.name = { 0, NULL };
+     *     conf->cookie.path = { 0, NULL };
+     *     conf->cookie.domain = { 0, NULL };
+     *     conf->cookie.samesite = { 0, NULL };
+     *     conf->prefix = { 0, NULL };
+     *     conf->field = { 0, NULL };
+     *     conf->server = NULL;
+     */
+
+    conf->endpoint = NGX_CONF_UNSET_UINT;
+    conf->redis_timeout = NGX_CONF_UNSET_MSEC;
+    conf->redis_database = NGX_CONF_UNSET;
+    conf->host = NGX_CONF_UNSET_PTR;
+    conf->max_inactive_interval = NGX_CONF_UNSET;
+    conf->cookie.secure = NGX_CONF_UNSET_UINT;
+    conf->cookie.httponly = NGX_CONF_UNSET;
+    conf->cookie.base64 = NGX_CONF_UNSET;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_shared_session_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child)
+{
+    ngx_http_shared_session_loc_conf_t *prev = parent;
+    ngx_http_shared_session_loc_conf_t *conf = child;
+
+    ngx_str_t  colon, attr;
+
+    /* the endpoint itself is not inherited, as content handlers are not */
+
+    if (conf->endpoint == NGX_CONF_UNSET_UINT) {
+        conf->endpoint = NGX_HTTP_SHARED_SESSION_OFF;
+    }
+
+    ngx_conf_merge_str_value(conf->invalidate_redirect,
+                             prev->invalidate_redirect, "/index.html");
+    ngx_conf_merge_str_value(conf->redis, prev->redis, "");
+    ngx_conf_merge_msec_value(conf->redis_timeout, prev->redis_timeout, 1000);
+    ngx_conf_merge_str_value(conf->redis_password, prev->redis_password, "");
+    ngx_conf_merge_str_value(conf->redis_username, prev->redis_username, "");
+    ngx_conf_merge_value(conf->redis_database, prev->redis_database, 0);
+    ngx_conf_merge_ptr_value(conf->host, prev->host, NULL);
+    ngx_conf_merge_str_value(conf->namespace, prev->namespace,
+                             "spring:session");
+    ngx_conf_merge_sec_value(conf->max_inactive_interval,
+                             prev->max_inactive_interval, 1800);
+    ngx_conf_merge_str_value(conf->attribute, prev->attribute,
+                             "scopedTarget.sampleSession");
+    ngx_conf_merge_str_value(conf->attribute_class, prev->attribute_class,
+        "org.debugroom.mynavi.sample.aws.elasticache.app.web.model."
+        "SampleSession");
+    ngx_conf_merge_str_value(conf->cookie.name, prev->cookie.name,
+                             "SESSION");
+    ngx_conf_merge_str_value(conf->cookie.path, prev->cookie.path, "/");
+    ngx_conf_merge_str_value(conf->cookie.domain, prev->cookie.domain, "");
+    ngx_conf_merge_uint_value(conf->cookie.secure, prev->cookie.secure,
+                              NGX_HTTP_SHARED_SESSION_SECURE_AUTO);
+    ngx_conf_merge_value(conf->cookie.httponly, prev->cookie.httponly, 1);
+    ngx_conf_merge_str_value(conf->cookie.samesite, prev->cookie.samesite,
+                             "Lax");
+    ngx_conf_merge_value(conf->cookie.base64, prev->cookie.base64, 1);
+
+    if (conf->redis_username.len && conf->redis_password.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"shared_session_redis_username\" \"%V\" "
+                           "requires \"shared_session_redis_password\"",
+                           &conf->redis_username);
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->endpoint == NGX_HTTP_SHARED_SESSION_OFF) {
+        return NGX_CONF_OK;
+    }
+
+    ngx_str_set(&colon, ":");
+    ngx_str_set(&attr, "sessionAttr:");
+
+    if (ngx_http_shared_session_concat(cf, &conf->prefix, &conf->namespace,
+                                       &colon, NULL)
+        != NGX_OK
+        || ngx_http_shared_session_concat(cf, &conf->field, &attr,
+                                          &conf->attribute, NULL)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_shared_session_merge_redis(cf, conf);
+}
+
+
+static char *
+ngx_http_shared_session_merge_redis(ngx_conf_t *cf,
+    ngx_http_shared_session_loc_conf_t *conf)
+{
+    ngx_str_t                            *scripts, *address;
+    ngx_uint_t                            n;
+    ngx_http_shared_session_main_conf_t  *smcf;
+
+    smcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_shared_session_module);
+
+    address = conf->redis.len ? &conf->redis : &smcf->default_redis;
+
+    conf->server = ngx_http_shared_session_redis_add(cf, &smcf->servers,
+                                                     address,
+                                                     &conf->redis_username,
+                                                     &conf->redis_password,
+                                                     conf->redis_database,
+                                                     conf->redis_timeout);
+    if (conf->server == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid \"shared_session_redis\" address \"%V\"%s",
+                           address,
+                           conf->redis.len ? ""
+                               : " (from REDIS_CLUSTER_ENDPOINT and "
+                                 "REDIS_CLUSTER_PORT)");
+        return NGX_CONF_ERROR;
+    }
+
+    scripts = ngx_http_shared_session_store_scripts(&n);
+    ngx_http_shared_session_redis_set_scripts(conf->server, scripts, n);
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_concat(ngx_conf_t *cf, ngx_str_t *dst, ngx_str_t *a,
+    ngx_str_t *b, ngx_str_t *c)
+{
+    u_char  *p;
+
+    dst->len = a->len + b->len + (c ? c->len : 0);
+
+    dst->data = ngx_pnalloc(cf->pool, dst->len);
+    if (dst->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(dst->data, a->data, a->len);
+    p = ngx_cpymem(p, b->data, b->len);
+
+    if (c) {
+        ngx_memcpy(p, c->data, c->len);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_shared_session_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_shared_session_main_conf_t  *smcf;
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_shared_session_module);
+    if (smcf == NULL) {
+        return;
+    }
+
+    ngx_http_shared_session_redis_close_all(&smcf->servers);
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+#
+# make test: builds the module, starts a private redis-server on a free
+# port, runs the whole Test::Nginx suite with prove, stops what it started.
+#
+# With the real Test::Nginx installed (perl -MTest::Nginx::Socket), prove
+# uses it; otherwise our driver in t/lib.  Extra arguments go to prove
+# (e.g. scripts/test.sh t/001-session.t).
+
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+# shellcheck source=scripts/common.sh
+. scripts/common.sh
+
+need_packages redis-server redis-tools nginx-core perl procps
+scripts/build.sh
+
+work=$(mktemp -d /tmp/shared-session-test.XXXXXX)
+redis_pid=
+
+cleanup() {
+    if [ -n "$redis_pid" ] && kill -0 "$redis_pid" 2>/dev/null; then
+        kill "$redis_pid" 2>/dev/null || true
+        for _ in $(seq 50); do
+            kill -0 "$redis_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$redis_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+port=$(free_port)
+
+redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
+    --dir "$work" --logfile "$work/redis.log" &
+redis_pid=$!
+
+for _ in $(seq 100); do
+    redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break
+    sleep 0.05
+done
+redis-cli -p "$port" ping | grep -q PONG || {
+    echo "redis-server did not start:" >&2
+    cat "$work/redis.log" >&2
+    exit 1
+}
+
+export TEST_NGINX_REDIS_HOST=127.0.0.1
+export TEST_NGINX_REDIS_PORT=$port
+export TEST_NGINX_LOAD_MODULES=$top/build/ngx_http_shared_session_module.so
+export TEST_NGINX_BINARY=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
+
+inc=()
+if ! perl -MTest::Nginx::Socket -e 1 2>/dev/null; then
+    inc=(-I "$top/t/lib")
+fi
+
+if [ $# -eq 0 ]; then
+    set -- -r t
+fi
+
+prove "${inc[@]}" "$@"

@@ -1,0 +1,61 @@
+
+/*
+ * Copyright (C) ngx_http_shared_session_module authors
+ */
+
+
+#ifndef _NGX_HTTP_SHARED_SESSION_H_INCLUDED_
+#define _NGX_HTTP_SHARED_SESSION_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_shared_session_cookie.h"
+#include "ngx_http_shared_session_redis.h"
+
+
+#define NGX_HTTP_SHARED_SESSION_OFF         0
+#define NGX_HTTP_SHARED_SESSION_ENDPOINT    1
+#define NGX_HTTP_SHARED_SESSION_INVALIDATE  2
+
+
+typedef struct {
+    ngx_array_t                            servers;
+    ngx_str_t                              default_redis;   /* from env */
+} ngx_http_shared_session_main_conf_t;
+
+
+/* one field per directive, in the README's order */
+typedef struct {
+    ngx_uint_t                             endpoint;
+    ngx_str_t                              invalidate_redirect;
+    ngx_str_t                              redis;
+    ngx_msec_t                             redis_timeout;
+    ngx_str_t                              redis_password;
+    ngx_str_t                              redis_username;
+    ngx_int_t                              redis_database;
+    ngx_http_complex_value_t              *host;
+    ngx_str_t                              namespace;
+    time_t                                 max_inactive_interval;
+    ngx_str_t                              attribute;
+    ngx_str_t                              attribute_class;
+    ngx_http_shared_session_cookie_conf_t  cookie;
+
+    /* derived when merged */
+    ngx_str_t                              prefix;   /* "<namespace>:" */
+    ngx_str_t                              field;    /* "sessionAttr:<a>" */
+    ngx_http_shared_session_redis_t       *server;
+} ngx_http_shared_session_loc_conf_t;
+
+
+/* the content handlers of shared_session and shared_session_invalidate */
+ngx_int_t ngx_http_shared_session_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_shared_session_invalidate_handler(ngx_http_request_t *r);
+
+
+extern ngx_module_t  ngx_http_shared_session_module;
+
+
+#endif /* _NGX_HTTP_SHARED_SESSION_H_INCLUDED_ */

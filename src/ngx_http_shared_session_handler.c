@@ -1,0 +1,393 @@
+
+/*
+ * Copyright (C) ngx_http_shared_session_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_shared_session.h"
+#include "ngx_http_shared_session_id.h"
+#include "ngx_http_shared_session_json.h"
+#include "ngx_http_shared_session_store.h"
+
+
+typedef struct {
+    ngx_http_shared_session_store_t   store;     /* first: handlers cast */
+    ngx_str_t                         host;
+} ngx_http_shared_session_ctx_t;
+
+
+static ngx_int_t ngx_http_shared_session_start(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t **stp);
+static void ngx_http_shared_session_touched(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st, ngx_int_t rc);
+static ngx_int_t ngx_http_shared_session_respond(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st);
+static void ngx_http_shared_session_invalidated(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st, ngx_int_t rc);
+static ngx_int_t ngx_http_shared_session_redirect(ngx_http_request_t *r);
+static ngx_int_t ngx_http_shared_session_unavailable(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st);
+static ngx_int_t ngx_http_shared_session_send(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *body);
+
+
+static ngx_str_t  ngx_http_shared_session_unavailable_body =
+    ngx_string("{\"error\":\"session store unavailable\"}");
+
+
+ngx_int_t
+ngx_http_shared_session_handler(ngx_http_request_t *r)
+{
+    u_char                              *id;
+    ngx_int_t                            rc;
+    ngx_http_shared_session_ctx_t       *ctx;
+    ngx_http_shared_session_store_t     *st;
+    ngx_http_shared_session_loc_conf_t  *sscf;
+
+    rc = ngx_http_shared_session_start(r, &st);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ctx = (ngx_http_shared_session_ctx_t *) st;
+    sscf = ngx_http_get_module_loc_conf(r, ngx_http_shared_session_module);
+
+    if (sscf->host) {
+        if (ngx_http_complex_value(r, sscf->host, &ctx->host) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+    } else {
+        ctx->host = ngx_cycle->hostname;
+    }
+
+    if (ngx_http_shared_session_json_attribute(r->pool,
+                                               &sscf->attribute_class,
+                                               &ctx->host, st->now,
+                                               &st->value)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* a fresh id every time: the client's id is never adopted (fixation) */
+
+    id = ngx_pnalloc(r->pool, NGX_HTTP_SHARED_SESSION_ID_LEN);
+    if (id == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_shared_session_id_generate(id, r->connection->log)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    st->new_id.data = id;
+    st->new_id.len = NGX_HTTP_SHARED_SESSION_ID_LEN;
+    st->field = sscf->field;
+    st->max_inactive_interval = sscf->max_inactive_interval;
+    st->handler = ngx_http_shared_session_touched;
+
+    rc = ngx_http_shared_session_store_touch(r, st);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_shared_session_unavailable(r, st);
+    }
+
+    r->main->count++;
+    r->read_event_handler = ngx_http_test_reading;
+
+    return NGX_DONE;
+}
+
+
+ngx_int_t
+ngx_http_shared_session_invalidate_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                         rc;
+    ngx_http_shared_session_store_t  *st;
+
+    rc = ngx_http_shared_session_start(r, &st);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (st->nids == 0) {
+        return ngx_http_shared_session_redirect(r);
+    }
+
+    st->handler = ngx_http_shared_session_invalidated;
+
+    rc = ngx_http_shared_session_store_invalidate(r, st);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_shared_session_unavailable(r, st);
+    }
+
+    r->main->count++;
+    r->read_event_handler = ngx_http_test_reading;
+
+    return NGX_DONE;
+}
+
+
+/* What both endpoints do first: method, body, cookies, clock, store. */
+
+static ngx_int_t
+ngx_http_shared_session_start(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t **stp)
+{
+    ngx_int_t                            rc;
+    ngx_time_t                          *tp;
+    ngx_table_elt_t                     *h;
+    ngx_http_shared_session_store_t     *st;
+    ngx_http_shared_session_loc_conf_t  *sscf;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+#if (nginx_version >= 1023000)
+        h->next = NULL;
+#endif
+        ngx_str_set(&h->key, "Allow");
+        ngx_str_set(&h->value, "GET, HEAD");
+
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    sscf = ngx_http_get_module_loc_conf(r, ngx_http_shared_session_module);
+
+    st = ngx_pcalloc(r->pool, sizeof(ngx_http_shared_session_ctx_t));
+    if (st == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    st->ids = ngx_palloc(r->pool,
+                       NGX_HTTP_SHARED_SESSION_MAX_IDS * sizeof(ngx_str_t));
+    if (st->ids == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    st->nids = ngx_http_shared_session_cookie_ids(r, &sscf->cookie, st->ids,
+                                           NGX_HTTP_SHARED_SESSION_MAX_IDS);
+
+    tp = ngx_timeofday();
+
+    st->now = (int64_t) tp->sec * 1000 + tp->msec;
+    st->redis = sscf->server;
+    st->timeout = sscf->redis_timeout;
+    st->prefix = sscf->prefix;
+
+    *stp = st;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_shared_session_touched(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st, ngx_int_t rc)
+{
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_shared_session_respond(r, st);
+
+    } else {
+        rc = ngx_http_shared_session_unavailable(r, st);
+    }
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_respond(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st)
+{
+    ngx_int_t                             rc;
+    ngx_str_t                             body;
+    ngx_http_shared_session_json_body_t   json;
+    ngx_http_shared_session_loc_conf_t   *sscf;
+
+    sscf = ngx_http_get_module_loc_conf(r, ngx_http_shared_session_module);
+
+    ngx_memzero(&json, sizeof(ngx_http_shared_session_json_body_t));
+
+    if (st->found) {
+        json.id = st->ids[st->found - 1];
+
+        if (st->previous.data) {
+            rc = ngx_http_shared_session_json_host(r->pool, &st->previous,
+                                                   &json.previous_host);
+            if (rc == NGX_ERROR) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+
+    } else {
+        json.id = st->new_id;
+        json.is_new = 1;
+    }
+
+    json.host = ((ngx_http_shared_session_ctx_t *) st)->host;
+    json.last_updated = st->now;
+    json.creation_time = st->creation_time;
+
+    if (ngx_http_shared_session_json_body(r->pool, &json, &body) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* Spring sends the cookie when the session is not the requested one */
+
+    if (st->found != 1) {
+        if (ngx_http_shared_session_cookie_set(r, &sscf->cookie, &json.id)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    return ngx_http_shared_session_send(r, NGX_HTTP_OK, &body);
+}
+
+
+static void
+ngx_http_shared_session_invalidated(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st, ngx_int_t rc)
+{
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_shared_session_redirect(r);
+
+    } else {
+        rc = ngx_http_shared_session_unavailable(r, st);
+    }
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_redirect(ngx_http_request_t *r)
+{
+    ngx_table_elt_t                     *h;
+    ngx_http_shared_session_loc_conf_t  *sscf;
+
+    sscf = ngx_http_get_module_loc_conf(r, ngx_http_shared_session_module);
+
+    if (ngx_http_shared_session_cookie_set(r, &sscf->cookie, NULL) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_clear_location(r);
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Location");
+    h->value = sscf->invalidate_redirect;
+
+    r->headers_out.location = h;
+
+    return NGX_HTTP_MOVED_TEMPORARILY;
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_unavailable(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st)
+{
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "shared session: redis %V %V",
+                  ngx_http_shared_session_redis_name(st->redis), &st->error);
+
+    return ngx_http_shared_session_send(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                    &ngx_http_shared_session_unavailable_body);
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_send(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *body)
+{
+    ngx_int_t         rc;
+    ngx_buf_t        *b;
+    ngx_chain_t       out;
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Cache-Control");
+    ngx_str_set(&h->value, "no-store");
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = body->len;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = body->data;
+    b->last = body->data + body->len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}

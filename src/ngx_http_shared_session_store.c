@@ -1,0 +1,511 @@
+
+/*
+ * Copyright (C) ngx_http_shared_session_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <ngx_sha1.h>
+
+#include "ngx_http_shared_session_store.h"
+
+
+#define NGX_HTTP_SHARED_SESSION_TOUCH       0
+#define NGX_HTTP_SHARED_SESSION_INVALIDATE  1
+
+
+/*
+ * Each request is one script, so that reading, checking expiry and writing
+ * a session happen atomically: a touch racing an invalidation or an expiry
+ * never recreates a partial hash, and a request costs one round trip.
+ *
+ * Numbers are read as decimal text, or as ["java.lang.Long",n] and
+ * ["java.lang.Integer",n] (spring-data-redis 2.7.0-2.7.1), and written as
+ * decimal text, as GenericJackson2JsonRedisSerializer does.  Lua numbers
+ * are doubles: anything past 2^53 is refused rather than rounded.
+ */
+
+#define NGX_HTTP_SHARED_SESSION_LUA_COMMON                                    \
+    "local prefix, now = ARGV[1], tonumber(ARGV[2])\n"                        \
+    "local function num(v)\n"                                                 \
+    "  if not v then return nil end\n"                                        \
+    "  local d = string.match(v, '^%-?%d+$')\n"                               \
+    "    or string.match(v, '^%[\"java%.lang%.Long\",(%-?%d+)%]$')\n"         \
+    "    or string.match(v, '^%[\"java%.lang%.Integer\",(%-?%d+)%]$')\n"      \
+    "  if not d or #d > 17 then return nil end\n"                             \
+    "  local n = tonumber(d)\n"                                               \
+    "  if n >= 2^53 or n <= -2^53 then return nil end\n"                      \
+    "  return n\n"                                                            \
+    "end\n"                                                                   \
+    "local function fields(key, ...)\n"                                       \
+    "  local f = redis.call('HMGET', key, 'creationTime',\n"                  \
+    "                       'lastAccessedTime', 'maxInactiveInterval', ...)\n"\
+    "  if not (f[1] or f[2] or f[3])\n"                                       \
+    "     and redis.call('EXISTS', key) == 0 then\n"                          \
+    "    return 'none', f\n"                                                  \
+    "  end\n"                                                                 \
+    "  local ct, la, n = num(f[1]), num(f[2]), num(f[3])\n"                   \
+    "  if not (ct and la and n) or n < -2147483648 or n > 2147483647 then\n"  \
+    "    return 'bad', f\n"                                                   \
+    "  end\n"                                                                 \
+    "  if n >= 0 and now >= la + n * 1000 then return 'expired', f end\n"     \
+    "  return 'ok', f, ct, la, n\n"                                           \
+    "end\n"                                                                   \
+    "local function bucket(expiry)\n"                                         \
+    "  return prefix .. 'expirations:'\n"                                     \
+    "         .. string.format('%.0f', (math.floor(expiry / 60000) + 1)\n"    \
+    "                                  * 60000)\n"                            \
+    "end\n"
+
+
+static ngx_str_t  ngx_http_shared_session_scripts[] = {
+
+    /*
+     * KEYS: the hashes of the candidate ids, then the hash of new_id;
+     * ARGV: prefix, now, field, value, maxInactiveInterval, new_id, ids...
+     * returns {index or 0, creationTime, previous attribute, bad ids...}
+     */
+
+    ngx_string(
+    NGX_HTTP_SHARED_SESSION_LUA_COMMON
+    "local field, value = ARGV[3], ARGV[4]\n"
+    "local function expire(id, key, n, old)\n"
+    "  local shadow = prefix .. 'sessions:expires:' .. id\n"
+    "  redis.call('APPEND', shadow, '')\n"
+    "  if n < 0 then\n"
+    "    redis.call('PERSIST', shadow)\n"
+    "    redis.call('PERSIST', key)\n"
+    "    return\n"
+    "  end\n"
+    "  local member = '\"expires:' .. id .. '\"'\n"
+    "  local ttl = string.format('%.0f', (n + 300) * 1000)\n"
+    "  local b = bucket(now + n * 1000)\n"
+    "  if old then\n"
+    "    local ob = bucket(old + n * 1000)\n"
+    "    if ob ~= b then redis.call('SREM', ob, member) end\n"
+    "  end\n"
+    "  redis.call('SADD', b, member)\n"
+    "  redis.call('PEXPIRE', b, ttl)\n"
+    "  redis.call('PEXPIRE', shadow, string.format('%.0f', n * 1000))\n"
+    "  redis.call('PEXPIRE', key, ttl)\n"
+    "end\n"
+    "local bad = {}\n"
+    "for i = 1, #KEYS - 1 do\n"
+    "  local state, f, ct, la, n = fields(KEYS[i], field)\n"
+    "  if state == 'bad' then\n"
+    "    bad[#bad + 1] = ARGV[6 + i]\n"
+    "  elseif state == 'ok' then\n"
+    "    redis.call('HMSET', KEYS[i], 'lastAccessedTime', ARGV[2],\n"
+    "               field, value)\n"
+    "    expire(ARGV[6 + i], KEYS[i], n, la)\n"
+    "    return {i, string.format('%.0f', ct), f[4], unpack(bad)}\n"
+    "  end\n"
+    "end\n"
+    "local key = KEYS[#KEYS]\n"
+    "if redis.call('EXISTS', key) == 1 then\n"
+    "  return redis.error_reply('ERR session id collision')\n"
+    "end\n"
+    "redis.call('HMSET', key, 'creationTime', ARGV[2],\n"
+    "           'maxInactiveInterval', ARGV[5],\n"
+    "           'lastAccessedTime', ARGV[2], field, value)\n"
+    "expire(ARGV[6], key, tonumber(ARGV[5]), nil)\n"
+    "return {0, ARGV[2], false, unpack(bad)}\n"),
+
+    /*
+     * KEYS: the hashes of the candidate ids; ARGV: prefix, now, ids...
+     * returns {index or 0, bad ids...}
+     */
+
+    ngx_string(
+    NGX_HTTP_SHARED_SESSION_LUA_COMMON
+    "local bad = {}\n"
+    "for i = 1, #KEYS do\n"
+    "  local id = ARGV[2 + i]\n"
+    "  local state, f, ct, la, n = fields(KEYS[i])\n"
+    "  if state == 'bad' then\n"
+    "    bad[#bad + 1] = id\n"
+    "  elseif state == 'ok' then\n"
+    "    if n >= 0 then\n"
+    "      redis.call('SREM', bucket(la + n * 1000),\n"
+    "                 '\"expires:' .. id .. '\"')\n"
+    "    end\n"
+    "    redis.call('DEL', prefix .. 'sessions:expires:' .. id)\n"
+    "    redis.call('HMSET', KEYS[i], 'maxInactiveInterval', '0')\n"
+    "    redis.call('PEXPIRE', KEYS[i], '300000')\n"
+    "    return {i, unpack(bad)}\n"
+    "  end\n"
+    "end\n"
+    "return {0, unpack(bad)}\n")
+};
+
+
+static u_char  ngx_http_shared_session_sha[2][40];
+
+
+static ngx_int_t ngx_http_shared_session_store_run(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st, ngx_uint_t script,
+    ngx_uint_t nkeys, ngx_uint_t nargs);
+static ngx_int_t ngx_http_shared_session_store_send(
+    ngx_http_shared_session_store_t *st);
+static void ngx_http_shared_session_store_reply(void *data,
+    redisReply *reply, ngx_str_t *error);
+static ngx_int_t ngx_http_shared_session_store_parse(
+    ngx_http_shared_session_store_t *st, redisReply *reply);
+static void ngx_http_shared_session_store_cleanup(void *data);
+static u_char *ngx_http_shared_session_store_key(ngx_pool_t *pool,
+    ngx_str_t *prefix, ngx_str_t *id, size_t *len);
+
+
+ngx_int_t
+ngx_http_shared_session_store_init(ngx_conf_t *cf)
+{
+    u_char      digest[20];
+    ngx_uint_t  i;
+    ngx_sha1_t  sha1;
+
+    for (i = 0; i < 2; i++) {
+        ngx_sha1_init(&sha1);
+        ngx_sha1_update(&sha1, ngx_http_shared_session_scripts[i].data,
+                        ngx_http_shared_session_scripts[i].len);
+        ngx_sha1_final(digest, &sha1);
+
+        ngx_hex_dump(ngx_http_shared_session_sha[i], digest, sizeof(digest));
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_str_t *
+ngx_http_shared_session_store_scripts(ngx_uint_t *n)
+{
+    *n = sizeof(ngx_http_shared_session_scripts) / sizeof(ngx_str_t);
+
+    return ngx_http_shared_session_scripts;
+}
+
+
+ngx_int_t
+ngx_http_shared_session_store_touch(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st)
+{
+    u_char     *p;
+    ngx_uint_t  i, k, a;
+
+    /* EVALSHA sha numkeys, keys: ids + new, args: 6 + ids */
+
+    if (ngx_http_shared_session_store_run(r, st, NGX_HTTP_SHARED_SESSION_TOUCH,
+                                          st->nids + 1, 6 + st->nids)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    k = 3;
+    a = 3 + st->nids + 1;
+
+    for (i = 0; i < st->nids; i++) {
+        st->argv[k] = (const char *) ngx_http_shared_session_store_key(
+                                  r->pool, &st->prefix, &st->ids[i],
+                                  &st->argvlen[k]);
+        if (st->argv[k++] == NULL) {
+            return NGX_ERROR;
+        }
+
+        st->argv[a + 6 + i] = (const char *) st->ids[i].data;
+        st->argvlen[a + 6 + i] = st->ids[i].len;
+    }
+
+    st->argv[k] = (const char *) ngx_http_shared_session_store_key(r->pool,
+                                  &st->prefix, &st->new_id, &st->argvlen[k]);
+    if (st->argv[k] == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    st->argv[a + 2] = (const char *) st->field.data;
+    st->argvlen[a + 2] = st->field.len;
+    st->argv[a + 3] = (const char *) st->value.data;
+    st->argvlen[a + 3] = st->value.len;
+    st->argv[a + 4] = (const char *) p;
+    st->argvlen[a + 4] = ngx_sprintf(p, "%T", st->max_inactive_interval) - p;
+    st->argv[a + 5] = (const char *) st->new_id.data;
+    st->argvlen[a + 5] = st->new_id.len;
+
+    return ngx_http_shared_session_store_send(st);
+}
+
+
+ngx_int_t
+ngx_http_shared_session_store_invalidate(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st)
+{
+    ngx_uint_t  i, a;
+
+    if (ngx_http_shared_session_store_run(r, st,
+                                          NGX_HTTP_SHARED_SESSION_INVALIDATE,
+                                          st->nids, 2 + st->nids)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    a = 3 + st->nids;
+
+    for (i = 0; i < st->nids; i++) {
+        st->argv[3 + i] = (const char *) ngx_http_shared_session_store_key(
+                                  r->pool, &st->prefix, &st->ids[i],
+                                  &st->argvlen[3 + i]);
+        if (st->argv[3 + i] == NULL) {
+            return NGX_ERROR;
+        }
+
+        st->argv[a + 2 + i] = (const char *) st->ids[i].data;
+        st->argvlen[a + 2 + i] = st->ids[i].len;
+    }
+
+    return ngx_http_shared_session_store_send(st);
+}
+
+
+/* Lays out "EVALSHA sha numkeys" and the two arguments every script has. */
+
+static ngx_int_t
+ngx_http_shared_session_store_run(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st, ngx_uint_t script, ngx_uint_t nkeys,
+    ngx_uint_t nargs)
+{
+    u_char              *p;
+    ngx_uint_t           a;
+    ngx_pool_cleanup_t  *cln;
+
+    st->request = r;
+    st->script = script;
+    st->argc = 3 + nkeys + nargs;
+
+    st->argv = ngx_palloc(r->pool, st->argc * sizeof(char *));
+    st->argvlen = ngx_palloc(r->pool, st->argc * sizeof(size_t));
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN + NGX_INT64_LEN);
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+
+    if (st->argv == NULL || st->argvlen == NULL || p == NULL || cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_shared_session_store_cleanup;
+    cln->data = st;
+
+    st->argv[0] = "EVALSHA";
+    st->argvlen[0] = sizeof("EVALSHA") - 1;
+    st->argv[1] = (const char *) ngx_http_shared_session_sha[script];
+    st->argvlen[1] = 40;
+
+    st->argv[2] = (const char *) p;
+    st->argvlen[2] = ngx_sprintf(p, "%ui", nkeys) - p;
+    p += st->argvlen[2];
+
+    a = 3 + nkeys;
+
+    st->argv[a] = (const char *) st->prefix.data;
+    st->argvlen[a] = st->prefix.len;
+    st->argv[a + 1] = (const char *) p;
+    st->argvlen[a + 1] = ngx_sprintf(p, "%L", st->now) - p;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_store_send(ngx_http_shared_session_store_t *st)
+{
+    st->cmd = ngx_http_shared_session_redis_send(st->redis,
+                                         st->request->connection->log,
+                                         st->timeout, st->argc, st->argv,
+                                         st->argvlen,
+                                         ngx_http_shared_session_store_reply,
+                                         st, &st->error);
+
+    return st->cmd ? NGX_OK : NGX_DECLINED;
+}
+
+
+static void
+ngx_http_shared_session_store_reply(void *data, redisReply *reply,
+    ngx_str_t *error)
+{
+    ngx_http_shared_session_store_t  *st = data;
+
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    st->cmd = NULL;
+    r = st->request;
+
+    if (reply == NULL) {
+        st->error = *error;
+        st->handler(r, st, NGX_ERROR);
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR
+        && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0
+        && !st->retried)
+    {
+        /* the script cache was flushed: send the script itself, once */
+
+        st->retried = 1;
+        st->argv[0] = "EVAL";
+        st->argvlen[0] = sizeof("EVAL") - 1;
+        st->argv[1] = (const char *)
+                          ngx_http_shared_session_scripts[st->script].data;
+        st->argvlen[1] = ngx_http_shared_session_scripts[st->script].len;
+
+        if (ngx_http_shared_session_store_send(st) == NGX_OK) {
+            return;
+        }
+
+        st->handler(r, st, NGX_ERROR);
+        return;
+    }
+
+    rc = ngx_http_shared_session_store_parse(st, reply);
+
+    st->handler(r, st, rc);
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_store_parse(ngx_http_shared_session_store_t *st,
+    redisReply *reply)
+{
+    size_t               i, first;
+    off_t                n;
+    redisReply          *e;
+    ngx_http_request_t  *r;
+
+    r = st->request;
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        st->error.len = reply->len;
+        st->error.data = ngx_pnalloc(r->pool, reply->len);
+        if (st->error.data == NULL) {
+            ngx_str_set(&st->error, "error reply");
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(st->error.data, reply->str, reply->len);
+        return NGX_ERROR;
+    }
+
+    first = (st->script == NGX_HTTP_SHARED_SESSION_TOUCH) ? 3 : 1;
+
+    if (reply->type != REDIS_REPLY_ARRAY
+        || reply->elements < first
+        || reply->element[0]->type != REDIS_REPLY_INTEGER
+        || reply->element[0]->integer < 0
+        || (ngx_uint_t) reply->element[0]->integer > st->nids)
+    {
+        goto invalid;
+    }
+
+    st->found = (ngx_uint_t) reply->element[0]->integer;
+
+    for (i = first; i < reply->elements; i++) {
+        e = reply->element[i];
+
+        if (e->type == REDIS_REPLY_STRING) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "shared session: invalid session \"%*s\" in redis "
+                          "%V: a field is missing or not a number, "
+                          "left untouched",
+                          e->len, e->str,
+                          ngx_http_shared_session_redis_name(st->redis));
+        }
+    }
+
+    if (st->script != NGX_HTTP_SHARED_SESSION_TOUCH) {
+        return NGX_OK;
+    }
+
+    e = reply->element[1];
+
+    if (e->type != REDIS_REPLY_STRING) {
+        goto invalid;
+    }
+
+    n = (e->len && e->str[0] == '-')
+        ? ngx_atoof((u_char *) e->str + 1, e->len - 1)
+        : ngx_atoof((u_char *) e->str, e->len);
+
+    if (n == NGX_ERROR) {
+        goto invalid;
+    }
+
+    st->creation_time = (e->len && e->str[0] == '-') ? -n : n;
+
+    e = reply->element[2];
+
+    if (e->type == REDIS_REPLY_STRING) {
+        st->previous.len = e->len;
+        st->previous.data = ngx_pnalloc(r->pool, e->len + 1);
+        if (st->previous.data == NULL) {
+            ngx_str_set(&st->error, "out of memory");
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(st->previous.data, e->str, e->len);
+
+    } else if (e->type != REDIS_REPLY_NIL) {
+        goto invalid;
+    }
+
+    return NGX_OK;
+
+invalid:
+
+    ngx_str_set(&st->error, "unexpected reply to session script");
+
+    return NGX_ERROR;
+}
+
+
+/* the request is going away before its reply: the reply must not touch it */
+
+static void
+ngx_http_shared_session_store_cleanup(void *data)
+{
+    ngx_http_shared_session_store_t  *st = data;
+
+    if (st->cmd) {
+        ngx_http_shared_session_redis_cancel(st->cmd);
+        st->cmd = NULL;
+    }
+}
+
+
+static u_char *
+ngx_http_shared_session_store_key(ngx_pool_t *pool, ngx_str_t *prefix,
+    ngx_str_t *id, size_t *len)
+{
+    u_char  *key, *p;
+
+    *len = prefix->len + sizeof("sessions:") - 1 + id->len;
+
+    key = ngx_pnalloc(pool, *len);
+    if (key == NULL) {
+        return NULL;
+    }
+
+    p = ngx_cpymem(key, prefix->data, prefix->len);
+    p = ngx_cpymem(p, "sessions:", sizeof("sessions:") - 1);
+    ngx_memcpy(p, id->data, id->len);
+
+    return key;
+}

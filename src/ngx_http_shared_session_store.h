@@ -1,0 +1,83 @@
+
+/*
+ * Copyright (C) ngx_http_shared_session_module authors
+ */
+
+
+#ifndef _NGX_HTTP_SHARED_SESSION_STORE_H_INCLUDED_
+#define _NGX_HTTP_SHARED_SESSION_STORE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_shared_session_redis.h"
+
+
+typedef struct ngx_http_shared_session_store_s
+    ngx_http_shared_session_store_t;
+
+/* rc is NGX_OK, or NGX_ERROR with the cause in st->error */
+typedef void (*ngx_http_shared_session_store_handler_pt)(
+    ngx_http_request_t *r, ngx_http_shared_session_store_t *st, ngx_int_t rc);
+
+
+struct ngx_http_shared_session_store_s {
+    /* set by the caller */
+    ngx_http_shared_session_redis_t           *redis;
+    ngx_msec_t                                 timeout;
+    ngx_str_t                                  prefix;   /* "<namespace>:" */
+    int64_t                                    now;      /* ms */
+    ngx_str_t                                 *ids;      /* from cookies */
+    ngx_uint_t                                 nids;
+
+    /* touch only */
+    ngx_str_t                                  field;    /* sessionAttr:.. */
+    ngx_str_t                                  value;
+    time_t                                     max_inactive_interval;
+    ngx_str_t                                  new_id;
+
+    ngx_http_shared_session_store_handler_pt   handler;
+
+    /* results: ids[found - 1] is the session, or 0: none (touch: new_id) */
+    ngx_uint_t                                 found;
+    int64_t                                    creation_time;
+    ngx_str_t                                  previous; /* NULL: absent */
+    ngx_str_t                                  error;
+
+    /* private */
+    ngx_http_request_t                        *request;
+    ngx_http_shared_session_redis_cmd_t       *cmd;
+    ngx_uint_t                                 script;
+    ngx_uint_t                                 retried;
+    int                                        argc;
+    const char                               **argv;
+    size_t                                    *argvlen;
+};
+
+
+/* Computes the scripts' SHA1 digests; once, at configuration. */
+ngx_int_t ngx_http_shared_session_store_init(ngx_conf_t *cf);
+
+/* The Lua scripts, for the adapter to SCRIPT LOAD on each connection. */
+ngx_str_t *ngx_http_shared_session_store_scripts(ngx_uint_t *n);
+
+/*
+ * Both return NGX_OK when the script was sent (st->handler follows),
+ * NGX_DECLINED when Redis cannot be asked now (cause in st->error), or
+ * NGX_ERROR.
+ *
+ * Atomically finds the first live session among st->ids and touches it
+ * (lastAccessedTime, the attribute, TTLs, shadow key, expiry bucket) as
+ * Spring Session does, or creates st->new_id if there is none.
+ */
+ngx_int_t ngx_http_shared_session_store_touch(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st);
+
+/* Atomically ends the first live session among st->ids as Spring 3.4 does. */
+ngx_int_t ngx_http_shared_session_store_invalidate(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st);
+
+
+#endif /* _NGX_HTTP_SHARED_SESSION_STORE_H_INCLUDED_ */
