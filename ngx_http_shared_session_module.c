@@ -39,6 +39,10 @@ static char *ngx_http_shared_session_check_cookie_name(ngx_conf_t *cf,
     void *post, void *data);
 static char *ngx_http_shared_session_check_cookie_attr(ngx_conf_t *cf,
     void *post, void *data);
+static char *ngx_http_shared_session_check_redis(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_http_shared_session_secure(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 
 static void *ngx_http_shared_session_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_shared_session_init_main_conf(ngx_conf_t *cf,
@@ -77,12 +81,8 @@ static ngx_http_shared_session_slot_t  ngx_http_shared_session_attr_slot = {
     ngx_http_shared_session_check_cookie_attr, ngx_conf_set_str_slot
 };
 
-
-static ngx_conf_enum_t  ngx_http_shared_session_secure[] = {
-    { ngx_string("off"), NGX_HTTP_SHARED_SESSION_SECURE_OFF },
-    { ngx_string("on"), NGX_HTTP_SHARED_SESSION_SECURE_ON },
-    { ngx_string("auto"), NGX_HTTP_SHARED_SESSION_SECURE_AUTO },
-    { ngx_null_string, 0 }
+static ngx_http_shared_session_slot_t  ngx_http_shared_session_redis_slot = {
+    ngx_http_shared_session_check_redis, ngx_conf_set_str_slot
 };
 
 
@@ -114,7 +114,7 @@ static ngx_command_t  ngx_http_shared_session_commands[] = {
       ngx_http_shared_session_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_shared_session_loc_conf_t, redis),
-      &ngx_http_shared_session_attr_slot },
+      &ngx_http_shared_session_redis_slot },
 
     { ngx_string("shared_session_redis_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -202,10 +202,10 @@ static ngx_command_t  ngx_http_shared_session_commands[] = {
 
     { ngx_string("shared_session_cookie_secure"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
+      ngx_http_shared_session_secure,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_shared_session_loc_conf_t, cookie.secure),
-      &ngx_http_shared_session_secure },
+      NULL },
 
     { ngx_string("shared_session_cookie_httponly"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
@@ -367,6 +367,48 @@ ngx_http_shared_session_samesite(ngx_conf_t *cf, ngx_command_t *cmd,
 
 
 static char *
+ngx_http_shared_session_secure(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t  *field, i;
+
+    static ngx_conf_enum_t  values[] = {
+        { ngx_string("off"), NGX_HTTP_SHARED_SESSION_SECURE_OFF },
+        { ngx_string("on"), NGX_HTTP_SHARED_SESSION_SECURE_ON },
+        { ngx_string("auto"), NGX_HTTP_SHARED_SESSION_SECURE_AUTO },
+        { ngx_null_string, 0 }
+    };
+
+    field = (ngx_uint_t *) (p + cmd->offset);
+
+    if (*field != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (i = 0; values[i].name.len; i++) {
+        if (value[1].len == values[i].name.len
+            && ngx_strcmp(value[1].data, values[i].name.data) == 0)
+        {
+            *field = values[i].value;
+            return NGX_CONF_OK;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"%V\" directive, "
+                       "it must be \"on\", \"off\" or \"auto\"",
+                       &value[1], &cmd->name);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
 ngx_http_shared_session_check_msec(ngx_conf_t *cf, void *post, void *data)
 {
     ngx_msec_t  *ms = data;
@@ -425,6 +467,29 @@ ngx_http_shared_session_check_cookie_attr(ngx_conf_t *cf, void *post,
 {
     if (ngx_http_shared_session_cookie_valid_attr(data, 0) != NGX_OK) {
         return "must be printable ASCII without spaces, \";\" or \",\"";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* the syntax only: names are resolved when a location uses the address */
+
+static char *
+ngx_http_shared_session_check_redis(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *s = data;
+
+    ngx_url_t  u;
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    u.url = *s;
+    u.default_port = 6379;
+    u.no_resolve = 1;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+        return u.err ? u.err : "invalid address";
     }
 
     return NGX_CONF_OK;

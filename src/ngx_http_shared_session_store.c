@@ -39,18 +39,21 @@
     "  if n >= 2^53 or n <= -2^53 then return nil end\n"                      \
     "  return n\n"                                                            \
     "end\n"                                                                   \
+    "local function is(key, t)\n"                                             \
+    "  local k = redis.call('TYPE', key)['ok']\n"                             \
+    "  return k == 'none' or k == t\n"                                        \
+    "end\n"                                                                   \
     "local function fields(key, ...)\n"                                       \
+    "  local t = redis.call('TYPE', key)['ok']\n"                             \
+    "  if t == 'none' then return 'none' end\n"                               \
+    "  if t ~= 'hash' then return 'bad' end\n"                                \
     "  local f = redis.call('HMGET', key, 'creationTime',\n"                  \
     "                       'lastAccessedTime', 'maxInactiveInterval', ...)\n"\
-    "  if not (f[1] or f[2] or f[3])\n"                                       \
-    "     and redis.call('EXISTS', key) == 0 then\n"                          \
-    "    return 'none', f\n"                                                  \
-    "  end\n"                                                                 \
     "  local ct, la, n = num(f[1]), num(f[2]), num(f[3])\n"                   \
     "  if not (ct and la and n) or n < -2147483648 or n > 2147483647 then\n"  \
-    "    return 'bad', f\n"                                                   \
+    "    return 'bad'\n"                                                      \
     "  end\n"                                                                 \
-    "  if n >= 0 and now >= la + n * 1000 then return 'expired', f end\n"     \
+    "  if n >= 0 and now >= la + n * 1000 then return 'expired' end\n"        \
     "  return 'ok', f, ct, la, n\n"                                           \
     "end\n"                                                                   \
     "local function bucket(expiry)\n"                                         \
@@ -66,51 +69,71 @@ static ngx_str_t  ngx_http_shared_session_scripts[] = {
      * KEYS: the hashes of the candidate ids, then the hash of new_id;
      * ARGV: prefix, now, field, value, maxInactiveInterval, new_id, ids...
      * returns {index or 0, creationTime, previous attribute, bad ids...}
+     *
+     * Every key a touch writes is type-checked before the first write:
+     * Redis does not undo a script's writes when a later command fails.
      */
 
     ngx_string(
     NGX_HTTP_SHARED_SESSION_LUA_COMMON
     "local field, value = ARGV[3], ARGV[4]\n"
-    "local function expire(id, key, n, old)\n"
-    "  local shadow = prefix .. 'sessions:expires:' .. id\n"
-    "  redis.call('APPEND', shadow, '')\n"
+    "local function plan(id, n, old)\n"
+    "  local p = {shadow = prefix .. 'sessions:expires:' .. id}\n"
+    "  if not is(p.shadow, 'string') then return nil end\n"
+    "  if n < 0 then return p end\n"
+    "  p.bucket = bucket(now + n * 1000)\n"
+    "  if not is(p.bucket, 'set') then return nil end\n"
+    "  if old then\n"
+    "    local ob = bucket(old + n * 1000)\n"
+    "    if ob ~= p.bucket then\n"
+    "      if not is(ob, 'set') then return nil end\n"
+    "      p.old = ob\n"
+    "    end\n"
+    "  end\n"
+    "  return p\n"
+    "end\n"
+    "local function expire(p, id, key, n)\n"
+    "  redis.call('APPEND', p.shadow, '')\n"
     "  if n < 0 then\n"
-    "    redis.call('PERSIST', shadow)\n"
+    "    redis.call('PERSIST', p.shadow)\n"
     "    redis.call('PERSIST', key)\n"
     "    return\n"
     "  end\n"
     "  local member = '\"expires:' .. id .. '\"'\n"
     "  local ttl = string.format('%.0f', (n + 300) * 1000)\n"
-    "  local b = bucket(now + n * 1000)\n"
-    "  if old then\n"
-    "    local ob = bucket(old + n * 1000)\n"
-    "    if ob ~= b then redis.call('SREM', ob, member) end\n"
-    "  end\n"
-    "  redis.call('SADD', b, member)\n"
-    "  redis.call('PEXPIRE', b, ttl)\n"
-    "  redis.call('PEXPIRE', shadow, string.format('%.0f', n * 1000))\n"
+    "  if p.old then redis.call('SREM', p.old, member) end\n"
+    "  redis.call('SADD', p.bucket, member)\n"
+    "  redis.call('PEXPIRE', p.bucket, ttl)\n"
+    "  redis.call('PEXPIRE', p.shadow, string.format('%.0f', n * 1000))\n"
     "  redis.call('PEXPIRE', key, ttl)\n"
     "end\n"
     "local bad = {}\n"
     "for i = 1, #KEYS - 1 do\n"
+    "  local id = ARGV[6 + i]\n"
     "  local state, f, ct, la, n = fields(KEYS[i], field)\n"
-    "  if state == 'bad' then\n"
-    "    bad[#bad + 1] = ARGV[6 + i]\n"
-    "  elseif state == 'ok' then\n"
+    "  local p = state == 'ok' and plan(id, n, la)\n"
+    "  if p then\n"
     "    redis.call('HMSET', KEYS[i], 'lastAccessedTime', ARGV[2],\n"
     "               field, value)\n"
-    "    expire(ARGV[6 + i], KEYS[i], n, la)\n"
+    "    expire(p, id, KEYS[i], n)\n"
     "    return {i, string.format('%.0f', ct), f[4], unpack(bad)}\n"
+    "  elseif state ~= 'none' and state ~= 'expired' then\n"
+    "    bad[#bad + 1] = id\n"
     "  end\n"
     "end\n"
-    "local key = KEYS[#KEYS]\n"
+    "local key, n = KEYS[#KEYS], tonumber(ARGV[5])\n"
     "if redis.call('EXISTS', key) == 1 then\n"
     "  return redis.error_reply('ERR session id collision')\n"
+    "end\n"
+    "local p = plan(ARGV[6], n, nil)\n"
+    "if not p then\n"
+    "  return redis.error_reply('WRONGTYPE the shadow key or expiration'\n"
+    "                           .. ' bucket of a new session is taken')\n"
     "end\n"
     "redis.call('HMSET', key, 'creationTime', ARGV[2],\n"
     "           'maxInactiveInterval', ARGV[5],\n"
     "           'lastAccessedTime', ARGV[2], field, value)\n"
-    "expire(ARGV[6], key, tonumber(ARGV[5]), nil)\n"
+    "expire(p, ARGV[6], key, n)\n"
     "return {0, ARGV[2], false, unpack(bad)}\n"),
 
     /*
@@ -127,9 +150,9 @@ static ngx_str_t  ngx_http_shared_session_scripts[] = {
     "  if state == 'bad' then\n"
     "    bad[#bad + 1] = id\n"
     "  elseif state == 'ok' then\n"
-    "    if n >= 0 then\n"
-    "      redis.call('SREM', bucket(la + n * 1000),\n"
-    "                 '\"expires:' .. id .. '\"')\n"
+    "    local b = n >= 0 and bucket(la + n * 1000)\n"
+    "    if b and is(b, 'set') then\n"
+    "      redis.call('SREM', b, '\"expires:' .. id .. '\"')\n"
     "    end\n"
     "    redis.call('DEL', prefix .. 'sessions:expires:' .. id)\n"
     "    redis.call('HMSET', KEYS[i], 'maxInactiveInterval', '0')\n"
@@ -423,7 +446,9 @@ ngx_http_shared_session_store_parse(ngx_http_shared_session_store_t *st,
         if (e->type == REDIS_REPLY_STRING) {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "shared session: invalid session \"%*s\" in redis "
-                          "%V: a field is missing or not a number, "
+                          "%V: not a hash with creationTime, "
+                          "lastAccessedTime and maxInactiveInterval, or "
+                          "its shadow key or bucket has another type; "
                           "left untouched",
                           e->len, e->str,
                           ngx_http_shared_session_redis_name(st->redis));
