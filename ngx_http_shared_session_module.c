@@ -15,7 +15,10 @@
 #include "ngx_http_shared_session_store.h"
 
 
-/* a setter whose error message names the value: see shared_session_slot() */
+/*
+ * A setter whose error message names the value: see shared_session_slot().
+ * nginx's setters call "check" as their post handler: it must be set.
+ */
 typedef struct {
     ngx_conf_post_handler_pt   check;     /* ngx_conf_post_t's layout */
     char                    *(*set)(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -33,6 +36,8 @@ static char *ngx_http_shared_session_check_msec(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_shared_session_check_sec(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_shared_session_check_database(ngx_conf_t *cf,
+    void *post, void *data);
 static char *ngx_http_shared_session_check_text(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_shared_session_check_cookie_name(ngx_conf_t *cf,
@@ -66,7 +71,7 @@ static ngx_http_shared_session_slot_t  ngx_http_shared_session_sec_slot = {
 };
 
 static ngx_http_shared_session_slot_t  ngx_http_shared_session_num_slot = {
-    NULL, ngx_conf_set_num_slot
+    ngx_http_shared_session_check_database, ngx_conf_set_num_slot
 };
 
 static ngx_http_shared_session_slot_t  ngx_http_shared_session_text_slot = {
@@ -423,6 +428,19 @@ ngx_http_shared_session_check_sec(ngx_conf_t *cf, void *post, void *data)
     time_t  *sec = data;
 
     return (*sec <= 0) ? "must be positive" : NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_shared_session_check_database(ngx_conf_t *cf, void *post,
+    void *data)
+{
+    ngx_int_t  *n = data;
+
+    /* Redis's own limit is its "databases" setting: SELECT reports it */
+
+    return (*n < 0 || *n > NGX_MAX_INT32_VALUE) ? "out of range"
+                                                 : NGX_CONF_OK;
 }
 
 

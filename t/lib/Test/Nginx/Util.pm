@@ -27,6 +27,7 @@ use base 'Exporter';
 
 use POSIX qw(SIGQUIT SIGKILL SIGTERM SIGHUP WNOHANG);
 use File::Spec ();
+use File::Basename ();
 use File::Path qw(make_path remove_tree);
 use File::Temp ();
 use Time::HiRes qw(sleep time);
@@ -35,6 +36,7 @@ use Scalar::Util qw(looks_like_number);
 use Carp qw(croak);
 use Config ();
 use Test::More ();
+require Test::Nginx::Blocks;
 
 #-----------------------------------------------------------------------------
 # Settings (same variables and environment as the real Test::Nginx::Util)
@@ -119,7 +121,7 @@ our $ServRoot;
 if ($Randomize) {
     $ServRoot = File::Spec->rel2abs("t/servroot_" . $ServerPort);
 } else {
-    $ServRoot = $ENV{TEST_NGINX_SERVROOT} || File::Spec->rel2abs('t/servroot');
+    $ServRoot = File::Spec->rel2abs($ENV{TEST_NGINX_SERVROOT} || 't/servroot');
 }
 $ENV{TEST_NGINX_SERVER_ROOT} = $ServRoot;
 
@@ -138,6 +140,12 @@ our $BlockErrLogStart = 0;  # error.log offset where the current block began
 our $AccLogFilePos = 0;     # access.log offset where the current block began
 our %IgnoreLogPids;         # pids of old workers after a HUP reload
 our %ValgrindLogPos;        # valgrind report file => offset already checked
+our $ChildUnderValgrind;    # the running nginx was started under valgrind
+
+# valgrind suppressions for stock nginx (shipped next to this file)
+our $CoreSuppressions = File::Spec->catfile(
+    File::Basename::dirname(File::Spec->rel2abs(__FILE__)),
+    'nginx-core.valgrind.suppress');
 
 if ($UseValgrind) {
     $DaemonEnabled = 'off';
@@ -401,9 +409,10 @@ sub show_all_chars ($) {
     return $s;
 }
 
-# "--- response_headers" parser: "Name: value" lines, "!Name" = absent.
-# Returns a hash like the real one does (the last line for a name wins);
-# the order of the names is kept in @{ $h->{' order'} } hidden key-free list.
+# "--- response_headers" parser: "Name: value" lines, "!Name" = absent
+# (undef value).  Returns the hash like the real one does (the last line for
+# a name wins) and, in list context, also the names in file order (the real
+# module walks the hash in random order; the tests are the same).
 sub parse_headers ($) {
     my $s = shift;
     my %headers;
@@ -517,7 +526,10 @@ sub expand_env_in_text ($$$) {
 sub bail_out (@) {
     cleanup();
     stop_nginx('bail_out') unless $ENV{TEST_NGINX_NO_CLEAN};
-    Test::More::BAIL_OUT(join '', @_);
+    # TAP wants a one-line reason: the other lines go to the diagnostics
+    my ($reason, $details) = split /\n/, join('', @_), 2;
+    Test::More::diag($details) if defined $details && $details =~ /\S/;
+    Test::More::BAIL_OUT($reason);
 }
 
 # Waits for a child process of ours to exit; escalates QUIT/TERM -> KILL.
@@ -859,7 +871,8 @@ sub _valgrind_cmd {
     } else {
         @opts = split ' ', $UseValgrind;
     }
-    for my $supp ('valgrind.suppress', 't/valgrind.suppress') {
+    # nginx core's own exit-time allocations, then the project's files
+    for my $supp ($CoreSuppressions, 'valgrind.suppress', 't/valgrind.suppress') {
         push @opts, "--suppressions=$supp" if -f $supp;
     }
     return ('valgrind', '-q', @opts, "--log-file=$LogDir/valgrind.%p.log");
@@ -869,13 +882,12 @@ sub _valgrind_cmd {
 # only prints valgrind's output on stderr).
 sub check_valgrind_log ($) {
     my ($name) = @_;
-    return unless $UseValgrind;
 
     for my $file (sort glob("$LogDir/valgrind.*.log")) {
         my ($data, $end) = _read_from($file, $ValgrindLogPos{$file} || 0);
         $ValgrindLogPos{$file} = $end;
         next unless $data =~ /\S/;
-        if ($data =~ /Invalid (?:read|write|free)|Conditional jump
+        if ($data =~ /Invalid\ (?:read|write|free)|Conditional\ jump
                       |uninitialised|Syscall\ param|Mismatched\ free
                       |overlap|(?:definitely|indirectly|possibly)\ lost
                       |Process\ terminating|Jump\ to\ the\ invalid/x)
@@ -944,9 +956,15 @@ sub _cmdline {
     return $s;
 }
 
+# Worker processes of a master: the children titled "worker process" (not
+# "worker process is shutting down").  Under valgrind the process titles are
+# not visible in /proc, so all children are returned.
 sub _worker_pids {
     my $master = shift;
-    return grep { _cmdline($_) =~ /worker process\s*$/ } _children($master);
+    my @kids = _children($master);
+    my %title = map { $_ => _cmdline($_) } @kids;
+    return @kids unless grep { $title{$_} =~ /^nginx: / } @kids;
+    return grep { $title{$_} =~ /worker process\s*$/ } @kids;
 }
 
 # Starts nginx with the current nginx.conf as our child.  Returns
@@ -981,11 +999,12 @@ sub _spawn_nginx ($) {
     }
 
     $ChildPid = $pid;
+    $ChildUnderValgrind = $UseValgrind;
     if ($Verbose) {
         warn "started nginx (pid $pid): @cmd\n";
     }
 
-    my $deadline = time + ($UseValgrind ? 120 : 10);
+    my $deadline = time + ($UseValgrind ? 120 : 10);  # valgrind starts slowly
     while (1) {
         my $r = waitpid($pid, WNOHANG);
         if ($r == $pid) {
@@ -1032,10 +1051,17 @@ sub start_nginx ($) {
             $waited += 0.1;
             next;
         }
+        for my $file (sort glob("$LogDir/valgrind.*.log")) {
+            my ($v) = _read_from($file, $ValgrindLogPos{$file} || 0);
+            $log .= $v;
+        }
         my $cmd = "$NginxBinary -p $ServRoot/ -c $ConfFile";
-        bail_out("$name - Cannot start nginx using command \"$cmd\" (status "
-                 . (defined $status ? "code $status" : 'timed out') . ").\n"
-                 . $log);
+        my $how = !defined $status ? 'timed out'
+                : $status & 127 ? "killed by signal " . ($status & 127)
+                                  . ($status & 128 ? ', core dumped' : '')
+                : "status code " . ($status >> 8);
+        bail_out("$name - Cannot start nginx using command \"$cmd\" ($how)."
+                 . "\n" . $log);
     }
 }
 
@@ -1045,7 +1071,7 @@ sub stop_nginx ($) {
     my $pid = $ChildPid;
     return unless $pid;
 
-    my $wait = $UseValgrind ? 60 : $Timeout;
+    my $wait = $ChildUnderValgrind ? 60 : $Timeout;
     kill(SIGQUIT, $pid);
     my $deadline = time + $wait;
     my $done;
@@ -1078,7 +1104,11 @@ sub _kill_stale_nginx () {
     kill(SIGQUIT, $pid);
     my $deadline = time + $Timeout;
     sleep 0.005 while is_running($pid) && time < $deadline;
-    kill(SIGKILL, $pid) if is_running($pid);
+    if (is_running($pid)) {
+        # we started it in its own process group: take its workers too
+        my $pgrp = getpgrp($pid);
+        kill(SIGKILL, defined $pgrp && $pgrp == $pid ? -$pid : $pid);
+    }
     unlink $PidFile;
 }
 
@@ -1094,7 +1124,7 @@ sub reload_nginx ($) {
 
     kill(SIGHUP, $master) or return (0, "cannot send HUP to $master: $!");
 
-    my $deadline = time + 10;
+    my $deadline = time + ($ChildUnderValgrind ? 60 : 10);
     while (time < $deadline) {
         sleep 0.005;
         return (0, "nginx exited") unless nginx_alive();
@@ -1104,13 +1134,10 @@ sub reload_nginx ($) {
             return (0, $log);
         }
 
-        my @kids = _children($master);
-        my @new = grep { !$old{$_} && _cmdline($_) =~ /worker process\s*$/ }
-                  @kids;
+        my @workers = _worker_pids($master);
+        my @new = grep { !$old{$_} } @workers;
         next unless @new;
-        my @old_busy = grep { $old{$_} && _cmdline($_) =~ /worker process\s*$/ }
-                       @kids;
-        next if @old_busy;
+        next if grep { $old{$_} } @workers;   # old ones still serving
 
         sleep 0.01;   # old workers close their listeners right after
         $IgnoreLogPids{$_} = 1 for keys %old;
@@ -1434,9 +1461,9 @@ sub run_test ($) {
             my $opx = $6;
             my ($opb, $verb) = ($7, get_canon_version($8, $9, $10));
             $skip_reason = $11;
-            my $a = eval "$NginxVersion $opa $vera";
-            my $b = eval "$NginxVersion $opb $verb";
-            $should_skip = 1 if $opx eq 'or' ? ($a || $b) : ($a && $b);
+            my $ra = eval "$NginxVersion $opa $vera";
+            my $rb = eval "$NginxVersion $opb $verb";
+            $should_skip = 1 if $opx eq 'or' ? ($ra || $rb) : ($ra && $rb);
         } else {
             bail_out("$name - Invalid --- skip_nginx2 spec: $spec2");
         }
@@ -1602,7 +1629,7 @@ sub run_must_die ($$$$) {
 #-----------------------------------------------------------------------------
 # Stop nginx on interrupt and at exit
 
-for my $sig (qw(INT TERM)) {
+for my $sig (qw(INT TERM HUP PIPE)) {
     $SIG{$sig} = sub {
         return if $InSubprocess;
         cleanup();
@@ -1618,6 +1645,11 @@ END {
         if ($UseValgrind || !$ENV{TEST_NGINX_NO_CLEAN}) {
             stop_nginx($PrevBlock ? $PrevBlock->name : 'END');
             check_prev_block_shutdown_error_log(0);
+        }
+        if ($Randomize && !$ChildPid && defined $ServRoot
+            && $ServRoot =~ m{/t/servroot_\d+$} && -d $ServRoot)
+        {
+            remove_tree($ServRoot);
         }
     }
 }
