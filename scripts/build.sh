@@ -67,5 +67,7 @@ if grep -q 'warning:' "$build/make.log"; then
     exit 1
 fi
 
-cp objs/ngx_http_shared_session_module.so "$build/"
+# a running nginx maps the old file: replace it, never rewrite it in place
+cp objs/ngx_http_shared_session_module.so "$build/.module.so.tmp"
+mv -f "$build/.module.so.tmp" "$build/ngx_http_shared_session_module.so"
 echo "built $build/ngx_http_shared_session_module.so"

@@ -196,9 +196,10 @@ ngx_http_shared_session_redis_add(ngx_conf_t *cf, ngx_array_t *servers,
         }
     }
 
+    /* the timer's log is set when connecting: cf->cycle->log is not final */
+
     rs->connect_timer.handler = ngx_http_shared_session_redis_connect_timeout;
     rs->connect_timer.data = rs;
-    rs->connect_timer.log = cf->cycle->log;
     rs->connect_timer.cancelable = 1;
 
     ngx_queue_init(&rs->commands);
@@ -410,6 +411,7 @@ ngx_http_shared_session_redis_connect(ngx_http_shared_session_redis_t *rs)
                    "shared session: redis %V connecting, fd:%d",
                    &rs->name, c->fd);
 
+    rs->connect_timer.log = log;
     ngx_add_timer(&rs->connect_timer, rs->connect_timeout);
 
     ngx_http_shared_session_redis_init(rs);
