@@ -145,15 +145,15 @@ GET /a
 sub { SharedSessionTest::follow($_[0], ['/b'], ['/a']) }
 --- response_body
 body: {"sessionId":"<new>","host":"hostA","lastUpdatedAt":<now>,"previousHost":null,"creationTime":<now>,"new":true}
---- GET /b
+-> GET /b
 status: 200
 set-cookie: none
 body: {"sessionId":"<new>","host":"hostB","lastUpdatedAt":<now2>,"previousHost":"hostA","creationTime":<now>,"new":false}
---- GET /a
+-> GET /a
 status: 200
 set-cookie: none
 body: {"sessionId":"<new>","host":"hostA","lastUpdatedAt":<now3>,"previousHost":"hostB","creationTime":<now>,"new":false}
---- redis
+-> redis
 hash spring:session:sessions:<new> ttl=2100s
   creationTime=<now>
   maxInactiveInterval=1800
@@ -197,15 +197,15 @@ sub {
 }
 --- response_body
 body: {"sessionId":"<new>","host":"container1","lastUpdatedAt":<now>,"previousHost":null,"creationTime":<now>,"new":true}
---- GET /2
+-> GET /2
 status: 200
 set-cookie: none
 body: {"sessionId":"<new>","host":"container2","lastUpdatedAt":<now2>,"previousHost":"container1","creationTime":<now>,"new":false}
---- GET /1
+-> GET /1
 status: 200
 set-cookie: none
 body: {"sessionId":"<new>","host":"container1","lastUpdatedAt":<now3>,"previousHost":"container2","creationTime":<now>,"new":false}
---- redis
+-> redis
 hash spring:session:sessions:<new> ttl=2100s
   creationTime=<now>
   maxInactiveInterval=1800
@@ -292,7 +292,7 @@ SharedSessionTest::flush();
 my $minute = int((SharedSessionTest::now_ms() - 180_000) / 60_000) * 60_000;
 SharedSessionTest::seed_session(
     id => 'e1237df7-5646-4382-aa12-41435ed09dc7', label => 'B',
-    creationTime => $minute, lastAccessedTime => $minute + 1000);
+    creationTime => 1552128921707, lastAccessedTime => $minute + 1000);
 SharedSessionTest::seed_session(
     id => '5f0e7f8a-2b1c-4d3e-8f9a-0b1c2d3e4f5a', label => 'C',
     creationTime => $minute - 1000, lastAccessedTime => $minute + 2000);
@@ -303,9 +303,9 @@ Cookie: SESSION=ZTEyMzdkZjctNTY0Ni00MzgyLWFhMTItNDE0MzVlZDA5ZGM3
 --- response_body_filters eval
 sub { SharedSessionTest::dump_db($_[0]) }
 --- response_body
-body: {"sessionId":"<B>","host":"hostA","lastUpdatedAt":<now>,"previousHost":null,"creationTime":<B.created>,"new":false}
+body: {"sessionId":"<B>","host":"hostA","lastUpdatedAt":<now>,"previousHost":null,"creationTime":1552128921707,"new":false}
 hash spring:session:sessions:<B> ttl=2100s
-  creationTime=<B.created>
+  creationTime=1552128921707
   maxInactiveInterval=1800
   lastAccessedTime=<now>
   sessionAttr:scopedTarget.sampleSession={"@class":"org.debugroom.mynavi.sample.aws.elasticache.app.web.model.SampleSession","host":"hostA","lastUpdatedAt":["java.util.Date",<now>]}
@@ -784,7 +784,44 @@ qr/\[warn\].*shared session: .*b0a1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d/
 
 
 
-=== TEST 18: other methods get 405 with Allow: GET, HEAD and leave Redis alone
+=== TEST 18: a key of another type under the session's name is not a session: warned about, untouched
+--- config
+    shared_session_redis $TEST_NGINX_REDIS_HOST:$TEST_NGINX_REDIS_PORT;
+    location = /a {
+        shared_session;
+        shared_session_host hostA;
+    }
+    location = /b {
+        shared_session;
+        shared_session_host hostB;
+    }
+--- init
+SharedSessionTest::flush();
+SharedSessionTest::known_id('b0a1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d', 'M');
+SharedSessionTest::seed_key(
+    string => 'spring:session:sessions:b0a1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d',
+    'not a hash');
+--- request
+GET /a
+--- more_headers
+Cookie: SESSION=YjBhMWMyZDMtZTRmNS00YTZiLThjN2QtOWUwZjFhMmIzYzRk
+--- response_headers_like
+Set-Cookie: SESSION=[A-Za-z0-9+/]{48}; Path=/; HttpOnly; SameSite=Lax
+--- response_body_filters eval
+sub { SharedSessionTest::body_and_seeds($_[0]) }
+--- response_body
+body: {"sessionId":"<new>","host":"hostA","lastUpdatedAt":<now>,"previousHost":null,"creationTime":<now>,"new":true}
+seeds untouched
+--- error_log eval
+qr/\[warn\].*shared session: .*b0a1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d/
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 19: other methods get 405 with Allow: GET, HEAD and leave Redis alone
 --- config
     shared_session_redis $TEST_NGINX_REDIS_HOST:$TEST_NGINX_REDIS_PORT;
     location = /a {
@@ -827,7 +864,7 @@ EOT
 
 
 
-=== TEST 19: 405 without any cookie creates nothing either
+=== TEST 20: 405 without any cookie creates nothing either
 --- config
     shared_session_redis $TEST_NGINX_REDIS_HOST:$TEST_NGINX_REDIS_PORT;
     location = /a {

@@ -15,7 +15,6 @@ package SharedSessionTest;
 use strict;
 use warnings;
 
-use Exporter 'import';
 use File::Path ();
 use File::Temp ();
 use IO::Select ();
@@ -24,17 +23,10 @@ use IO::Socket::UNIX ();
 use JSON::PP ();
 use MIME::Base64 ();
 use POSIX ();
-use Socket qw(SOCK_STREAM);
+use Socket ();
 use Time::HiRes ();
 
-our @EXPORT_OK = qw(
-    redis_cmd b64 now_ms bucket_ms spring_attr seed_session flush
-    dump_db follow start_redis stop_redis restart_redis pause_redis
-    resume_redis free_port port_in_use http_request
-);
-
 our $DEFAULT_NS    = 'spring:session';
-our $DEFAULT_ATTR  = 'scopedTarget.sampleSession';
 our $DEFAULT_CLASS =
     'org.debugroom.mynavi.sample.aws.elasticache.app.web.model.SampleSession';
 
@@ -115,7 +107,7 @@ sub port_in_use {
 # Redis is local, connections are cheap, and nothing stale survives a
 # restarted server.
 
-my %Redis;    # private servers by port: pid, dir, conf, auth, path
+my %Redis;    # private servers by port: pid, dir, conf, auth, path, host
 
 # Where a command goes: the shared Redis unless told otherwise.
 #   port => n, host => h, path => '/unix/socket', auth => [pw] or [user, pw],
@@ -127,9 +119,11 @@ sub target {
     if (!$auth && $Redis{$port} && $Redis{$port}{auth}) {
         $auth = $Redis{$port}{auth};
     }
+    my $host = $opt{host};
+    $host //= $opt{port} ? ($Redis{$port} ? $Redis{$port}{host} : '127.0.0.1')
+                         : $ENV{TEST_NGINX_REDIS_HOST};
     return {
-        host => $opt{host} // ($opt{port} ? '127.0.0.1'
-                                          : $ENV{TEST_NGINX_REDIS_HOST}),
+        host => $host,
         port => $port,
         path => $opt{path},
         auth => $auth,
@@ -169,8 +163,7 @@ sub new {
 }
 
 # Sends one command; returns the reply as Perl data (integer, string, undef
-# for a nil bulk, array ref).  An error reply dies with its text unless
-# $self->{soft} is set, in which case it returns a SharedSessionTest::Error.
+# for a nil bulk, array ref).  An error reply dies with its text.
 sub cmd {
     my ($self, @args) = @_;
     my $req = '*' . scalar(@args) . "\r\n";
@@ -186,9 +179,8 @@ sub cmd {
         $off += $n;
     }
     my $reply = $self->_reply;
-    if (ref $reply eq 'SharedSessionTest::Error' && !$self->{soft}) {
-        die "redis $self->{where}: @args: $$reply\n";
-    }
+    die "redis $self->{where}: $args[0]: $$reply\n"
+        if ref $reply eq 'SharedSessionTest::Error';
     return $reply;
 }
 
@@ -266,7 +258,7 @@ sub dbsize {
 my %IdLabel;       # id => label
 my %TimeLabel;     # label => ms
 my @MaxInactive;   # maxInactiveInterval values seeded (for bucket names)
-my %SeededKey;     # key => { type, value, expiry (abs ms or undef) }
+my %SeededKey;     # key => { value (type and content), expiry (ms or undef) }
 my $Mark;          # Time::HiRes::time() of mark()
 
 # FLUSHALL on the target and forget the previous block's seeds.
@@ -400,7 +392,7 @@ sub seed_session {
 sub seed_key {
     my ($type, $key, @data) = @_;
     my %opt = ref $data[-1] eq 'HASH' ? %{ pop @data } : ();
-    my $c = connect_redis(%opt);
+    my $c = connect_redis(_target_opts(\%opt));
     if ($type eq 'string') {
         $c->cmd('SET', $key, $data[0]);
     } elsif ($type eq 'hash') {
@@ -471,7 +463,7 @@ package SharedSessionTest::Norm;
 
 sub new {
     my ($class, %opt) = @_;
-    my %ids = map { $_ => "<$IdLabel{$_}>" } keys %IdLabel;
+    my %ids = map { $_ => "<$IdLabel{$_}>" } grep { length } keys %IdLabel;
     return bless { opt => \%opt, ids => \%ids, fresh => 0, times => [],
                    primary => undef }, $class;
 }
@@ -481,18 +473,11 @@ sub new {
 # so fails an exact comparison).
 sub _see_id {
     my ($self, $id) = @_;
+    return undef unless length $id;
     return $self->{ids}{$id} if exists $self->{ids}{$id};
-    my $name;
-    if (exists $IdLabel{$id}) {
-        $name = "<$IdLabel{$id}>";
-    } elsif ($id =~ $UUID4_RE) {
-        $self->{fresh}++;
-        $name = $self->{fresh} == 1 ? '<new>' : "<new$self->{fresh}>";
-    } else {
-        return undef;
-    }
-    $self->{ids}{$id} = $name;
-    return $name;
+    return undef unless $id =~ $UUID4_RE;
+    my $n = ++$self->{fresh};
+    return $self->{ids}{$id} = $n == 1 ? '<new>' : "<new$n>";
 }
 
 # Registers a timestamp the module wrote "now" under <now>, <now2>, ...
@@ -544,7 +529,9 @@ sub _discover_ids {
 }
 
 # The module's JSON answer: registers its sessionId and lastUpdatedAt and
-# returns "body: <json>" with names substituted.
+# returns "body: <json>" with names substituted (a final newline is not
+# significant).  Other bodies print as they are, nginx's HTML pages as
+# "(html)".
 sub body {
     my ($self, $body) = @_;
     $body //= '';
@@ -552,7 +539,7 @@ sub body {
     (my $b = $body) =~ s/\r?\n\z//;
     my $json = eval { JSON::PP->new->decode($b) };
     if (ref $json eq 'HASH' && defined $json->{sessionId}) {
-        my $name = $self->_see_id($json->{sessionId});
+        $self->_see_id($json->{sessionId});
         $self->{primary} //= $json->{sessionId};
         if (defined $json->{lastUpdatedAt}
             && $json->{lastUpdatedAt} =~ /^\d+$/)
@@ -588,14 +575,13 @@ sub primary_id { return $_[0]{primary} }
 sub response {
     my ($self, $res) = @_;
     my $out = "status: $res->{status}\n";
-    for my $sc (@{ $res->{headers}{'set-cookie'} // [] }) {
+    my @sc = @{ $res->{headers}{'set-cookie'} // [] };
+    for my $sc (@sc) {
         if ($sc =~ /^[^=]+=([A-Za-z0-9+\/]+=*);/) {
-            my $id = eval { MIME::Base64::decode_base64($1) };
-            $self->_see_id($id) if defined $id && length $id;
+            $self->_see_id(MIME::Base64::decode_base64($1));
         }
     }
     my $body_line = $self->body($res->{body});
-    my @sc = @{ $res->{headers}{'set-cookie'} // [] };
     $out .= 'set-cookie: ' . (@sc ? $self->subst(join ' | ', @sc) : 'none')
             . "\n";
     if (my $loc = $res->{headers}{location}) {
@@ -652,7 +638,7 @@ sub db {
     my $dump_time = SharedSessionTest::now_ms();
 
     my %n_seen;
-    my @ns = grep { !$n_seen{$_}++ } (@mii, @MaxInactive);
+    my @ns = sort { $a <=> $b } grep { !$n_seen{$_}++ } @mii, @MaxInactive;
 
     my @lines;
     for my $key (@keys) {
@@ -749,6 +735,15 @@ sub body_and_seeds {
 }
 
 
+# "Cookie: SESSION=<b64 id1>; SESSION=<b64 id2>; ..." for a more_headers
+# eval section; a value given as \'text' is sent as it is.
+sub session_cookies {
+    my (@ids) = @_;
+    return 'Cookie: ' . join '; ',
+        map { 'SESSION=' . (ref $_ ? $$_ : b64($_)) } @ids;
+}
+
+
 ############################################################################
 # Plain HTTP client, for requests that depend on an earlier answer (the
 # cookie of a session created by the block's own request).
@@ -825,10 +820,50 @@ sub follow {
         # Distinct milliseconds for distinct writes, so <now>, <now2>, ...
         # name them unambiguously.
         Time::HiRes::sleep(0.005);
-        $out .= "--- $method $path\n"
+        $out .= "-> $method $path\n"
                 . $n->response(http_request($method, $path, @send));
     }
-    return $out . "--- redis\n" . $n->db;
+    return $out . "-> redis\n" . $n->db;
+}
+
+
+############################################################################
+# Reloading the nginx under test (needs master_process on)
+
+sub _workers_of {
+    my ($master) = @_;
+    open my $fh, '<', "/proc/$master/task/$master/children" or return ();
+    my @kids = split ' ', scalar(<$fh>) // '';
+    return grep { _cmdline($_) =~ /^nginx: worker process/ } @kids;
+}
+
+sub _cmdline {
+    my ($pid) = @_;
+    open my $fh, '<', "/proc/$pid/cmdline" or return '';
+    return scalar(<$fh>) // '';
+}
+
+# Sends SIGHUP to the nginx master (as "nginx -s reload" does) and waits
+# until new workers run and the old ones are gone.  Without a master (e.g.
+# under valgrind) the single process reloads in place: wait a little.
+sub hup_nginx {
+    no warnings 'once';
+    my $pidfile = $Test::Nginx::Util::PidFile;
+    open my $fh, '<', $pidfile or die "hup_nginx: $pidfile: $!\n";
+    chomp(my $master = <$fh>);
+    my %old = map { $_ => 1 } _workers_of($master);
+    kill 'HUP', $master or die "hup_nginx: kill $master: $!\n";
+    if (!%old) {
+        Time::HiRes::sleep(1);
+        return;
+    }
+    my $deadline = Time::HiRes::time() + 10;
+    while (Time::HiRes::time() < $deadline) {
+        Time::HiRes::sleep(0.02);
+        my @now = _workers_of($master);
+        return if @now && !grep { $old{$_} } @now;
+    }
+    die "hup_nginx: no new workers after SIGHUP\n";
 }
 
 
@@ -837,17 +872,20 @@ sub follow {
 # servers to stop, restart or pause).  All are stopped at END.
 
 # start_redis(conf => [ 'requirepass x', ... ], auth => [ 'x' ],
-#             unixsocket => 1, port => n) -> port
+#             unixsocket => 1, port => n, bind => '127.0.0.2') -> port
 # auth is what this helper itself sends to the server (for seeding and
-# dumps); unixsocket adds a socket, see redis_socket().
+# dumps); unixsocket adds a socket, see redis_socket(); bind replaces the
+# default addresses (127.0.0.1 and, where there is one, ::1).
 sub start_redis {
     my (%opt) = @_;
     my $port = $opt{port} // free_port();
+    my $bind = $opt{bind} // '127.0.0.1 -::1';
+    my ($host) = split / /, $bind;
     my $dir = File::Temp::tempdir('ss-redis-XXXXXX', TMPDIR => 1);
     chmod 0755, $dir;
     my @conf = (
         "port $port",
-        'bind 127.0.0.1',
+        "bind $bind",
         'save ""',
         'appendonly no',
         "dir $dir",
@@ -866,7 +904,7 @@ sub start_redis {
     close $fh;
 
     $Redis{$port} = { dir => $dir, conf => $conf, auth => $opt{auth},
-                      path => $path };
+                      path => $path, host => $host };
     _spawn_redis($port);
     return $port;
 }
@@ -961,10 +999,15 @@ SharedSessionTest - Redis helpers for the shared-session Test::Nginx suite
 
     use lib 't/inc';
     use SharedSessionTest;
+    use Test::Nginx::Socket 'no_plan';
 
+    __DATA__
+
+    === TEST 1: a Spring session is reused
     --- init
     SharedSessionTest::flush();
-    SharedSessionTest::seed_session(id => 'e1237df7-...', label => 'B',
+    SharedSessionTest::seed_session(
+        id => 'e1237df7-5646-4382-aa12-41435ed09dc7', label => 'B',
         creationTime => 1552128921707,
         attrs => [ 'scopedTarget.sampleSession' =>
                        SharedSessionTest::spring_attr('c95883d5424d',
@@ -972,50 +1015,114 @@ SharedSessionTest - Redis helpers for the shared-session Test::Nginx suite
     --- response_body_filters eval
     sub { SharedSessionTest::dump_db($_[0]) }
     --- response_body
-    body: {"sessionId":"<B>","host":"hostA",...}
+    body: {"sessionId":"<B>","host":"hostA","lastUpdatedAt":<now>,...}
     hash spring:session:sessions:<B> ttl=2100s
+      creationTime=1552128921707
       ...
 
-=head1 DESCRIPTION
+Nothing is exported: Test::Nginx evaluates C<--- init> and C<eval> sections
+in its own packages, so the tests call everything fully qualified.
+
+=head1 NORMALIZED TEXT
+
+C<dump_db>, C<follow> and the normalizer print what they see with names
+instead of values that change from run to run:
 
 =over
 
-=item redis_cmd([\%target,] @command)
+=item C<< <B> >>, C<< <b64 B> >>
 
-One command on the shared Redis ($TEST_NGINX_REDIS_HOST:$TEST_NGINX_REDIS_PORT)
-or on the target (port, host, path, auth, db).  Binary-safe arguments;
-returns integers, strings, undef (nil) and array refs; dies on an error
-reply.
+an id given a label by C<seed_session> or C<known_id>, and its Base64 form
+(the cookie value);
 
-=item b64($id), bucket_ms($last_ms, $seconds), spring_attr($host, $ms [, $class]), now_ms()
+=item C<< <new> >>, C<< <new2> >>
+
+fresh lowercase UUID v4 ids, in order of appearance (any other unknown id
+prints as it is, and so fails the comparison);
+
+=item C<< <now> >>, C<< <now2> >>
+
+the C<lastUpdatedAt> of the answers (or, for HEAD, the lastAccessedTime the
+module just wrote); C<< <B.last> >>, C<< <B.created> >>: recent seeded
+timestamps;
+
+=item C<< <bucket(now+1800s)> >>
+
+an expiration bucket whose name is C<bucket_ms(now, 1800)>;
+
+=item C<ttl=2100s>, C<ttl=seeded>, C<ttl=none>
+
+remaining time to live rounded up to seconds, the TTL C<seed_session> gave
+(within 1.5 s), or no expiry.
+
+=back
+
+Hash fields print as creationTime, maxInactiveInterval, lastAccessedTime,
+then the others by name; bytes outside printable ASCII as C<\xNN>.
+
+=head1 FUNCTIONS
+
+Target options, accepted wherever Redis is used: C<port> (a private server
+started here is found by its port, with its auth), C<host>, C<path> (unix
+socket), C<auth> (C<[password]> or C<[user, password]>), C<db>.  Without
+them: the shared Redis at C<$TEST_NGINX_REDIS_HOST:$TEST_NGINX_REDIS_PORT>.
+
+=over
+
+=item redis_cmd([\%target,] @command), connect_redis(%target)->cmd(@command), dbsize(%target)
+
+A binary-safe RESP2 client: integers, strings, undef (nil) and array refs;
+an error reply dies with its text.
+
+=item b64($id), bucket_ms($last_ms, $seconds), spring_attr($host, $ms [, $class]), now_ms(), parse_number($text)
 
 Spring Session's cookie value, expiration bucket, sample attribute JSON,
-and the current time in milliseconds.
+the time in ms, and a stored number (decimal text or the typed
+C<["java.lang.Long",n]> form).
 
 =item flush(%target)
 
-FLUSHALL, and forget what earlier blocks seeded.  Call it first in every
+FLUSHALL, and forget what earlier blocks seeded.  First thing in every
 block's C<--- init>.
 
-=item seed_session(%opts), seed_key($type, $key, @data [, \%opt]), known_id($id, $label)
+=item seed_session(%opts), seed_key($type, $key, @data [, \%opts]), known_id($id, $label)
 
-Write sessions (or arbitrary keys) as Spring Session would and remember
-them, so dumps can name them and tell whether they were touched.
+Write a session as Spring Session's indexed repository would have when it
+last saved it (keys already expired by now are left out), or any key; both
+are remembered for C<ttl=seeded> and C<seeds_status>.  C<known_id> only
+names an id.
 
-=item dump_db($body, %opts), follow($body, @steps), seeds_status(%target)
+=item dump_db($body [, no_body => 1, %target]), body_and_seeds($body), seeds_status(%target), normalizer()
 
-Normalized text of the database (and of the module's answers) for exact
-comparison in C<--- response_body>.  Ids print as C<< <label> >> or
-C<< <new> >>, timestamps the module wrote as C<< <now> >>, buckets after the
-formula, TTLs as seconds rounded up or C<seeded>.
+The normalized database (with the answer), the answer and whether the
+seeded keys are untouched, or a normalizer object (C<body>, C<response>,
+C<db>) for combinations.
 
-=item start_redis(%opts), stop_redis($port), restart_redis($port), pause_redis($port), resume_redis($port), redis_socket($port)
+=item follow($body, [$path, Header => value, ...], ...)
 
-Private redis-server processes in temporary directories, stopped at END.
+For a session that travels: requests each path with the first answer's
+session cookie and prints every answer, then the database.
 
-=item http_request($method, $path, %headers), mark(), elapsed(), free_port(), port_in_use($port)
+=item http_request($method, $path, Header => value, ...), server_port(), session_cookies(@ids)
 
-Odds and ends for tests that chain requests or time them.
+A plain HTTP/1.0 client to the nginx under test, and a Cookie header with
+several SESSION cookies.
+
+=item start_redis(conf => [...], auth => [...], unixsocket => 1, port => $n, bind => $addr)
+
+A private redis-server in a temporary directory, returning its port;
+C<redis_socket($port)>, C<stop_redis($port)>, C<restart_redis($port)>,
+C<pause_redis($port)> (SIGSTOP), C<resume_redis($port)> (SIGCONT).  All are
+stopped at END.
+
+=item hup_nginx()
+
+Reloads the nginx under test (SIGHUP to its master; needs master_on()) and
+waits for the new workers.
+
+=item mark(), elapsed(), free_port(), port_in_use($port [, $host])
+
+A stopwatch for timing assertions, and port helpers.
 
 =back
 
