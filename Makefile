@@ -4,6 +4,12 @@
 #                     Debian's nginx-dev (or NGINX_SRC=/path/to/nginx-x.y.z)
 #   make test         the whole Test::Nginx suite against a private Redis
 #   make demo         the seed's two-container scenario on this machine
+#                     (make demo-stop, make demo-status)
+#   make test-e2e     the demo driven in headless Chromium
+#   make lint-docker  dockerfilelint, and the image builds with scripts/build.sh
+#   make asan         the suite against nginx built with ASan+UBSan and the
+#                     module compiled in
+#   make bench        wrk benchmarks against a plain "return 200" (bench/)
 #   make nginx-src    fetch nginx 1.22.1's upstream source (checksum checked)
 #   make clean
 
@@ -11,7 +17,8 @@ SHELL := /bin/bash
 
 MODULE := build/ngx_http_shared_session_module.so
 
-.PHONY: all module test demo demo-stop nginx-src clean
+.PHONY: all module test test-e2e lint-docker asan bench demo demo-stop \
+        demo-status nginx-src clean
 
 all: module
 
@@ -21,12 +28,30 @@ module:
 test:
 	scripts/test.sh
 
+asan:
+	scripts/asan.sh
+
+bench:
+	bench/run.sh
+
 demo:
-	@echo "make demo: not yet (the demo lands with the demo issue)."
-	@echo "See README.md, 'Quick start', for a hand-written configuration."
+	scripts/demo.sh start
+
+demo-stop:
+	scripts/demo.sh stop
+
+demo-status:
+	scripts/demo.sh status
+
+test-e2e:
+	scripts/e2e.sh
+
+lint-docker:
+	scripts/lint-docker.sh
 
 nginx-src:
 	scripts/nginx-src.sh
 
 clean:
+	-scripts/demo.sh stop
 	rm -rf build t/servroot

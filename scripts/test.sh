@@ -52,7 +52,8 @@ redis-cli -p "$port" ping | grep -q PONG || {
 
 export TEST_NGINX_REDIS_HOST=127.0.0.1
 export TEST_NGINX_REDIS_PORT=$port
-export TEST_NGINX_LOAD_MODULES=$top/build/ngx_http_shared_session_module.so
+# an nginx with the module compiled in (make asan) sets this to ""
+export TEST_NGINX_LOAD_MODULES=${TEST_NGINX_LOAD_MODULES-$top/build/ngx_http_shared_session_module.so}
 export TEST_NGINX_BINARY=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
 
 inc=()
@@ -61,7 +62,8 @@ if ! perl -MTest::Nginx::Socket -e 1 2>/dev/null; then
 fi
 
 if [ $# -eq 0 ]; then
-    set -- -r t
+    # not "-r t": t/e2e holds node_modules
+    set -- t/*.t t/lib/selftest/*.t
 fi
 
 prove "${inc[@]}" "$@"

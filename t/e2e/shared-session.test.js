@@ -1,0 +1,255 @@
+// Browser test of the seed's scenario against the demo topology (front
+// router, container 1, container 2, one Redis), as scripts/e2e.sh starts it.
+//
+// Headless Debian Chromium driven by playwright-core: open index.html, ask
+// container 1, 2, 1 and check that the host switches while the session stays,
+// look at Redis, invalidate and check that a new session follows, then stop
+// Redis and check that the module's 503 is shown on the page.  Screenshots
+// go to E2E_OUTPUT.  Prints "N passed, N failed" last; exits 1 on a failure.
+//
+// Environment (scripts/e2e.sh sets it):
+//   E2E_BASE_URL        the front router, e.g. http://127.0.0.1:8080
+//   E2E_REDIS_PORT      the demo's redis-server (redis-cli -p)
+//   E2E_REDIS_PIDFILE   its pid file, to stop it for the 503 check
+//   E2E_OUTPUT          where the screenshots go (default ./output)
+//   CHROMIUM            the browser (default /usr/bin/chromium)
+
+"use strict";
+
+const { execFileSync } = require("node:child_process");
+const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
+const { chromium } = require("playwright-core");
+
+const base = process.env.E2E_BASE_URL || "http://127.0.0.1:8080";
+const redisPort = process.env.E2E_REDIS_PORT || "6379";
+const redisPidfile = process.env.E2E_REDIS_PIDFILE || "";
+const output = path.resolve(process.env.E2E_OUTPUT
+                            || path.join(__dirname, "output"));
+const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+
+const FLAGS = [
+  "--headless", "--no-sandbox", "--disable-gpu",
+  "--disable-background-networking", "--disable-component-update",
+  "--disable-sync", "--no-first-run",
+];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const NS = "spring:session:";
+
+function check(cond, what) {
+  if (!cond) throw new Error(what);
+}
+
+function equal(actual, expected, what) {
+  check(actual === expected,
+        `${what}: expected ${JSON.stringify(expected)}, `
+        + `got ${JSON.stringify(actual)}`);
+}
+
+function redis(...args) {
+  return execFileSync("redis-cli", ["-p", redisPort, "--raw", ...args],
+                      { encoding: "utf8", timeout: 5000,
+                        stdio: ["ignore", "pipe", "pipe"] })
+    .split("\n").filter((l) => l !== "");
+}
+
+function hgetall(key) {
+  const l = redis("hgetall", key), h = {};
+  for (let i = 0; i + 1 < l.length; i += 2) h[l[i]] = l[i + 1];
+  return h;
+}
+
+// What the page shows, field by field.
+async function shown(page) {
+  const text = async (id) => (await page.locator("#" + id).textContent()).trim();
+  const title = await page.locator("#last-updated").getAttribute("title");
+  return {
+    host: await text("host"),
+    lastUpdated: await text("last-updated"),
+    lastUpdatedMs: Number((title || "").split(" ")[0]),
+    sessionId: await text("session-id"),
+    previousHost: await text("previous-host"),
+    isNew: await text("new"),
+    created: await text("creation-time"),
+  };
+}
+
+// Types the container number, presses "Shared Session", waits for the page
+// to show the answer (a new history row) or an error, and returns it.
+async function ask(page, n) {
+  const rows = await page.locator("#history tr").count();
+  await page.fill("#container", String(n));
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === "/" + n),
+    page.click("#shared-session"),
+  ]);
+  await page.waitForFunction(
+    (before) => document.querySelectorAll("#history tr").length > before
+                || !document.getElementById("error").hidden,
+    rows, { timeout: 10000 });
+  if (await page.locator("#error").isVisible()) {
+    throw new Error(`GET /${n} (HTTP ${response.status()}): page shows "`
+                    + (await page.locator("#error").textContent()) + '"');
+  }
+  equal(response.status(), 200, `GET /${n} status`);
+  return shown(page);
+}
+
+async function main() {
+  fs.mkdirSync(output, { recursive: true });
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-chromium-"));
+  const results = [];
+  let context;
+
+  const test = async (name, fn) => {
+    const t0 = Date.now();
+    try {
+      await fn();
+      results.push(true);
+      console.log(`ok ${results.length} - ${name} (${Date.now() - t0} ms)`);
+    } catch (e) {
+      results.push(false);
+      console.log(`not ok ${results.length} - ${name}`);
+      console.log("    " + String(e && e.message || e).split("\n").join("\n    "));
+    }
+  };
+
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath, headless: true, args: FLAGS,
+      viewport: { width: 1100, height: 900 },
+    });
+    const page = context.pages()[0] || await context.newPage();
+    page.setDefaultTimeout(10000);
+    const s = [];
+
+    await test("index.html loads through the front router", async () => {
+      const r = await page.goto(base + "/index.html");
+      equal(r.status(), 200, "GET /index.html status");
+      equal(await page.title(), "Shared Session", "title");
+      check(await page.locator("#shared-session").isVisible(),
+            '"Shared Session" button not visible');
+      equal((await page.locator("#shared-session").textContent()).trim(),
+            "Shared Session", "button text");
+      check(await page.locator("#invalidate").isVisible(),
+            '"Invalidate Session" link not visible');
+    });
+
+    await test("container 1, 2, 1: the host switches, the session stays",
+               async () => {
+      s[0] = await ask(page, 1);
+      check(UUID.test(s[0].sessionId), `session id ${s[0].sessionId}`);
+      equal(s[0].host, "container-1", "first answer's host");
+      equal(s[0].isNew, "yes", "first answer is a new session");
+      check(/^\(none/.test(s[0].previousHost),
+            `first previous host: ${s[0].previousHost}`);
+      check(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/.test(s[0].lastUpdated),
+            `last updated not human-readable: ${s[0].lastUpdated}`);
+      check(Math.abs(s[0].lastUpdatedMs - Date.now()) < 60000,
+            `last updated ${s[0].lastUpdatedMs} is not now`);
+
+      s[1] = await ask(page, 2);
+      equal(s[1].host, "container-2", "second answer's host");
+      equal(s[1].sessionId, s[0].sessionId, "session id after /2");
+      equal(s[1].previousHost, "container-1", "previous host after /2");
+      equal(s[1].isNew, "no", "second answer is new");
+      equal(s[1].created, s[0].created, "creation time after /2");
+
+      s[2] = await ask(page, 1);
+      equal(s[2].host, "container-1", "third answer's host");
+      equal(s[2].sessionId, s[0].sessionId, "session id after /1 again");
+      equal(s[2].previousHost, "container-2", "previous host after /1 again");
+      equal(s[2].isNew, "no", "third answer is new");
+      check(s[2].lastUpdatedMs >= s[1].lastUpdatedMs
+            && s[1].lastUpdatedMs >= s[0].lastUpdatedMs,
+            "last updated times go backwards");
+    });
+
+    await test("Redis holds the session as Spring Session does", async () => {
+      check(s[2], "no session from the previous test");
+      const id = s[2].sessionId;
+      const keys = redis("keys", NS + "*");
+      check(keys.includes(NS + "sessions:" + id), `no hash in ${keys}`);
+      check(keys.includes(NS + "sessions:expires:" + id),
+            `no shadow key in ${keys}`);
+      check(keys.some((k) => k.startsWith(NS + "expirations:")),
+            `no expiration bucket in ${keys}`);
+      const h = hgetall(NS + "sessions:" + id);
+      equal(h.maxInactiveInterval, "1800", "maxInactiveInterval");
+      equal(h.lastAccessedTime, String(s[2].lastUpdatedMs), "lastAccessedTime");
+      const attr = JSON.parse(h["sessionAttr:scopedTarget.sampleSession"]);
+      equal(attr.host, "container-1", "attribute host");
+      equal(attr["@class"], "org.debugroom.mynavi.sample.aws.elasticache"
+            + ".app.web.model.SampleSession", "attribute class");
+      equal(attr.lastUpdatedAt[1], s[2].lastUpdatedMs, "attribute lastUpdatedAt");
+    });
+
+    await test("Invalidate Session ends it, a new session follows", async () => {
+      check(s[2], "no session from the previous tests");
+      const old = s[2].sessionId;
+      await Promise.all([
+        page.waitForURL(base + "/index.html"),
+        page.click("#invalidate"),
+      ]);
+      const cookies = await context.cookies(base);
+      check(!cookies.some((c) => c.name === "SESSION"),
+            "SESSION cookie still set after invalidate");
+      equal(hgetall(NS + "sessions:" + old).maxInactiveInterval, "0",
+            "old session's maxInactiveInterval");
+      equal(redis("exists", NS + "sessions:expires:" + old)[0], "0",
+            "old shadow key exists");
+
+      s[3] = await ask(page, 1);
+      check(UUID.test(s[3].sessionId), `session id ${s[3].sessionId}`);
+      check(s[3].sessionId !== old, `same session id ${old} after invalidate`);
+      equal(s[3].isNew, "yes", "answer after invalidate is new");
+      equal(s[3].host, "container-1", "host after invalidate");
+
+      s[4] = await ask(page, 2);
+      equal(s[4].sessionId, s[3].sessionId, "new session id after /2");
+      equal(s[4].host, "container-2", "host of the new session on /2");
+      equal(s[4].previousHost, "container-1", "previous host on /2");
+
+      const shot = path.join(output, "shared-session.png");
+      await page.screenshot({ path: shot, fullPage: true });
+      check(fs.statSync(shot).size > 1000, "screenshot is empty");
+      console.log(`    screenshot: ${shot}`);
+    });
+
+    await test("Redis down: the page shows the module's 503", async () => {
+      check(redisPidfile, "E2E_REDIS_PIDFILE not set");
+      const pid = Number(fs.readFileSync(redisPidfile, "utf8").trim());
+      process.kill(pid, "SIGTERM");
+      for (let i = 0; i < 100; i++) {
+        try { redis("ping"); } catch (e) { break; }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await page.fill("#container", "2");
+      const [response] = await Promise.all([
+        page.waitForResponse((r) => new URL(r.url()).pathname === "/2"),
+        page.click("#shared-session"),
+      ]);
+      equal(response.status(), 503, "status with Redis down");
+      await page.locator("#error").waitFor({ state: "visible" });
+      const text = await page.locator("#error").textContent();
+      check(/503/.test(text) && /session store unavailable/.test(text),
+            `error shown: "${text}"`);
+      await page.screenshot({ path: path.join(output, "redis-down.png"),
+                              fullPage: true });
+    });
+  } catch (e) {
+    results.push(false);
+    console.log("not ok - the browser: " + (e && e.message || e));
+  } finally {
+    if (context) await context.close().catch(() => {});
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+
+  const passed = results.filter(Boolean).length;
+  const failed = results.length - passed;
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exitCode = failed === 0 && passed > 0 ? 0 : 1;
+}
+
+main();
