@@ -13,10 +13,15 @@
 #include "ngx_http_shared_session_redis.h"
 
 
+/* exported by hiredis 0.14 (async.c) but not declared in its async.h */
+void redisProcessCallbacks(redisAsyncContext *ac);
+
+
 #define NGX_HTTP_SHARED_SESSION_REDIS_PORT         6379
 #define NGX_HTTP_SHARED_SESSION_REDIS_BACKOFF      100
 #define NGX_HTTP_SHARED_SESSION_REDIS_BACKOFF_MAX  1000
 #define NGX_HTTP_SHARED_SESSION_REDIS_ERRLEN       256
+#define NGX_HTTP_SHARED_SESSION_REDIS_MAX_BUFFER   (64 * 1024 * 1024)
 
 
 struct ngx_http_shared_session_redis_s {
@@ -35,6 +40,8 @@ struct ngx_http_shared_session_redis_s {
 
     redisAsyncContext         *ac;
     ngx_connection_t          *connection;
+    redisReader               *replies;      /* counts complete replies */
+    ngx_uint_t                 inflight;     /* callbacks hiredis holds */
     ngx_event_t                connect_timer;
     ngx_queue_t                commands;
     ngx_uint_t                 init_pending;
@@ -285,6 +292,8 @@ ngx_http_shared_session_redis_send(ngx_http_shared_session_redis_t *rs,
         goto failed;
     }
 
+    rs->inflight++;
+
     if (ngx_queue_empty(&rs->commands)) {
         rs->progress = ngx_current_msec;
     }
@@ -373,9 +382,18 @@ ngx_http_shared_session_redis_connect(ngx_http_shared_session_redis_t *rs)
         goto failed;
     }
 
+    rs->replies = redisReaderCreate();
+    if (rs->replies == NULL) {
+        ngx_http_shared_session_redis_set_error(rs, "out of memory");
+        redisAsyncFree(ac);
+        goto failed;
+    }
+
     c = ngx_get_connection(ac->c.fd, log);
     if (c == NULL) {
         ngx_http_shared_session_redis_set_error(rs, "no free connection");
+        redisReaderFree(rs->replies);
+        rs->replies = NULL;
         redisAsyncFree(ac);
         goto failed;
     }
@@ -406,6 +424,7 @@ ngx_http_shared_session_redis_connect(ngx_http_shared_session_redis_t *rs)
     rs->ac = ac;
     rs->connection = c;
     rs->ready = 0;
+    rs->inflight = 0;
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
                    "shared session: redis %V connecting, fd:%d",
@@ -458,6 +477,7 @@ ngx_http_shared_session_redis_init(ngx_http_shared_session_redis_t *rs)
             == REDIS_OK)
         {
             rs->init_pending++;
+            rs->inflight++;
         }
     }
 
@@ -473,6 +493,7 @@ ngx_http_shared_session_redis_init(ngx_http_shared_session_redis_t *rs)
             == REDIS_OK)
         {
             rs->init_pending++;
+            rs->inflight++;
         }
     }
 
@@ -490,6 +511,7 @@ ngx_http_shared_session_redis_init(ngx_http_shared_session_redis_t *rs)
             == REDIS_OK)
         {
             rs->init_pending++;
+            rs->inflight++;
         }
     }
 
@@ -507,6 +529,7 @@ ngx_http_shared_session_redis_init_handler(redisAsyncContext *ac, void *r,
     ngx_http_shared_session_redis_t  *rs;
 
     rs = ac->data;
+    rs->inflight--;
 
     if (reply == NULL) {
         /* the connection is going away; pending commands report why */
@@ -601,6 +624,7 @@ ngx_http_shared_session_redis_reply_handler(redisAsyncContext *ac, void *r,
     ngx_http_shared_session_redis_handler_pt  handler;
 
     rs = cmd->rs;
+    rs->inflight--;
 
     ngx_queue_remove(&cmd->queue);
 
@@ -669,11 +693,13 @@ static void
 ngx_http_shared_session_redis_abort(ngx_http_shared_session_redis_t *rs,
     const char *reason)
 {
-    ngx_http_shared_session_redis_set_error(rs, "%s", reason);
+    if (reason) {
+        ngx_http_shared_session_redis_set_error(rs, "%s", reason);
+    }
 
     ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                  "shared session: redis %V %s, closing connection",
-                  &rs->name, reason);
+                  "shared session: redis %V %*s, closing connection",
+                  &rs->name, rs->error_len, rs->error);
 
     /* not connected or not answering: back off as after a failed connect */
     rs->ready = 0;
@@ -706,13 +732,82 @@ ngx_http_shared_session_redis_set_error(ngx_http_shared_session_redis_t *rs,
 static void
 ngx_http_shared_session_redis_read_handler(ngx_event_t *ev)
 {
+    size_t                            old;
+    ngx_uint_t                        n;
+    redisReply                       *reply;
+    redisReader                      *r;
     ngx_connection_t                 *c;
+    redisAsyncContext                *ac;
     ngx_http_shared_session_redis_t  *rs;
 
     c = ev->data;
     rs = c->data;
+    ac = rs->ac;
 
-    redisAsyncHandleRead(rs->ac);
+    if (!(ac->c.flags & REDIS_CONNECTED)) {
+        /* completes or fails the connect, as the write handler would */
+        redisAsyncHandleRead(ac);
+        return;
+    }
+
+    /*
+     * redisAsyncHandleRead() would do the two steps below, but hiredis
+     * asserts (aborting the worker) on a reply nobody asked for: count the
+     * complete replies first, with a second reader fed the same bytes.
+     */
+
+    r = ac->c.reader;
+    old = r->len;
+
+    if (redisBufferRead(&ac->c) != REDIS_OK) {
+        ngx_http_shared_session_redis_set_error(rs, "connection lost: %s",
+                                                ac->c.errstr);
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "shared session: redis %V %*s",
+                      &rs->name, rs->error_len, rs->error);
+        redisAsyncFree(ac);
+        return;
+    }
+
+    r = ac->c.reader;
+
+    if (r->len - r->pos > NGX_HTTP_SHARED_SESSION_REDIS_MAX_BUFFER) {
+        ngx_http_shared_session_redis_abort(rs, "sent a reply over 64M");
+        return;
+    }
+
+    if (r->len > old
+        && redisReaderFeed(rs->replies, r->buf + old, r->len - old)
+           != REDIS_OK)
+    {
+        ngx_http_shared_session_redis_abort(rs, "out of memory");
+        return;
+    }
+
+    n = 0;
+
+    while (redisReaderGetReply(rs->replies, (void **) &reply) == REDIS_OK
+           && reply != NULL)
+    {
+        if (++n > rs->inflight) {
+            ngx_http_shared_session_redis_set_error(rs,
+                                              "sent an unexpected reply%s%*s",
+                                              reply->type == REDIS_REPLY_ERROR
+                                              ? ": " : "",
+                                              reply->type == REDIS_REPLY_ERROR
+                                              ? reply->len : 0,
+                                              reply->str);
+            freeReplyObject(reply);
+            ngx_http_shared_session_redis_abort(rs, NULL);
+            return;
+        }
+
+        freeReplyObject(reply);
+    }
+
+    /* a protocol error is found again, and handled, by hiredis's reader */
+
+    redisProcessCallbacks(ac);
 }
 
 
@@ -827,6 +922,11 @@ ngx_http_shared_session_redis_cleanup(void *privdata)
 
     rs->ac = NULL;
     rs->connection = NULL;
+
+    if (rs->replies) {
+        redisReaderFree(rs->replies);
+        rs->replies = NULL;
+    }
 
     if (rs->ready) {
         /* a working connection went away: reconnect on the next request */
