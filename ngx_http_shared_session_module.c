@@ -40,6 +40,8 @@ static char *ngx_http_shared_session_check_database(ngx_conf_t *cf,
     void *post, void *data);
 static char *ngx_http_shared_session_check_text(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_shared_session_check_secret(ngx_conf_t *cf, void *post,
+    void *data);
 static char *ngx_http_shared_session_check_cookie_name(ngx_conf_t *cf,
     void *post, void *data);
 static char *ngx_http_shared_session_check_cookie_attr(ngx_conf_t *cf,
@@ -84,6 +86,10 @@ static ngx_http_shared_session_slot_t  ngx_http_shared_session_name_slot = {
 
 static ngx_http_shared_session_slot_t  ngx_http_shared_session_attr_slot = {
     ngx_http_shared_session_check_cookie_attr, ngx_conf_set_str_slot
+};
+
+static ngx_http_shared_session_slot_t  ngx_http_shared_session_secret_slot = {
+    ngx_http_shared_session_check_secret, ngx_conf_set_str_slot
 };
 
 static ngx_http_shared_session_slot_t  ngx_http_shared_session_redis_slot = {
@@ -133,7 +139,7 @@ static ngx_command_t  ngx_http_shared_session_commands[] = {
       ngx_http_shared_session_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_shared_session_loc_conf_t, redis_password),
-      &ngx_http_shared_session_text_slot },
+      &ngx_http_shared_session_secret_slot },
 
     { ngx_string("shared_session_redis_username"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -464,6 +470,41 @@ ngx_http_shared_session_check_text(ngx_conf_t *cf, void *post, void *data)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * "env:NAME" takes the secret from the environment nginx was started with,
+ * read when the configuration is loaded, so that it need not be written in
+ * the configuration file.
+ */
+
+static char *
+ngx_http_shared_session_check_secret(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *s = data;
+
+    char  *name, *value;
+
+    if (s->len > sizeof("env:") - 1
+        && ngx_strncmp(s->data, "env:", sizeof("env:") - 1) == 0)
+    {
+        name = (char *) s->data + sizeof("env:") - 1;   /* NUL-terminated */
+        value = getenv(name);
+
+        if (value == NULL || *value == '\0') {
+            return "names an environment variable that is not set";
+        }
+
+        s->len = ngx_strlen(value);
+        s->data = ngx_pstrdup(cf->pool, &(ngx_str_t) { s->len,
+                                                        (u_char *) value });
+        if (s->data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return ngx_http_shared_session_check_text(cf, post, data);
 }
 
 

@@ -125,6 +125,12 @@ my @cases = (
     [ location => 'shared_session_cookie_base64', 'yes' ],
     [ server   => 'shared_session_cookie_name', '"BAD;NAME"', 'BAD;NAME' ],
     [ http     => 'shared_session_cookie_name', '"BAD NAME"', 'BAD NAME' ],
+    [ location => 'shared_session_redis_timeout', '0' ],
+    [ location => 'shared_session_max_inactive_interval', '0' ],
+    [ server   => 'shared_session_cookie_path', '"/a b"', '/a b' ],
+    [ server   => 'shared_session_cookie_domain', '"a;b"', 'a;b' ],
+    [ location => 'shared_session_namespace', '""' ],
+    [ http     => 'shared_session_redis_password', 'env:SS_TEST_UNSET_VARIABLE' ],
 );
 
 for my $case (@cases) {
