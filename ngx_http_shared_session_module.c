@@ -253,8 +253,8 @@ static ngx_http_module_t  ngx_http_shared_session_module_ctx = {
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
 
-    ngx_http_shared_session_create_loc_conf,  /* create location configuration */
-    ngx_http_shared_session_merge_loc_conf    /* merge location configuration */
+    ngx_http_shared_session_create_loc_conf, /* create location configuration */
+    ngx_http_shared_session_merge_loc_conf   /* merge location configuration */
 };
 
 

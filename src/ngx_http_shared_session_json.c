@@ -13,6 +13,7 @@
 
 static cJSON *ngx_http_shared_session_json_string(ngx_pool_t *pool,
     ngx_str_t *s);
+static size_t ngx_http_shared_session_utf8_len(u_char *p, u_char *last);
 static cJSON *ngx_http_shared_session_json_number(int64_t n);
 static ngx_int_t ngx_http_shared_session_json_print(ngx_pool_t *pool,
     cJSON *json, size_t size, ngx_str_t *out);
@@ -204,15 +205,16 @@ failed:
 
 /*
  * A JSON string from arbitrary bytes: cJSON escapes quotes, backslashes and
- * control characters but passes other bytes through, so invalid UTF-8 is
- * replaced with U+FFFD here to keep the document valid.
+ * control characters but passes other bytes through, so each byte that does
+ * not start a well-formed UTF-8 sequence is replaced with U+FFFD here, and
+ * the document stays valid for any reader (Jackson included).
  */
 
 static cJSON *
 ngx_http_shared_session_json_string(ngx_pool_t *pool, ngx_str_t *s)
 {
-    u_char    *p, *last, *d, *buf, *next;
-    uint32_t   ch;
+    u_char  *p, *last, *d, *buf;
+    size_t   n;
 
     buf = ngx_pnalloc(pool, s->len * 3 + 1);
     if (buf == NULL) {
@@ -225,34 +227,89 @@ ngx_http_shared_session_json_string(ngx_pool_t *pool, ngx_str_t *s)
 
     while (p < last) {
 
-        if (*p < 0x80) {
-            if (*p == '\0') {
-                /* cJSON strings are NUL-terminated: keep the rest */
-                *d++ = '?';
-                p++;
-                continue;
-            }
-
-            *d++ = *p++;
+        if (*p == '\0') {
+            /* cJSON strings are NUL-terminated: keep the rest */
+            *d++ = '?';
+            p++;
             continue;
         }
 
-        next = p;
-        ch = ngx_utf8_decode(&next, last - p);
+        n = ngx_http_shared_session_utf8_len(p, last);
 
-        if (ch > 0x10ffff || (ch >= 0xd800 && ch <= 0xdfff)) {
+        if (n == 0) {
             *d++ = 0xef; *d++ = 0xbf; *d++ = 0xbd;
             p++;
             continue;
         }
 
-        d = ngx_cpymem(d, p, next - p);
-        p = next;
+        while (n--) {
+            *d++ = *p++;
+        }
     }
 
     *d = '\0';
 
     return cJSON_CreateString((const char *) buf);
+}
+
+
+/*
+ * The length of the well-formed UTF-8 sequence at p (RFC 3629, table 3-7
+ * of Unicode: no overlong forms, no surrogates, nothing past U+10FFFF),
+ * or 0.
+ */
+
+static size_t
+ngx_http_shared_session_utf8_len(u_char *p, u_char *last)
+{
+    size_t  n, i;
+    u_char  lo, hi;
+
+    if (*p < 0x80) {
+        return 1;
+    }
+
+    lo = 0x80;
+    hi = 0xbf;
+
+    if (*p >= 0xc2 && *p <= 0xdf) {
+        n = 2;
+
+    } else if (*p >= 0xe0 && *p <= 0xef) {
+        n = 3;
+
+        if (*p == 0xe0) {
+            lo = 0xa0;
+
+        } else if (*p == 0xed) {
+            hi = 0x9f;
+        }
+
+    } else if (*p >= 0xf0 && *p <= 0xf4) {
+        n = 4;
+
+        if (*p == 0xf0) {
+            lo = 0x90;
+
+        } else if (*p == 0xf4) {
+            hi = 0x8f;
+        }
+
+    } else {
+        return 0;
+    }
+
+    if ((size_t) (last - p) < n || p[1] < lo || p[1] > hi) {
+        return 0;
+    }
+
+    for (i = 2; i < n; i++) {
+        if (p[i] < 0x80 || p[i] > 0xbf) {
+            return 0;
+        }
+    }
+
+    return n;
 }
 
 

@@ -17,11 +17,19 @@
 void redisProcessCallbacks(redisAsyncContext *ac);
 
 
+static redisReplyObjectFunctions   ngx_http_shared_session_redis_reply_fn;
+static void                     *(*ngx_http_shared_session_redis_array)(
+                                    const redisReadTask *task, int elements);
+
+
 #define NGX_HTTP_SHARED_SESSION_REDIS_PORT         6379
 #define NGX_HTTP_SHARED_SESSION_REDIS_BACKOFF      100
 #define NGX_HTTP_SHARED_SESSION_REDIS_BACKOFF_MAX  1000
 #define NGX_HTTP_SHARED_SESSION_REDIS_ERRLEN       256
 #define NGX_HTTP_SHARED_SESSION_REDIS_MAX_BUFFER   (64 * 1024 * 1024)
+
+/* the scripts' replies have a dozen elements: far larger ones are hostile */
+#define NGX_HTTP_SHARED_SESSION_REDIS_MAX_ELEMENTS 1024
 
 
 struct ngx_http_shared_session_redis_s {
@@ -86,6 +94,9 @@ static void ngx_http_shared_session_redis_backoff(
 static void ngx_http_shared_session_redis_set_error(
     ngx_http_shared_session_redis_t *rs, const char *fmt, ...);
 
+static void ngx_http_shared_session_redis_limit_reader(redisReader *r);
+static void *ngx_http_shared_session_redis_create_array(
+    const redisReadTask *task, int elements);
 static void ngx_http_shared_session_redis_read_handler(ngx_event_t *ev);
 static void ngx_http_shared_session_redis_write_handler(ngx_event_t *ev);
 static void ngx_http_shared_session_redis_add_read(void *privdata);
@@ -283,7 +294,8 @@ ngx_http_shared_session_redis_send(ngx_http_shared_session_redis_t *rs,
     cmd->timer.data = cmd;
     cmd->timer.log = log;
 
-    if (redisAsyncCommandArgv(rs->ac, ngx_http_shared_session_redis_reply_handler,
+    if (redisAsyncCommandArgv(rs->ac,
+                              ngx_http_shared_session_redis_reply_handler,
                               cmd, argc, argv, argvlen)
         != REDIS_OK)
     {
@@ -388,6 +400,9 @@ ngx_http_shared_session_redis_connect(ngx_http_shared_session_redis_t *rs)
         redisAsyncFree(ac);
         goto failed;
     }
+
+    ngx_http_shared_session_redis_limit_reader(ac->c.reader);
+    ngx_http_shared_session_redis_limit_reader(rs->replies);
 
     c = ngx_get_connection(ac->c.fd, log);
     if (c == NULL) {
@@ -724,6 +739,39 @@ ngx_http_shared_session_redis_set_error(ngx_http_shared_session_redis_t *rs,
 
 
 /*
+ * hiredis allocates an array of the size the peer declares before a single
+ * element arrives, and frees it slot by slot: "*2000000000" would cost
+ * gigabytes and seconds.  Larger arrays make the reader fail ("Out of
+ * memory"), which closes the connection.
+ */
+
+static void
+ngx_http_shared_session_redis_limit_reader(redisReader *r)
+{
+    if (ngx_http_shared_session_redis_array == NULL) {
+        ngx_http_shared_session_redis_reply_fn = *r->fn;
+        ngx_http_shared_session_redis_array = r->fn->createArray;
+        ngx_http_shared_session_redis_reply_fn.createArray =
+                                  ngx_http_shared_session_redis_create_array;
+    }
+
+    r->fn = &ngx_http_shared_session_redis_reply_fn;
+}
+
+
+static void *
+ngx_http_shared_session_redis_create_array(const redisReadTask *task,
+    int elements)
+{
+    if (elements > NGX_HTTP_SHARED_SESSION_REDIS_MAX_ELEMENTS) {
+        return NULL;
+    }
+
+    return ngx_http_shared_session_redis_array(task, elements);
+}
+
+
+/*
  * The event hooks.  Events are level-triggered: hiredis reads at most 16K
  * per call, and under edge triggering whatever it left in the socket would
  * never be reported again.
@@ -786,9 +834,23 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *ev)
 
     n = 0;
 
-    while (redisReaderGetReply(rs->replies, (void **) &reply) == REDIS_OK
-           && reply != NULL)
-    {
+    for ( ;; ) {
+        if (redisReaderGetReply(rs->replies, (void **) &reply) != REDIS_OK) {
+
+            if (rs->replies->err == REDIS_ERR_OOM) {
+                ngx_http_shared_session_redis_abort(rs,
+                    "sent an invalid reply: an array over 1024 elements");
+                return;
+            }
+
+            /* a protocol error: hiredis's reader finds it too, and closes */
+            break;
+        }
+
+        if (reply == NULL) {
+            break;
+        }
+
         if (++n > rs->inflight) {
             ngx_http_shared_session_redis_set_error(rs,
                                               "sent an unexpected reply%s%*s",
@@ -804,8 +866,6 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *ev)
 
         freeReplyObject(reply);
     }
-
-    /* a protocol error is found again, and handled, by hiredis's reader */
 
     redisProcessCallbacks(ac);
 }
