@@ -29,11 +29,18 @@ fi
 cd "$tree"
 
 san="-fsanitize=address,undefined -fno-omit-frame-pointer"
-if [ ! -f objs/Makefile ] || [ "$top/config" -nt objs/Makefile ]; then
-    ./configure --with-compat --with-debug --with-http_ssl_module \
-        --with-cc-opt="$san -g -O1" --with-ld-opt="$san" \
-        --add-module="$top" > "$top/build/asan/configure.log" 2>&1 \
+flags=(--with-compat --with-debug --with-http_ssl_module
+       --with-http_sub_module --with-http_realip_module
+       --with-http_auth_request_module --with-http_stub_status_module
+       --with-cc-opt="$san -g -O1" --with-ld-opt="$san"
+       --add-module="$top")
+
+if [ ! -f objs/Makefile ] || [ "$top/config" -nt objs/Makefile ] \
+   || [ "$(cat objs/.ss-stamp 2>/dev/null)" != "${flags[*]}" ]
+then
+    ./configure "${flags[@]}" > "$top/build/asan/configure.log" 2>&1 \
         || { tail -30 "$top/build/asan/configure.log"; exit 1; }
+    echo "${flags[*]}" > objs/.ss-stamp
 fi
 
 make -j"$(nproc)" > "$top/build/asan/make.log" 2>&1 \
