@@ -11,6 +11,10 @@
 #include "ngx_http_shared_session_json.h"
 
 
+static ngx_int_t ngx_http_shared_session_json_host_written(
+    ngx_str_t *attribute, ngx_str_t *host);
+static u_char *ngx_http_shared_session_json_skip(u_char *p, u_char *last,
+    u_char *text, size_t len);
 static cJSON *ngx_http_shared_session_json_string(ngx_pool_t *pool,
     ngx_str_t *s);
 static size_t ngx_http_shared_session_utf8_len(u_char *p, u_char *last);
@@ -96,6 +100,10 @@ ngx_http_shared_session_json_host(ngx_pool_t *pool, ngx_str_t *attribute,
         return NGX_DECLINED;
     }
 
+    if (ngx_http_shared_session_json_host_written(attribute, host) == NGX_OK) {
+        return NGX_OK;
+    }
+
     attr = cJSON_ParseWithLength((const char *) attribute->data,
                                  attribute->len);
     if (attr == NULL) {
@@ -122,6 +130,95 @@ ngx_http_shared_session_json_host(ngx_pool_t *pool, ngx_str_t *attribute,
     cJSON_Delete(attr);
 
     return rc;
+}
+
+
+/*
+ * The attribute exactly as json_attribute() writes it, without escapes:
+ * the host is then the bytes between its quotes, as cJSON would return
+ * them.  Anything else is left to cJSON.
+ */
+
+static ngx_int_t
+ngx_http_shared_session_json_host_written(ngx_str_t *attribute,
+    ngx_str_t *host)
+{
+    u_char  *p, *last, *h;
+
+    static u_char  class[] = "{\"@class\":\"";
+    static u_char  name[] = "\",\"host\":\"";
+    static u_char  date[] = "\",\"lastUpdatedAt\":[\"java.util.Date\",";
+
+    p = attribute->data;
+    last = p + attribute->len;
+
+    p = ngx_http_shared_session_json_skip(p, last, class, sizeof(class) - 1);
+    p = ngx_http_shared_session_json_skip(p, last, NULL, 0);
+    p = ngx_http_shared_session_json_skip(p, last, name, sizeof(name) - 1);
+
+    h = p;
+
+    p = ngx_http_shared_session_json_skip(p, last, NULL, 0);
+    p = ngx_http_shared_session_json_skip(p, last, date, sizeof(date) - 1);
+
+    if (p == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (p < last && *p == '-') {
+        p++;
+    }
+
+    if (p == last || *p < '0' || *p > '9') {
+        return NGX_DECLINED;
+    }
+
+    while (p < last && *p >= '0' && *p <= '9') {
+        p++;
+    }
+
+    if (last - p != 2 || p[0] != ']' || p[1] != '}') {
+        return NGX_DECLINED;
+    }
+
+    host->data = h;
+    host->len = ngx_strlchr(h, last, '"') - h;
+
+    return NGX_OK;
+}
+
+
+/*
+ * With "text": p past that literal text; without: p at the end of a JSON
+ * string body without escapes or control characters.  NULL if it does not
+ * match (or p is NULL).
+ */
+
+static u_char *
+ngx_http_shared_session_json_skip(u_char *p, u_char *last, u_char *text,
+    size_t len)
+{
+    if (p == NULL) {
+        return NULL;
+    }
+
+    if (text) {
+        if ((size_t) (last - p) < len || ngx_memcmp(p, text, len) != 0) {
+            return NULL;
+        }
+
+        return p + len;
+    }
+
+    while (p < last && *p != '"') {
+        if (*p == '\\' || *p < 0x20) {
+            return NULL;
+        }
+
+        p++;
+    }
+
+    return (p < last) ? p : NULL;
 }
 
 
@@ -224,6 +321,12 @@ ngx_http_shared_session_json_string(ngx_pool_t *pool, ngx_str_t *s)
     d = buf;
     p = s->data;
     last = p + s->len;
+
+    /* the common case: printable ASCII, copied as is */
+
+    while (p < last && *p >= 0x20 && *p < 0x80) {
+        *d++ = *p++;
+    }
 
     while (p < last) {
 
