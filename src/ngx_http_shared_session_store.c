@@ -39,21 +39,19 @@
     "  if n >= 2^53 or n <= -2^53 then return nil end\n"                      \
     "  return n\n"                                                            \
     "end\n"                                                                   \
-    "local function is(key, t)\n"                                             \
-    "  local k = redis.call('TYPE', key)['ok']\n"                             \
-    "  return k == 'none' or k == t\n"                                        \
-    "end\n"                                                                   \
     "local function fields(key, ...)\n"                                       \
-    "  local t = redis.call('TYPE', key)['ok']\n"                             \
-    "  if t == 'none' then return 'none' end\n"                               \
-    "  if t ~= 'hash' then return 'bad' end\n"                                \
-    "  local f = redis.call('HMGET', key, 'creationTime',\n"                  \
-    "                       'lastAccessedTime', 'maxInactiveInterval', ...)\n"\
+    "  local f = redis.pcall('HMGET', key, 'creationTime',\n"                 \
+    "                        'lastAccessedTime', 'maxInactiveInterval', ...)\n"\
+    "  if f.err then return 'bad' end\n"                                      \
+    "  if not (f[1] or f[2] or f[3]) then\n"                                  \
+    "    if redis.call('EXISTS', key) == 0 then return 'none' end\n"          \
+    "    return 'bad'\n"                                                      \
+    "  end\n"                                                                 \
     "  local ct, la, n = num(f[1]), num(f[2]), num(f[3])\n"                   \
     "  if not (ct and la and n) or n < -2147483648 or n > 2147483647 then\n"  \
     "    return 'bad'\n"                                                      \
     "  end\n"                                                                 \
-    "  if n >= 0 and now >= la + n * 1000 then return 'expired' end\n"        \
+    "  if n >= 0 and now >= la + n * 1000 then return 'expired' end\n"       \
     "  return 'ok', f, ct, la, n\n"                                           \
     "end\n"                                                                   \
     "local function bucket(expiry)\n"                                         \
@@ -67,73 +65,66 @@ static ngx_str_t  ngx_http_shared_session_scripts[] = {
 
     /*
      * KEYS: the hashes of the candidate ids, then the hash of new_id;
-     * ARGV: prefix, now, field, value, maxInactiveInterval, new_id, ids...
-     * returns {index or 0, creationTime, previous attribute, bad ids...}
+     * ARGV: prefix, now, field, value, maxInactiveInterval, new_id, and for
+     * that interval: the hash TTL, the shadow key TTL and the bucket (ms),
+     * then the ids; returns {index or 0, creationTime as stored, previous
+     * attribute, bad ids...}
      *
-     * Every key a touch writes is type-checked before the first write:
-     * Redis does not undo a script's writes when a later command fails.
+     * The first write (SADD to the bucket, or SET of the shadow key for a
+     * session that never expires) is the only one that can fail, on a key
+     * of another type or when Redis is out of memory: Redis does not undo a
+     * script's writes, so it fails before anything is written.
      */
 
     ngx_string(
     NGX_HTTP_SHARED_SESSION_LUA_COMMON
-    "local field, value = ARGV[3], ARGV[4]\n"
-    "local function plan(id, n, old)\n"
-    "  local p = {shadow = prefix .. 'sessions:expires:' .. id}\n"
-    "  if not is(p.shadow, 'string') then return nil end\n"
-    "  if n < 0 then return p end\n"
-    "  p.bucket = bucket(now + n * 1000)\n"
-    "  if not is(p.bucket, 'set') then return nil end\n"
-    "  if old then\n"
-    "    local ob = bucket(old + n * 1000)\n"
-    "    if ob ~= p.bucket then\n"
-    "      if not is(ob, 'set') then return nil end\n"
-    "      p.old = ob\n"
-    "    end\n"
-    "  end\n"
-    "  return p\n"
-    "end\n"
-    "local function expire(p, id, key, n)\n"
-    "  redis.call('APPEND', p.shadow, '')\n"
+    "local field, value, conf = ARGV[3], ARGV[4], tonumber(ARGV[5])\n"
+    "local function touch(id, key, n, old, fields)\n"
+    "  local shadow = prefix .. 'sessions:expires:' .. id\n"
     "  if n < 0 then\n"
-    "    redis.call('PERSIST', p.shadow)\n"
+    "    redis.call('SET', shadow, '')\n"
+    "    redis.call('HMSET', key, unpack(fields))\n"
     "    redis.call('PERSIST', key)\n"
     "    return\n"
     "  end\n"
+    "  local ttl, sttl, b\n"
+    "  if n == conf then\n"
+    "    ttl, sttl, b = ARGV[7], ARGV[8], prefix .. 'expirations:' .. ARGV[9]\n"
+    "  else\n"
+    "    ttl = string.format('%.0f', (n + 300) * 1000)\n"
+    "    sttl = string.format('%.0f', n * 1000)\n"
+    "    b = bucket(now + n * 1000)\n"
+    "  end\n"
     "  local member = '\"expires:' .. id .. '\"'\n"
-    "  local ttl = string.format('%.0f', (n + 300) * 1000)\n"
-    "  if p.old then redis.call('SREM', p.old, member) end\n"
-    "  redis.call('SADD', p.bucket, member)\n"
-    "  redis.call('PEXPIRE', p.bucket, ttl)\n"
-    "  redis.call('PEXPIRE', p.shadow, string.format('%.0f', n * 1000))\n"
+    "  redis.call('SADD', b, member)\n"
+    "  redis.call('PEXPIRE', b, ttl)\n"
+    "  if old and math.floor((old + n * 1000) / 60000)\n"
+    "             ~= math.floor((now + n * 1000) / 60000) then\n"
+    "    redis.pcall('SREM', bucket(old + n * 1000), member)\n"
+    "  end\n"
+    "  redis.call('SET', shadow, '', 'PX', sttl)\n"
+    "  redis.call('HMSET', key, unpack(fields))\n"
     "  redis.call('PEXPIRE', key, ttl)\n"
     "end\n"
     "local bad = {}\n"
     "for i = 1, #KEYS - 1 do\n"
-    "  local id = ARGV[6 + i]\n"
+    "  local id = ARGV[9 + i]\n"
     "  local state, f, ct, la, n = fields(KEYS[i], field)\n"
-    "  local p = state == 'ok' and plan(id, n, la)\n"
-    "  if p then\n"
-    "    redis.call('HMSET', KEYS[i], 'lastAccessedTime', ARGV[2],\n"
-    "               field, value)\n"
-    "    expire(p, id, KEYS[i], n)\n"
-    "    return {i, string.format('%.0f', ct), f[4], unpack(bad)}\n"
-    "  elseif state ~= 'none' and state ~= 'expired' then\n"
+    "  if state == 'ok' then\n"
+    "    touch(id, KEYS[i], n, la,\n"
+    "          {'lastAccessedTime', ARGV[2], field, value})\n"
+    "    return {i, f[1], f[4], unpack(bad)}\n"
+    "  elseif state == 'bad' then\n"
     "    bad[#bad + 1] = id\n"
     "  end\n"
     "end\n"
-    "local key, n = KEYS[#KEYS], tonumber(ARGV[5])\n"
+    "local key = KEYS[#KEYS]\n"
     "if redis.call('EXISTS', key) == 1 then\n"
     "  return redis.error_reply('ERR session id collision')\n"
     "end\n"
-    "local p = plan(ARGV[6], n, nil)\n"
-    "if not p then\n"
-    "  return redis.error_reply('WRONGTYPE the shadow key or expiration'\n"
-    "                           .. ' bucket of a new session is taken')\n"
-    "end\n"
-    "redis.call('HMSET', key, 'creationTime', ARGV[2],\n"
-    "           'maxInactiveInterval', ARGV[5],\n"
-    "           'lastAccessedTime', ARGV[2], field, value)\n"
-    "expire(p, ARGV[6], key, n)\n"
+    "touch(ARGV[6], key, conf, nil,\n"
+    "      {'creationTime', ARGV[2], 'maxInactiveInterval', ARGV[5],\n"
+    "       'lastAccessedTime', ARGV[2], field, value})\n"
     "return {0, ARGV[2], false, unpack(bad)}\n"),
 
     /*
@@ -150,9 +141,9 @@ static ngx_str_t  ngx_http_shared_session_scripts[] = {
     "  if state == 'bad' then\n"
     "    bad[#bad + 1] = id\n"
     "  elseif state == 'ok' then\n"
-    "    local b = n >= 0 and bucket(la + n * 1000)\n"
-    "    if b and is(b, 'set') then\n"
-    "      redis.call('SREM', b, '\"expires:' .. id .. '\"')\n"
+    "    if n >= 0 then\n"
+    "      redis.pcall('SREM', bucket(la + n * 1000),\n"
+    "                  '\"expires:' .. id .. '\"')\n"
     "    end\n"
     "    redis.call('DEL', prefix .. 'sessions:expires:' .. id)\n"
     "    redis.call('HMSET', KEYS[i], 'maxInactiveInterval', '0')\n"
@@ -170,12 +161,17 @@ static u_char  ngx_http_shared_session_sha[2][40];
 static ngx_int_t ngx_http_shared_session_store_run(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st, ngx_uint_t script,
     ngx_uint_t nkeys, ngx_uint_t nargs);
+static u_char *ngx_http_shared_session_store_arg(
+    ngx_http_shared_session_store_t *st, ngx_uint_t i, u_char *p,
+    const char *fmt, ...);
 static ngx_int_t ngx_http_shared_session_store_send(
     ngx_http_shared_session_store_t *st);
 static void ngx_http_shared_session_store_reply(void *data,
     redisReply *reply, ngx_str_t *error);
 static ngx_int_t ngx_http_shared_session_store_parse(
     ngx_http_shared_session_store_t *st, redisReply *reply);
+static ngx_int_t ngx_http_shared_session_store_number(u_char *p, size_t len,
+    int64_t *n);
 static void ngx_http_shared_session_store_cleanup(void *data);
 static u_char *ngx_http_shared_session_store_key(ngx_pool_t *pool,
     ngx_str_t *prefix, ngx_str_t *id, size_t *len);
@@ -214,13 +210,15 @@ ngx_int_t
 ngx_http_shared_session_store_touch(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st)
 {
-    u_char     *p;
-    ngx_uint_t  i, k, a;
+    u_char      *p;
+    time_t       n;
+    int64_t      expiry;
+    ngx_uint_t   i, k, a;
 
-    /* EVALSHA sha numkeys, keys: ids + new, args: 6 + ids */
+    /* EVALSHA sha numkeys, keys: ids + new, args: 9 + ids */
 
     if (ngx_http_shared_session_store_run(r, st, NGX_HTTP_SHARED_SESSION_TOUCH,
-                                          st->nids + 1, 6 + st->nids)
+                                          st->nids + 1, 9 + st->nids)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -237,8 +235,8 @@ ngx_http_shared_session_store_touch(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        st->argv[a + 6 + i] = (const char *) st->ids[i].data;
-        st->argvlen[a + 6 + i] = st->ids[i].len;
+        st->argv[a + 9 + i] = (const char *) st->ids[i].data;
+        st->argvlen[a + 9 + i] = st->ids[i].len;
     }
 
     st->argv[k] = (const char *) ngx_http_shared_session_store_key(r->pool,
@@ -247,7 +245,7 @@ ngx_http_shared_session_store_touch(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN + 3 * NGX_INT64_LEN);
     if (p == NULL) {
         return NGX_ERROR;
     }
@@ -256,10 +254,21 @@ ngx_http_shared_session_store_touch(ngx_http_request_t *r,
     st->argvlen[a + 2] = st->field.len;
     st->argv[a + 3] = (const char *) st->value.data;
     st->argvlen[a + 3] = st->value.len;
-    st->argv[a + 4] = (const char *) p;
-    st->argvlen[a + 4] = ngx_sprintf(p, "%T", st->max_inactive_interval) - p;
     st->argv[a + 5] = (const char *) st->new_id.data;
     st->argvlen[a + 5] = st->new_id.len;
+
+    /* what Spring computes from the interval, for the configured one */
+
+    n = st->max_inactive_interval;
+    expiry = st->now + (int64_t) n * 1000;
+
+    p = ngx_http_shared_session_store_arg(st, a + 4, p, "%T", n);
+    p = ngx_http_shared_session_store_arg(st, a + 6, p, "%L",
+                                          ((int64_t) n + 300) * 1000);
+    p = ngx_http_shared_session_store_arg(st, a + 7, p, "%L",
+                                          (int64_t) n * 1000);
+    (void) ngx_http_shared_session_store_arg(st, a + 8, p, "%L",
+                                             (expiry / 60000 + 1) * 60000);
 
     return ngx_http_shared_session_store_send(st);
 }
@@ -294,6 +303,26 @@ ngx_http_shared_session_store_invalidate(ngx_http_request_t *r,
     }
 
     return ngx_http_shared_session_store_send(st);
+}
+
+
+/* Prints one argument at p; returns the end of what it printed. */
+
+static u_char *
+ngx_http_shared_session_store_arg(ngx_http_shared_session_store_t *st,
+    ngx_uint_t i, u_char *p, const char *fmt, ...)
+{
+    u_char   *last;
+    va_list   args;
+
+    va_start(args, fmt);
+    last = ngx_vslprintf(p, p + NGX_INT64_LEN, fmt, args);
+    va_end(args);
+
+    st->argv[i] = (const char *) p;
+    st->argvlen[i] = last - p;
+
+    return last;
 }
 
 
@@ -409,7 +438,6 @@ ngx_http_shared_session_store_parse(ngx_http_shared_session_store_t *st,
     redisReply *reply)
 {
     size_t               i, first;
-    off_t                n;
     redisReply          *e;
     ngx_http_request_t  *r;
 
@@ -461,19 +489,13 @@ ngx_http_shared_session_store_parse(ngx_http_shared_session_store_t *st,
 
     e = reply->element[1];
 
-    if (e->type != REDIS_REPLY_STRING) {
+    if (e->type != REDIS_REPLY_STRING
+        || ngx_http_shared_session_store_number((u_char *) e->str, e->len,
+                                                &st->creation_time)
+           != NGX_OK)
+    {
         goto invalid;
     }
-
-    n = (e->len && e->str[0] == '-')
-        ? ngx_atoof((u_char *) e->str + 1, e->len - 1)
-        : ngx_atoof((u_char *) e->str, e->len);
-
-    if (n == NGX_ERROR) {
-        goto invalid;
-    }
-
-    st->creation_time = (e->len && e->str[0] == '-') ? -n : n;
 
     e = reply->element[2];
 
@@ -498,6 +520,48 @@ invalid:
     ngx_str_set(&st->error, "unexpected reply to session script");
 
     return NGX_ERROR;
+}
+
+
+/*
+ * creationTime as the script returns it, that is as stored: decimal text,
+ * or typed as spring-data-redis 2.7.0-2.7.1 wrote it (the script has
+ * checked that it is one of these).
+ */
+
+static ngx_int_t
+ngx_http_shared_session_store_number(u_char *p, size_t len, int64_t *n)
+{
+    off_t       v;
+    ngx_str_t  *t;
+    ngx_uint_t  minus;
+
+    static ngx_str_t  typed[] = {
+        ngx_string("[\"java.lang.Long\","),
+        ngx_string("[\"java.lang.Integer\","),
+        ngx_null_string
+    };
+
+    for (t = typed; t->len; t++) {
+        if (len > t->len && p[len - 1] == ']'
+            && ngx_strncmp(p, t->data, t->len) == 0)
+        {
+            p += t->len;
+            len -= t->len + 1;
+            break;
+        }
+    }
+
+    minus = (len && *p == '-');
+
+    v = ngx_atoof(p + minus, len - minus);
+    if (v == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    *n = minus ? -v : v;
+
+    return NGX_OK;
 }
 
 

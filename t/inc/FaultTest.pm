@@ -81,10 +81,12 @@ sub decode_eval {
     my @args = @$argv[3 + $nkeys .. $#$argv];
     my %e = (cmd => $name, sha => $argv->[1], keys => \@keys,
              prefix => $args[0], now => $args[1]);
-    if (@args == $nkeys + 5) {
-        @e{qw(script field value mii new_id)} =
-            ('touch', @args[2 .. 5]);
-        $e{ids} = [ @args[6 .. $#args] ];
+    # touch: prefix now field value mii new_id ttl shadow_ttl bucket ids...
+    # (one more key than ids); invalidate: prefix now ids...
+    if (@args == $nkeys + 8) {
+        @e{qw(script field value mii new_id ttl shadow_ttl bucket)} =
+            ('touch', @args[2 .. 8]);
+        $e{ids} = [ @args[9 .. $#args] ];
     } else {
         $e{script} = 'invalidate';
         $e{ids} = [ @args[2 .. $#args] ];
