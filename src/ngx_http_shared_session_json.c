@@ -42,18 +42,18 @@ ngx_http_shared_session_json_attribute(ngx_pool_t *pool, ngx_str_t *class,
         goto failed;
     }
 
-    cJSON_AddItemToObject(attr, "@class", item);
+    cJSON_AddItemToObjectCS(attr, "@class", item);
 
     item = ngx_http_shared_session_json_string(pool, host);
     if (item == NULL) {
         goto failed;
     }
 
-    cJSON_AddItemToObject(attr, "host", item);
+    cJSON_AddItemToObjectCS(attr, "host", item);
 
     /* java.util.Date is not final: Jackson writes it as [class, millis] */
 
-    item = cJSON_CreateString("java.util.Date");
+    item = cJSON_CreateStringReference("java.util.Date");
     if (item == NULL) {
         goto failed;
     }
@@ -67,7 +67,7 @@ ngx_http_shared_session_json_attribute(ngx_pool_t *pool, ngx_str_t *class,
 
     cJSON_AddItemToArray(date, item);
 
-    cJSON_AddItemToObject(attr, "lastUpdatedAt", date);
+    cJSON_AddItemToObjectCS(attr, "lastUpdatedAt", date);
 
     rc = ngx_http_shared_session_json_print(pool, attr,
                                             (class->len + host->len) * 6 + 96,
@@ -240,21 +240,21 @@ ngx_http_shared_session_json_body(ngx_pool_t *pool,
         goto failed;
     }
 
-    cJSON_AddItemToObject(json, "sessionId", item);
+    cJSON_AddItemToObjectCS(json, "sessionId", item);
 
     item = ngx_http_shared_session_json_string(pool, &body->host);
     if (item == NULL) {
         goto failed;
     }
 
-    cJSON_AddItemToObject(json, "host", item);
+    cJSON_AddItemToObjectCS(json, "host", item);
 
     item = ngx_http_shared_session_json_number(body->last_updated);
     if (item == NULL) {
         goto failed;
     }
 
-    cJSON_AddItemToObject(json, "lastUpdatedAt", item);
+    cJSON_AddItemToObjectCS(json, "lastUpdatedAt", item);
 
     if (body->previous_host.data) {
         item = ngx_http_shared_session_json_string(pool,
@@ -267,21 +267,21 @@ ngx_http_shared_session_json_body(ngx_pool_t *pool,
         goto failed;
     }
 
-    cJSON_AddItemToObject(json, "previousHost", item);
+    cJSON_AddItemToObjectCS(json, "previousHost", item);
 
     item = ngx_http_shared_session_json_number(body->creation_time);
     if (item == NULL) {
         goto failed;
     }
 
-    cJSON_AddItemToObject(json, "creationTime", item);
+    cJSON_AddItemToObjectCS(json, "creationTime", item);
 
     item = cJSON_CreateBool(body->is_new ? 1 : 0);
     if (item == NULL) {
         goto failed;
     }
 
-    cJSON_AddItemToObject(json, "new", item);
+    cJSON_AddItemToObjectCS(json, "new", item);
 
     size = (body->id.len + body->host.len + body->previous_host.len) * 6
            + 160;
@@ -352,7 +352,9 @@ ngx_http_shared_session_json_string(ngx_pool_t *pool, ngx_str_t *s)
 
     *d = '\0';
 
-    return cJSON_CreateString((const char *) buf);
+    /* the buffer is the pool's: cJSON need not copy it */
+
+    return cJSON_CreateStringReference((const char *) buf);
 }
 
 

@@ -17,6 +17,9 @@
 void redisProcessCallbacks(redisAsyncContext *ac);
 
 
+/* where commands are formatted: hiredis copies them at once */
+static ngx_str_t                   ngx_http_shared_session_redis_buf;
+
 static redisReplyObjectFunctions   ngx_http_shared_session_redis_reply_fn;
 static void                     *(*ngx_http_shared_session_redis_array)(
                                     const redisReadTask *task, int elements);
@@ -340,11 +343,8 @@ ngx_http_shared_session_redis_command(redisAsyncContext *ac,
     const size_t *argvlen)
 {
     int        i;
-    u_char    *p;
+    u_char    *p, *buf;
     size_t     len;
-
-    static u_char  *buf;
-    static size_t   size;
 
     len = 1 + NGX_INT_T_LEN + 2;
 
@@ -352,16 +352,22 @@ ngx_http_shared_session_redis_command(redisAsyncContext *ac,
         len += 1 + NGX_SIZE_T_LEN + 2 + argvlen[i] + 2;
     }
 
-    if (len > size) {
-        ngx_free(buf);
+    if (len > ngx_http_shared_session_redis_buf.len) {
+        ngx_free(ngx_http_shared_session_redis_buf.data);
+        ngx_str_null(&ngx_http_shared_session_redis_buf);
 
-        size = ngx_max(len, 4096);
-        buf = ngx_alloc(size, ngx_cycle->log);
+        len = ngx_max(len, 4096);
+
+        buf = ngx_alloc(len, ngx_cycle->log);
         if (buf == NULL) {
-            size = 0;
             return REDIS_ERR;
         }
+
+        ngx_http_shared_session_redis_buf.data = buf;
+        ngx_http_shared_session_redis_buf.len = len;
     }
+
+    buf = ngx_http_shared_session_redis_buf.data;
 
     p = ngx_sprintf(buf, "*%d\r\n", argc);
 
@@ -414,6 +420,9 @@ ngx_http_shared_session_redis_close_all(ngx_array_t *servers)
             redisAsyncFree(rs->ac);
         }
     }
+
+    ngx_free(ngx_http_shared_session_redis_buf.data);
+    ngx_str_null(&ngx_http_shared_session_redis_buf);
 }
 
 
