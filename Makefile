@@ -9,7 +9,9 @@
 #   make lint-docker  dockerfilelint, and the image builds with scripts/build.sh
 #   make asan         the suite against nginx built with ASan+UBSan and the
 #                     module compiled in
+#   make fuzz         libFuzzer targets, FUZZ_SECONDS (60) each (fuzz/)
 #   make bench        wrk benchmarks against a plain "return 200" (bench/)
+#   make soak         100k+ requests across two Redis restarts: RSS, fds
 #   make nginx-src    fetch nginx 1.22.1's upstream source (checksum checked)
 #   make clean
 
@@ -17,7 +19,7 @@ SHELL := /bin/bash
 
 MODULE := build/ngx_http_shared_session_module.so
 
-.PHONY: all module test test-e2e lint-docker asan bench demo demo-stop \
+.PHONY: all module test test-e2e lint-docker asan fuzz bench soak demo demo-stop \
         demo-status nginx-src clean
 
 all: module
@@ -30,6 +32,12 @@ test:
 
 asan:
 	scripts/asan.sh
+
+fuzz:
+	fuzz/run.sh
+
+soak:
+	bench/soak.sh
 
 bench:
 	bench/run.sh

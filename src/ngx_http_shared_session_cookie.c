@@ -98,7 +98,7 @@ ngx_http_shared_session_cookie_parse(ngx_str_t *header,
             end = last;
         }
 
-        p = end + 1;
+        p = (end < last) ? end + 1 : last;
 
         while (pair < end && (*pair == ' ' || *pair == '\t')) {
             pair++;
@@ -394,7 +394,10 @@ ngx_http_shared_session_cookie_set(ngx_http_request_t *r,
 
     p = ngx_cpymem(p, cf->name.data, cf->name.len);
     *p++ = '=';
-    p = ngx_cpymem(p, enc.data, enc.len);
+
+    if (enc.len) {
+        p = ngx_cpymem(p, enc.data, enc.len);
+    }
 
     if (id == NULL) {
         p = ngx_cpymem(p, expire.data, expire.len);

@@ -1,0 +1,280 @@
+
+/*
+ * Copyright (C) ngx_http_shared_session_module authors
+ *
+ * fuzz_store: the reply of the session scripts.  The hash fields are read
+ * and checked by the Lua scripts inside Redis; what reaches C is their
+ * reply, which ngx_http_shared_session_store_reply() and the static
+ * ngx_http_shared_session_store_parse() turn into st->found,
+ * st->creation_time, st->previous and st->error.  This file #includes the
+ * store's and the Redis adapter's .c to reach them (build.sh leaves the
+ * module's own objects of these two out of this target's link), and feeds
+ * them whatever hiredis's redisReader makes of arbitrary RESP bytes, with
+ * the limits the adapter sets on the connection's reader
+ * (ngx_http_shared_session_redis_limit_reader(): arrays of at most 1024
+ * elements), as the real connection does.
+ *
+ * Input: one byte of settings, then RESP.  Settings:
+ *
+ *   bit 0     0: the touch script's reply, 1: the invalidate script's
+ *   bits 1-4  how many candidate ids were sent (0..15, at most 8 used)
+ *
+ * Every complete reply in the input is handed over in turn, each to a
+ * fresh store context.  Checked: rc is NGX_OK or NGX_ERROR; NGX_ERROR
+ * always has a cause; NGX_OK means a well-formed reply: found <= nids,
+ * creation_time the exact decimal text Redis sent, previous a copy of the
+ * bulk string or absent.  The warning logged for a bad id is formatted
+ * in full (the log writer reads every byte of it).
+ */
+
+
+#include "ngx_fuzz.h"
+#include <ctype.h>
+#include <ngx_http.h>
+#include <hiredis/hiredis.h>
+
+#include "ngx_http_shared_session_cookie.h"
+#include "ngx_http_shared_session_store.c"
+#include "ngx_http_shared_session_redis.c"
+
+
+static ngx_pool_t                       *fuzz_conf_pool;
+static ngx_http_shared_session_redis_t  *fuzz_redis;
+static ngx_uint_t                        fuzz_called;
+static ngx_int_t                         fuzz_rc;
+
+
+static void
+fuzz_handler(ngx_http_request_t *r, ngx_http_shared_session_store_t *st,
+    ngx_int_t rc)
+{
+    fuzz_called++;
+    fuzz_rc = rc;
+}
+
+
+/* a real server entry, as the configuration makes it (nothing connects) */
+
+static void
+fuzz_init_redis(void)
+{
+    ngx_str_t    addr, none;
+    ngx_conf_t   cf;
+    ngx_array_t  *servers;
+
+    if (fuzz_redis) {
+        return;
+    }
+
+    ngx_memzero(&cf, sizeof(ngx_conf_t));
+    /* kept for the process' life, as the configuration's pool is */
+    fuzz_conf_pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, &ngx_fuzz_log);
+    if (fuzz_conf_pool == NULL) {
+        abort();
+    }
+
+    cf.pool = fuzz_conf_pool;
+    cf.temp_pool = fuzz_conf_pool;
+    cf.log = &ngx_fuzz_log;
+
+    servers = ngx_array_create(cf.pool, 1, sizeof(void *));
+    if (servers == NULL) {
+        abort();
+    }
+
+    ngx_str_set(&addr, "127.0.0.1:6379");
+    ngx_str_null(&none);
+
+    fuzz_redis = ngx_http_shared_session_redis_add(&cf, servers, &addr,
+                                                   &none, &none, 0, 1000);
+    if (fuzz_redis == NULL) {
+        abort();
+    }
+}
+
+
+/* what a touch's reply says, read here without the module's code */
+
+static void
+check_touch(ngx_http_shared_session_store_t *st, redisReply *reply)
+{
+    long long    v;
+    char        *end;
+    redisReply  *e;
+
+    e = reply->element[1];
+    ngx_fuzz_check(e->type == REDIS_REPLY_STRING);
+
+    /* -?[0-9]+, within int64 (but not -2^63, which nginx cannot parse) */
+    ngx_fuzz_check(e->len > 0 && e->len == strlen(e->str));
+    ngx_fuzz_check(isdigit((u_char) e->str[e->str[0] == '-']));
+
+    errno = 0;
+    v = strtoll(e->str, &end, 10);
+    ngx_fuzz_check(errno == 0 && *end == '\0');
+    ngx_fuzz_check(v == st->creation_time);
+
+    e = reply->element[2];
+
+    if (e->type == REDIS_REPLY_NIL) {
+        ngx_fuzz_check(st->previous.data == NULL);
+
+    } else {
+        ngx_fuzz_check(e->type == REDIS_REPLY_STRING);
+        ngx_fuzz_check(st->previous.data != NULL
+                       && st->previous.len == e->len
+                       && memcmp(st->previous.data, e->str, e->len) == 0);
+    }
+}
+
+
+static void
+fuzz_reply(ngx_pool_t *pool, ngx_http_request_t *r, uint8_t flags,
+    redisReply *reply)
+{
+    ngx_uint_t                        nids, i;
+    ngx_str_t                        *ids;
+    ngx_http_shared_session_store_t  *st;
+
+    nids = (flags >> 1) & 15;
+
+    if (nids > NGX_HTTP_SHARED_SESSION_MAX_IDS) {
+        nids = NGX_HTTP_SHARED_SESSION_MAX_IDS;
+    }
+
+    st = ngx_pcalloc(pool, sizeof(ngx_http_shared_session_store_t));
+    ids = ngx_pcalloc(pool, (nids + 1) * sizeof(ngx_str_t));
+    if (st == NULL || ids == NULL) {
+        abort();
+    }
+
+    for (i = 0; i < nids; i++) {
+        ngx_str_set(&ids[i], "0b3f2c9e-4f0a-4a8e-9d6a-2f1e6a1c7b55");
+    }
+
+    st->redis = fuzz_redis;
+    st->timeout = 1000;
+    ngx_str_set(&st->prefix, "spring:session:");
+    st->now = 1700000000000LL;
+    st->ids = ids;
+    st->nids = nids;
+    st->handler = fuzz_handler;
+
+    st->request = r;
+    st->script = (flags & 1) ? NGX_HTTP_SHARED_SESSION_INVALIDATE
+                             : NGX_HTTP_SHARED_SESSION_TOUCH;
+
+    /* NOSCRIPT was answered once already: no resend, the reply is parsed */
+    st->retried = 1;
+
+    fuzz_called = 0;
+
+    ngx_http_shared_session_store_reply(st, reply, NULL);
+
+    ngx_fuzz_check(fuzz_called == 1);
+    ngx_fuzz_check(fuzz_rc == NGX_OK || fuzz_rc == NGX_ERROR);
+    ngx_fuzz_check(st->cmd == NULL);
+
+    if (fuzz_rc == NGX_ERROR) {
+        ngx_fuzz_check(st->error.data != NULL
+                       && (st->error.len > 0
+                           || (reply->type == REDIS_REPLY_ERROR
+                               && reply->len == 0)));
+        return;
+    }
+
+    ngx_fuzz_check(reply->type == REDIS_REPLY_ARRAY);
+    ngx_fuzz_check(reply->elements >= 1);
+    ngx_fuzz_check(reply->element[0]->type == REDIS_REPLY_INTEGER);
+    ngx_fuzz_check(st->found <= st->nids);
+    ngx_fuzz_check((long long) st->found == reply->element[0]->integer);
+
+    if (st->script == NGX_HTTP_SHARED_SESSION_TOUCH) {
+        ngx_fuzz_check(reply->elements >= 3);
+        check_touch(st, reply);
+    }
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    void                *reply;
+    uint8_t              flags;
+    ngx_uint_t           n;
+    ngx_pool_t          *pool;
+    redisReader         *reader;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    ngx_fuzz_init();
+    fuzz_init_redis();
+
+    if (size == 0) {
+        return 0;
+    }
+
+    flags = data[0];
+    data++;
+    size--;
+
+    pool = ngx_fuzz_pool();
+
+    r = ngx_pcalloc(pool, sizeof(ngx_http_request_t));
+    c = ngx_pcalloc(pool, sizeof(ngx_connection_t));
+    if (r == NULL || c == NULL) {
+        abort();
+    }
+
+    c->log = &ngx_fuzz_log;
+    c->pool = pool;
+    r->connection = c;
+    r->pool = pool;
+
+    reader = redisReaderCreate();
+    if (reader == NULL) {
+        abort();
+    }
+
+    ngx_http_shared_session_redis_limit_reader(reader);
+
+    /* in pieces, as replies arrive from the socket */
+
+    n = 0;
+
+    while (size) {
+        size_t  chunk = ngx_min(size, (size_t) 1 + (n * 7 + flags) % 61);
+
+        if (redisReaderFeed(reader, (const char *) data, chunk) != REDIS_OK) {
+            break;
+        }
+
+        data += chunk;
+        size -= chunk;
+        n++;
+
+        for ( ;; ) {
+            reply = NULL;
+
+            if (redisReaderGetReply(reader, &reply) != REDIS_OK) {
+                /* a protocol error: the connection would be closed */
+                size = 0;
+                break;
+            }
+
+            if (reply == NULL) {
+                break;
+            }
+
+            fuzz_reply(pool, r, flags, reply);
+
+            freeReplyObject(reply);
+        }
+    }
+
+    redisReaderFree(reader);
+
+    ngx_destroy_pool(pool);
+
+    return 0;
+}
