@@ -73,7 +73,10 @@ static ngx_str_t  ngx_http_shared_session_scripts[] = {
      * The first write (SADD to the bucket, or SET of the shadow key for a
      * session that never expires) is the only one that can fail, on a key
      * of another type or when Redis is out of memory: Redis does not undo a
-     * script's writes, so it fails before anything is written.
+     * script's writes, so it fails before anything is written.  A member
+     * already in its bucket was added, and the bucket's TTL set, by an
+     * earlier touch of the same minute: that TTL outlives the bucket's
+     * minute by more than the 300 s margin Spring gives it.
      */
 
     ngx_string(
@@ -96,8 +99,9 @@ static ngx_str_t  ngx_http_shared_session_scripts[] = {
     "    b = bucket(now + n * 1000)\n"
     "  end\n"
     "  local member = '\"expires:' .. id .. '\"'\n"
-    "  redis.call('SADD', b, member)\n"
-    "  redis.call('PEXPIRE', b, ttl)\n"
+    "  if redis.call('SADD', b, member) == 1 then\n"
+    "    redis.call('PEXPIRE', b, ttl)\n"
+    "  end\n"
     "  if old and math.floor((old + n * 1000) / 60000)\n"
     "             ~= math.floor((now + n * 1000) / 60000) then\n"
     "    redis.pcall('SREM', bucket(old + n * 1000), member)\n"
