@@ -155,6 +155,13 @@ static ngx_command_t  ngx_http_shared_session_commands[] = {
       offsetof(ngx_http_shared_session_loc_conf_t, redis_database),
       &ngx_http_shared_session_num_slot },
 
+    { ngx_string("shared_session_redis_scripts"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, redis_scripts),
+      NULL },
+
     { ngx_string("shared_session_host"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_set_complex_value_slot,
@@ -655,6 +662,7 @@ ngx_http_shared_session_create_loc_conf(ngx_conf_t *cf)
     conf->endpoint = NGX_CONF_UNSET_UINT;
     conf->redis_timeout = NGX_CONF_UNSET_MSEC;
     conf->redis_database = NGX_CONF_UNSET;
+    conf->redis_scripts = NGX_CONF_UNSET;
     conf->host = NGX_CONF_UNSET_PTR;
     conf->max_inactive_interval = NGX_CONF_UNSET;
     conf->cookie.secure = NGX_CONF_UNSET_UINT;
@@ -687,6 +695,7 @@ ngx_http_shared_session_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_str_value(conf->redis_password, prev->redis_password, "");
     ngx_conf_merge_str_value(conf->redis_username, prev->redis_username, "");
     ngx_conf_merge_value(conf->redis_database, prev->redis_database, 0);
+    ngx_conf_merge_value(conf->redis_scripts, prev->redis_scripts, 1);
     ngx_conf_merge_ptr_value(conf->host, prev->host, NULL);
     ngx_conf_merge_str_value(conf->namespace, prev->namespace,
                              "spring:session");
@@ -755,6 +764,7 @@ ngx_http_shared_session_merge_redis(ngx_conf_t *cf,
                                                      &conf->redis_username,
                                                      &conf->redis_password,
                                                      conf->redis_database,
+                                                     conf->redis_scripts,
                                                      conf->redis_timeout);
     if (conf->server == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -766,8 +776,10 @@ ngx_http_shared_session_merge_redis(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    scripts = ngx_http_shared_session_store_scripts(&n);
-    ngx_http_shared_session_redis_set_scripts(conf->server, scripts, n);
+    if (conf->redis_scripts) {
+        scripts = ngx_http_shared_session_store_scripts(&n);
+        ngx_http_shared_session_redis_set_scripts(conf->server, scripts, n);
+    }
 
     return NGX_CONF_OK;
 }

@@ -36,6 +36,7 @@ typedef struct {
     ngx_str_t                              redis_password;
     ngx_str_t                              redis_username;
     ngx_int_t                              redis_database;
+    ngx_flag_t                             redis_scripts;
     ngx_http_complex_value_t              *host;
     ngx_str_t                              namespace;
     time_t                                 max_inactive_interval;

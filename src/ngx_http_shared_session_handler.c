@@ -198,6 +198,7 @@ ngx_http_shared_session_start(ngx_http_request_t *r,
     st->now = (int64_t) tp->sec * 1000 + tp->msec;
     st->redis = sscf->server;
     st->timeout = sscf->redis_timeout;
+    st->scripts = sscf->redis_scripts;
     st->prefix = sscf->prefix;
 
     *stp = st;

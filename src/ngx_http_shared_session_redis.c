@@ -43,6 +43,7 @@ struct ngx_http_shared_session_redis_s {
     ngx_str_t                  username;
     ngx_str_t                  password;
     ngx_int_t                  database;
+    ngx_flag_t                 scripts_wanted;
     ngx_msec_t                 connect_timeout;
     ngx_str_t                 *scripts;
     ngx_uint_t                 nscripts;
@@ -115,7 +116,7 @@ static void ngx_http_shared_session_redis_cleanup(void *privdata);
 ngx_http_shared_session_redis_t *
 ngx_http_shared_session_redis_add(ngx_conf_t *cf, ngx_array_t *servers,
     ngx_str_t *address, ngx_str_t *username, ngx_str_t *password,
-    ngx_int_t database, ngx_msec_t connect_timeout)
+    ngx_int_t database, ngx_flag_t scripts, ngx_msec_t connect_timeout)
 {
     u_char                            *p;
     ngx_url_t                          u;
@@ -165,6 +166,7 @@ ngx_http_shared_session_redis_add(ngx_conf_t *cf, ngx_array_t *servers,
         if (rs->name.len == name.len
             && ngx_strncmp(rs->name.data, name.data, name.len) == 0
             && rs->database == database
+            && rs->scripts_wanted == scripts
             && rs->username.len == username->len
             && ngx_strncmp(rs->username.data, username->data,
                            username->len) == 0
@@ -187,6 +189,7 @@ ngx_http_shared_session_redis_add(ngx_conf_t *cf, ngx_array_t *servers,
     rs->username = *username;
     rs->password = *password;
     rs->database = database;
+    rs->scripts_wanted = scripts;
     rs->connect_timeout = connect_timeout;
 
     if (u.family == AF_UNIX) {

@@ -30,12 +30,13 @@ typedef void (*ngx_http_shared_session_redis_handler_pt)(void *data,
 
 /*
  * Finds or adds the Redis server for an address ("host[:port]" or
- * "unix:/path", resolved now, at configuration time) and credentials.
+ * "unix:/path", resolved now, at configuration time), credentials and
+ * whether scripts are loaded on its connections.
  */
 ngx_http_shared_session_redis_t *ngx_http_shared_session_redis_add(
     ngx_conf_t *cf, ngx_array_t *servers, ngx_str_t *address,
     ngx_str_t *username, ngx_str_t *password, ngx_int_t database,
-    ngx_msec_t connect_timeout);
+    ngx_flag_t scripts, ngx_msec_t connect_timeout);
 
 /* Scripts to SCRIPT LOAD on every new connection, after AUTH and SELECT. */
 void ngx_http_shared_session_redis_set_scripts(

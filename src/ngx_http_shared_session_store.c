@@ -174,11 +174,7 @@ static void ngx_http_shared_session_store_reply(void *data,
     redisReply *reply, ngx_str_t *error);
 static ngx_int_t ngx_http_shared_session_store_parse(
     ngx_http_shared_session_store_t *st, redisReply *reply);
-static ngx_int_t ngx_http_shared_session_store_number(u_char *p, size_t len,
-    int64_t *n);
 static void ngx_http_shared_session_store_cleanup(void *data);
-static u_char *ngx_http_shared_session_store_key(ngx_pool_t *pool,
-    ngx_str_t *prefix, ngx_str_t *id, size_t *len);
 
 
 ngx_int_t
@@ -219,6 +215,10 @@ ngx_http_shared_session_store_touch(ngx_http_request_t *r,
     int64_t      expiry;
     ngx_uint_t   i, k, a;
 
+    if (!st->scripts) {
+        return ngx_http_shared_session_store_plain(r, st, 0);
+    }
+
     /* EVALSHA sha numkeys, keys: ids + new, args: 9 + ids */
 
     if (ngx_http_shared_session_store_run(r, st, NGX_HTTP_SHARED_SESSION_TOUCH,
@@ -233,7 +233,8 @@ ngx_http_shared_session_store_touch(ngx_http_request_t *r,
 
     for (i = 0; i < st->nids; i++) {
         st->argv[k] = (const char *) ngx_http_shared_session_store_key(
-                                  r->pool, &st->prefix, &st->ids[i],
+                                  r->pool, &st->prefix, "sessions:",
+                                  &st->ids[i],
                                   &st->argvlen[k]);
         if (st->argv[k++] == NULL) {
             return NGX_ERROR;
@@ -244,7 +245,8 @@ ngx_http_shared_session_store_touch(ngx_http_request_t *r,
     }
 
     st->argv[k] = (const char *) ngx_http_shared_session_store_key(r->pool,
-                                  &st->prefix, &st->new_id, &st->argvlen[k]);
+                                  &st->prefix, "sessions:", &st->new_id,
+                                  &st->argvlen[k]);
     if (st->argv[k] == NULL) {
         return NGX_ERROR;
     }
@@ -284,6 +286,10 @@ ngx_http_shared_session_store_invalidate(ngx_http_request_t *r,
 {
     ngx_uint_t  i, a;
 
+    if (!st->scripts) {
+        return ngx_http_shared_session_store_plain(r, st, 1);
+    }
+
     if (ngx_http_shared_session_store_run(r, st,
                                           NGX_HTTP_SHARED_SESSION_INVALIDATE,
                                           st->nids, 2 + st->nids)
@@ -296,7 +302,8 @@ ngx_http_shared_session_store_invalidate(ngx_http_request_t *r,
 
     for (i = 0; i < st->nids; i++) {
         st->argv[3 + i] = (const char *) ngx_http_shared_session_store_key(
-                                  r->pool, &st->prefix, &st->ids[i],
+                                  r->pool, &st->prefix, "sessions:",
+                                  &st->ids[i],
                                   &st->argvlen[3 + i]);
         if (st->argv[3 + i] == NULL) {
             return NGX_ERROR;
@@ -476,14 +483,8 @@ ngx_http_shared_session_store_parse(ngx_http_shared_session_store_t *st,
         e = reply->element[i];
 
         if (e->type == REDIS_REPLY_STRING) {
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "shared session: invalid session \"%*s\" in redis "
-                          "%V: not a hash with creationTime, "
-                          "lastAccessedTime and maxInactiveInterval, or "
-                          "its shadow key or bucket has another type; "
-                          "left untouched",
-                          e->len, e->str,
-                          ngx_http_shared_session_redis_name(st->redis));
+            ngx_http_shared_session_store_invalid(st, (u_char *) e->str,
+                                                  e->len);
         }
     }
 
@@ -528,12 +529,11 @@ invalid:
 
 
 /*
- * creationTime as the script returns it, that is as stored: decimal text,
- * or typed as spring-data-redis 2.7.0-2.7.1 wrote it (the script has
- * checked that it is one of these).
+ * A stored number: decimal text, or typed as spring-data-redis 2.7.0-2.7.1
+ * wrote it, ["java.lang.Long",n] or ["java.lang.Integer",n].
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_shared_session_store_number(u_char *p, size_t len, int64_t *n)
 {
     off_t       v;
@@ -558,8 +558,14 @@ ngx_http_shared_session_store_number(u_char *p, size_t len, int64_t *n)
 
     minus = (len && *p == '-');
 
+    /* as the scripts read numbers: at most 17 characters, below 2^53 */
+
+    if (len > 17) {
+        return NGX_ERROR;
+    }
+
     v = ngx_atoof(p + minus, len - minus);
-    if (v == NGX_ERROR) {
+    if (v == NGX_ERROR || v >= ((off_t) 1 << 53)) {
         return NGX_ERROR;
     }
 
@@ -583,13 +589,17 @@ ngx_http_shared_session_store_cleanup(void *data)
 }
 
 
-static u_char *
+/* "<prefix><kind><id>", kind being "sessions:" or "sessions:expires:" */
+
+u_char *
 ngx_http_shared_session_store_key(ngx_pool_t *pool, ngx_str_t *prefix,
-    ngx_str_t *id, size_t *len)
+    const char *kind, ngx_str_t *id, size_t *len)
 {
     u_char  *key, *p;
+    size_t   n;
 
-    *len = prefix->len + sizeof("sessions:") - 1 + id->len;
+    n = ngx_strlen(kind);
+    *len = prefix->len + n + id->len;
 
     key = ngx_pnalloc(pool, *len);
     if (key == NULL) {
@@ -597,8 +607,20 @@ ngx_http_shared_session_store_key(ngx_pool_t *pool, ngx_str_t *prefix,
     }
 
     p = ngx_cpymem(key, prefix->data, prefix->len);
-    p = ngx_cpymem(p, "sessions:", sizeof("sessions:") - 1);
+    p = ngx_cpymem(p, kind, n);
     ngx_memcpy(p, id->data, id->len);
 
     return key;
+}
+
+
+void
+ngx_http_shared_session_store_invalid(ngx_http_shared_session_store_t *st,
+    u_char *id, size_t len)
+{
+    ngx_log_error(NGX_LOG_WARN, st->request->connection->log, 0,
+                  "shared session: invalid session \"%*s\" in redis %V: "
+                  "not a hash with creationTime, lastAccessedTime and "
+                  "maxInactiveInterval; left untouched",
+                  len, id, ngx_http_shared_session_redis_name(st->redis));
 }

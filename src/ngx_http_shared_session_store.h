@@ -27,6 +27,7 @@ struct ngx_http_shared_session_store_s {
     /* set by the caller */
     ngx_http_shared_session_redis_t           *redis;
     ngx_msec_t                                 timeout;
+    ngx_flag_t                                 scripts;  /* else: plain */
     ngx_str_t                                  prefix;   /* "<namespace>:" */
     int64_t                                    now;      /* ms */
     ngx_str_t                                 *ids;      /* from cookies */
@@ -49,6 +50,7 @@ struct ngx_http_shared_session_store_s {
     /* private */
     ngx_http_request_t                        *request;
     ngx_http_shared_session_redis_cmd_t       *cmd;
+    void                                      *plain;
     ngx_uint_t                                 script;
     ngx_uint_t                                 retried;
     int                                        argc;
@@ -78,6 +80,23 @@ ngx_int_t ngx_http_shared_session_store_touch(ngx_http_request_t *r,
 /* Atomically ends the first live session among st->ids as Spring 3.4 does. */
 ngx_int_t ngx_http_shared_session_store_invalidate(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st);
+
+
+/*
+ * The same operations as plain pipelined commands, for Redis-compatible
+ * servers that forbid scripting (ngx_http_shared_session_store_plain.c):
+ * two round trips, and a touch is not atomic with a concurrent invalidation.
+ */
+ngx_int_t ngx_http_shared_session_store_plain(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st, ngx_uint_t invalidate);
+
+/* shared by both variants */
+ngx_int_t ngx_http_shared_session_store_number(u_char *p, size_t len,
+    int64_t *n);
+void ngx_http_shared_session_store_invalid(ngx_http_shared_session_store_t *st,
+    u_char *id, size_t len);
+u_char *ngx_http_shared_session_store_key(ngx_pool_t *pool, ngx_str_t *prefix,
+    const char *kind, ngx_str_t *id, size_t *len);
 
 
 #endif /* _NGX_HTTP_SHARED_SESSION_STORE_H_INCLUDED_ */

@@ -1,0 +1,802 @@
+
+/*
+ * Copyright (C) ngx_http_shared_session_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_shared_session_cookie.h"
+#include "ngx_http_shared_session_store.h"
+
+
+/*
+ * The store's operations as plain commands, for Redis-compatible servers
+ * that forbid scripting (shared_session_redis_scripts off): one pipelined
+ * HMGET per candidate id, then, decided here, the pipelined writes.  The
+ * writes keep Spring's layout and the order that makes a failing write the
+ * first one; but unlike the scripts, a session invalidated or expired
+ * between the two round trips may get lastAccessedTime and the attribute
+ * written again (such a hash lacks creationTime: every reader, this module
+ * included, takes it for "not a session", and it expires with its TTL).
+ */
+
+
+#define NGX_HTTP_SHARED_SESSION_PLAIN_NONE     0
+#define NGX_HTTP_SHARED_SESSION_PLAIN_BAD      1
+#define NGX_HTTP_SHARED_SESSION_PLAIN_EXPIRED  2
+#define NGX_HTTP_SHARED_SESSION_PLAIN_OK       3
+
+/* at most: SADD, PEXPIRE, SREM, SET, HMSET, PEXPIRE */
+#define NGX_HTTP_SHARED_SESSION_PLAIN_WRITES   6
+
+#define NGX_HTTP_SHARED_SESSION_PLAIN_SLOTS                                    \
+    (NGX_HTTP_SHARED_SESSION_MAX_IDS > NGX_HTTP_SHARED_SESSION_PLAIN_WRITES    \
+     ? NGX_HTTP_SHARED_SESSION_MAX_IDS : NGX_HTTP_SHARED_SESSION_PLAIN_WRITES)
+
+
+typedef struct ngx_http_shared_session_plain_s  ngx_http_shared_session_plain_t;
+
+typedef struct {
+    ngx_http_shared_session_plain_t      *plain;
+    ngx_http_shared_session_redis_cmd_t  *cmd;
+} ngx_http_shared_session_plain_slot_t;
+
+
+struct ngx_http_shared_session_plain_s {
+    ngx_http_shared_session_store_t       *st;
+    ngx_uint_t                             invalidate;
+    ngx_uint_t                             pending;
+    ngx_uint_t                             failed;
+    ngx_uint_t                             nslots;
+    ngx_http_shared_session_plain_slot_t   slots[
+                                           NGX_HTTP_SHARED_SESSION_PLAIN_SLOTS];
+
+    /* what the reads found, per candidate id */
+    ngx_uint_t                             state[
+                                           NGX_HTTP_SHARED_SESSION_MAX_IDS];
+    int64_t                                created[
+                                           NGX_HTTP_SHARED_SESSION_MAX_IDS];
+    int64_t                                accessed[
+                                           NGX_HTTP_SHARED_SESSION_MAX_IDS];
+    int64_t                                interval[
+                                           NGX_HTTP_SHARED_SESSION_MAX_IDS];
+    ngx_str_t                              attribute[
+                                           NGX_HTTP_SHARED_SESSION_MAX_IDS];
+};
+
+
+static ngx_int_t ngx_http_shared_session_plain_send(
+    ngx_http_shared_session_plain_t *plain,
+    ngx_http_shared_session_redis_handler_pt handler, int argc,
+    const char **argv, size_t *argvlen);
+static void ngx_http_shared_session_plain_read(void *data, redisReply *reply,
+    ngx_str_t *error);
+static ngx_uint_t ngx_http_shared_session_plain_parse(
+    ngx_http_shared_session_plain_t *plain, ngx_uint_t i, redisReply *reply);
+static ngx_int_t ngx_http_shared_session_plain_decide(
+    ngx_http_shared_session_plain_t *plain);
+static ngx_int_t ngx_http_shared_session_plain_expire(
+    ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
+    int64_t old);
+static ngx_int_t ngx_http_shared_session_plain_write_hash(
+    ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
+    ngx_uint_t create);
+static ngx_int_t ngx_http_shared_session_plain_end(
+    ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
+    int64_t accessed);
+static void ngx_http_shared_session_plain_written(void *data,
+    redisReply *reply, ngx_str_t *error);
+static void ngx_http_shared_session_plain_fail(
+    ngx_http_shared_session_plain_t *plain, ngx_str_t *error);
+static void ngx_http_shared_session_plain_cleanup(void *data);
+static ngx_str_t *ngx_http_shared_session_plain_bucket(
+    ngx_http_shared_session_plain_t *plain, int64_t expiry);
+static ngx_str_t *ngx_http_shared_session_plain_number(ngx_pool_t *pool,
+    int64_t n);
+
+
+ngx_int_t
+ngx_http_shared_session_store_plain(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st, ngx_uint_t invalidate)
+{
+    int                               argc;
+    size_t                            len[6];
+    ngx_uint_t                        i;
+    const char                       *argv[6];
+    ngx_pool_cleanup_t               *cln;
+    ngx_http_shared_session_plain_t  *plain;
+
+    plain = ngx_pcalloc(r->pool, sizeof(ngx_http_shared_session_plain_t));
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+
+    if (plain == NULL || cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_shared_session_plain_cleanup;
+    cln->data = plain;
+
+    plain->st = st;
+    plain->invalidate = invalidate;
+
+    st->request = r;
+    st->plain = plain;
+
+    if (st->nids == 0) {
+        return ngx_http_shared_session_plain_decide(plain);
+    }
+
+    argv[0] = "HMGET";
+    len[0] = sizeof("HMGET") - 1;
+    argv[2] = "creationTime";
+    len[2] = sizeof("creationTime") - 1;
+    argv[3] = "lastAccessedTime";
+    len[3] = sizeof("lastAccessedTime") - 1;
+    argv[4] = "maxInactiveInterval";
+    len[4] = sizeof("maxInactiveInterval") - 1;
+
+    /* a touch also reads the attribute, for the previous host */
+
+    argv[5] = (const char *) st->field.data;
+    len[5] = st->field.len;
+    argc = invalidate ? 5 : 6;
+
+    for (i = 0; i < st->nids; i++) {
+        argv[1] = (const char *) ngx_http_shared_session_store_key(r->pool,
+                                         &st->prefix, "sessions:",
+                                         &st->ids[i], &len[1]);
+        if (argv[1] == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_shared_session_plain_send(plain,
+                                      ngx_http_shared_session_plain_read,
+                                      argc, argv, len)
+            != NGX_OK)
+        {
+            /* those already sent are cancelled by the pool cleanup */
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_plain_send(ngx_http_shared_session_plain_t *plain,
+    ngx_http_shared_session_redis_handler_pt handler, int argc,
+    const char **argv, size_t *argvlen)
+{
+    ngx_http_shared_session_store_t       *st;
+    ngx_http_shared_session_plain_slot_t  *slot;
+
+    st = plain->st;
+    slot = &plain->slots[plain->nslots++];
+    slot->plain = plain;
+
+    slot->cmd = ngx_http_shared_session_redis_send(st->redis,
+                                            st->request->connection->log,
+                                            st->timeout, argc, argv, argvlen,
+                                            handler, slot, &st->error);
+    if (slot->cmd == NULL) {
+        return NGX_DECLINED;
+    }
+
+    plain->pending++;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_shared_session_plain_read(void *data, redisReply *reply,
+    ngx_str_t *error)
+{
+    ngx_http_shared_session_plain_slot_t  *slot = data;
+
+    ngx_str_t                         e;
+    ngx_uint_t                        i;
+    ngx_http_shared_session_plain_t  *plain;
+
+    plain = slot->plain;
+    slot->cmd = NULL;
+    plain->pending--;
+
+    if (reply == NULL) {
+        ngx_http_shared_session_plain_fail(plain, error);
+        return;
+    }
+
+    i = slot - plain->slots;
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+
+        if (ngx_strncmp(reply->str, "WRONGTYPE", 9) != 0) {
+            e.data = (u_char *) reply->str;
+            e.len = reply->len;
+            ngx_http_shared_session_plain_fail(plain, &e);
+            return;
+        }
+
+        plain->state[i] = NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
+
+    } else {
+        plain->state[i] = ngx_http_shared_session_plain_parse(plain, i, reply);
+    }
+
+    if (plain->pending == 0
+        && ngx_http_shared_session_plain_decide(plain) != NGX_OK)
+    {
+        ngx_http_shared_session_plain_fail(plain, &plain->st->error);
+    }
+}
+
+
+/* the script's fields(): the same rules, in C */
+
+static ngx_uint_t
+ngx_http_shared_session_plain_parse(ngx_http_shared_session_plain_t *plain,
+    ngx_uint_t i, redisReply *reply)
+{
+    int64_t                           v[3];
+    ngx_uint_t                        k;
+    redisReply                       *e;
+    ngx_http_shared_session_store_t  *st;
+
+    st = plain->st;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 3) {
+        return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
+    }
+
+    for (k = 0; k < 3; k++) {
+        if (reply->element[k]->type != REDIS_REPLY_NIL) {
+            break;
+        }
+    }
+
+    if (k == 3) {
+        return NGX_HTTP_SHARED_SESSION_PLAIN_NONE;
+    }
+
+    for (k = 0; k < 3; k++) {
+        e = reply->element[k];
+
+        if (e->type != REDIS_REPLY_STRING
+            || ngx_http_shared_session_store_number((u_char *) e->str,
+                                                    e->len, &v[k])
+               != NGX_OK)
+        {
+            return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
+        }
+    }
+
+    if (v[2] < -2147483648LL || v[2] > 2147483647LL) {
+        return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
+    }
+
+    if (v[2] >= 0 && st->now >= v[1] + v[2] * 1000) {
+        return NGX_HTTP_SHARED_SESSION_PLAIN_EXPIRED;
+    }
+
+    plain->created[i] = v[0];
+    plain->accessed[i] = v[1];
+    plain->interval[i] = v[2];
+
+    if (reply->elements > 3 && reply->element[3]->type == REDIS_REPLY_STRING) {
+        e = reply->element[3];
+
+        plain->attribute[i].len = e->len;
+        plain->attribute[i].data = ngx_pnalloc(st->request->pool, e->len + 1);
+        if (plain->attribute[i].data == NULL) {
+            return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
+        }
+
+        ngx_memcpy(plain->attribute[i].data, e->str, e->len);
+    }
+
+    return NGX_HTTP_SHARED_SESSION_PLAIN_OK;
+}
+
+
+/* all reads are in: pick the session, send the writes */
+
+static ngx_int_t
+ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
+{
+    ngx_int_t                         rc;
+    ngx_uint_t                        i;
+    ngx_http_shared_session_store_t  *st;
+
+    st = plain->st;
+    plain->nslots = 0;
+
+    for (i = 0; i < st->nids; i++) {
+        if (plain->state[i] == NGX_HTTP_SHARED_SESSION_PLAIN_BAD) {
+            ngx_http_shared_session_store_invalid(st, st->ids[i].data,
+                                                  st->ids[i].len);
+        }
+
+        if (plain->state[i] == NGX_HTTP_SHARED_SESSION_PLAIN_OK) {
+            break;
+        }
+    }
+
+    if (i < st->nids) {
+        st->found = i + 1;
+        st->creation_time = plain->created[i];
+        st->previous = plain->attribute[i];
+
+        if (plain->invalidate) {
+            rc = ngx_http_shared_session_plain_end(plain, &st->ids[i],
+                                                   plain->interval[i],
+                                                   plain->accessed[i]);
+
+        } else {
+            rc = ngx_http_shared_session_plain_expire(plain, &st->ids[i],
+                                                      plain->interval[i],
+                                                      plain->accessed[i]);
+            if (rc == NGX_OK) {
+                rc = ngx_http_shared_session_plain_write_hash(plain,
+                                                 &st->ids[i],
+                                                 plain->interval[i], 0);
+            }
+        }
+
+    } else if (plain->invalidate) {
+        rc = NGX_OK;
+
+    } else {
+        st->found = 0;
+        st->creation_time = st->now;
+
+        rc = ngx_http_shared_session_plain_expire(plain, &st->new_id,
+                                                  st->max_inactive_interval,
+                                                  -1);
+        if (rc == NGX_OK) {
+            rc = ngx_http_shared_session_plain_write_hash(plain, &st->new_id,
+                                                  st->max_inactive_interval,
+                                                  1);
+        }
+    }
+
+    if (rc != NGX_OK) {
+        if (st->error.len == 0) {
+            ngx_str_set(&st->error, "out of memory");
+        }
+
+        return rc;
+    }
+
+    if (plain->pending == 0) {
+        /* nothing to write (invalidate without a live session) */
+        st->handler(st->request, st, NGX_OK);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The bucket first: SADD is the write that can meet a key of another type
+ * or Redis out of memory; when it fails, nothing else is written (the
+ * commands after it fail the same way or are cancelled with the request).
+ */
+
+static ngx_int_t
+ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
+    ngx_str_t *id, int64_t n, int64_t old)
+{
+    size_t                            len[5];
+    ngx_str_t                        *b, *ob, *ttl, *sttl, member, shadow;
+    const char                       *argv[5];
+    ngx_pool_t                       *pool;
+    ngx_http_shared_session_store_t  *st;
+
+    st = plain->st;
+    pool = st->request->pool;
+
+    shadow.data = ngx_http_shared_session_store_key(pool, &st->prefix,
+                                                    "sessions:expires:", id,
+                                                    &shadow.len);
+    if (shadow.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    argv[0] = "SET";
+    len[0] = 3;
+    argv[1] = (const char *) shadow.data;
+    len[1] = shadow.len;
+    argv[2] = "";
+    len[2] = 0;
+
+    if (n < 0) {
+        return ngx_http_shared_session_plain_send(plain,
+                                      ngx_http_shared_session_plain_written,
+                                      3, argv, len);
+    }
+
+    sttl = ngx_http_shared_session_plain_number(pool, n * 1000);
+    ttl = ngx_http_shared_session_plain_number(pool, (n + 300) * 1000);
+    b = ngx_http_shared_session_plain_bucket(plain, st->now + n * 1000);
+
+    member.len = sizeof("\"expires:\"") - 1 + id->len;
+    member.data = ngx_pnalloc(pool, member.len);
+
+    if (sttl == NULL || ttl == NULL || b == NULL || member.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(member.data, "\"expires:%V\"", id);
+
+    argv[0] = "SADD";
+    len[0] = 4;
+    argv[1] = (const char *) b->data;
+    len[1] = b->len;
+    argv[2] = (const char *) member.data;
+    len[2] = member.len;
+
+    if (ngx_http_shared_session_plain_send(plain,
+                                      ngx_http_shared_session_plain_written,
+                                      3, argv, len)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    argv[0] = "PEXPIRE";
+    len[0] = 7;
+    argv[2] = (const char *) ttl->data;
+    len[2] = ttl->len;
+
+    if (ngx_http_shared_session_plain_send(plain,
+                                      ngx_http_shared_session_plain_written,
+                                      3, argv, len)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (old >= 0
+        && (old + n * 1000) / 60000 != (st->now + n * 1000) / 60000)
+    {
+        ob = ngx_http_shared_session_plain_bucket(plain, old + n * 1000);
+        if (ob == NULL) {
+            return NGX_ERROR;
+        }
+
+        argv[0] = "SREM";
+        len[0] = 4;
+        argv[1] = (const char *) ob->data;
+        len[1] = ob->len;
+        argv[2] = (const char *) member.data;
+        len[2] = member.len;
+
+        if (ngx_http_shared_session_plain_send(plain,
+                                      ngx_http_shared_session_plain_written,
+                                      3, argv, len)
+            != NGX_OK)
+        {
+            return NGX_DECLINED;
+        }
+    }
+
+    argv[0] = "SET";
+    len[0] = 3;
+    argv[1] = (const char *) shadow.data;
+    len[1] = shadow.len;
+    argv[2] = "";
+    len[2] = 0;
+    argv[3] = "PX";
+    len[3] = 2;
+    argv[4] = (const char *) sttl->data;
+    len[4] = sttl->len;
+
+    return ngx_http_shared_session_plain_send(plain,
+                                      ngx_http_shared_session_plain_written,
+                                      5, argv, len);
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_plain_write_hash(
+    ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
+    ngx_uint_t create)
+{
+    int                               argc;
+    size_t                            len[10];
+    ngx_str_t                        *now, *mii, *ttl;
+    const char                       *argv[10];
+    ngx_pool_t                       *pool;
+    ngx_http_shared_session_store_t  *st;
+
+    st = plain->st;
+    pool = st->request->pool;
+
+    now = ngx_http_shared_session_plain_number(pool, st->now);
+    mii = ngx_http_shared_session_plain_number(pool, n);
+    ttl = ngx_http_shared_session_plain_number(pool, (n + 300) * 1000);
+
+    argv[1] = (const char *) ngx_http_shared_session_store_key(pool,
+                                         &st->prefix, "sessions:", id,
+                                         &len[1]);
+
+    if (now == NULL || mii == NULL || ttl == NULL || argv[1] == NULL) {
+        return NGX_ERROR;
+    }
+
+    argv[0] = "HMSET";
+    len[0] = 5;
+    argc = 2;
+
+    if (create) {
+        argv[argc] = "creationTime";
+        len[argc++] = sizeof("creationTime") - 1;
+        argv[argc] = (const char *) now->data;
+        len[argc++] = now->len;
+        argv[argc] = "maxInactiveInterval";
+        len[argc++] = sizeof("maxInactiveInterval") - 1;
+        argv[argc] = (const char *) mii->data;
+        len[argc++] = mii->len;
+    }
+
+    argv[argc] = "lastAccessedTime";
+    len[argc++] = sizeof("lastAccessedTime") - 1;
+    argv[argc] = (const char *) now->data;
+    len[argc++] = now->len;
+    argv[argc] = (const char *) st->field.data;
+    len[argc++] = st->field.len;
+    argv[argc] = (const char *) st->value.data;
+    len[argc++] = st->value.len;
+
+    if (ngx_http_shared_session_plain_send(plain,
+                                      ngx_http_shared_session_plain_written,
+                                      argc, argv, len)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (n < 0) {
+        argv[0] = "PERSIST";
+        len[0] = 7;
+        argc = 2;
+
+    } else {
+        argv[0] = "PEXPIRE";
+        len[0] = 7;
+        argv[2] = (const char *) ttl->data;
+        len[2] = ttl->len;
+        argc = 3;
+    }
+
+    return ngx_http_shared_session_plain_send(plain,
+                                      ngx_http_shared_session_plain_written,
+                                      argc, argv, len);
+}
+
+
+/* Spring 3.4's deleteById, as the invalidate script does it */
+
+static ngx_int_t
+ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
+    ngx_str_t *id, int64_t n, int64_t accessed)
+{
+    size_t                            len[4];
+    ngx_str_t                        *b, member;
+    const char                       *argv[4];
+    ngx_pool_t                       *pool;
+    ngx_http_shared_session_store_t  *st;
+
+    st = plain->st;
+    pool = st->request->pool;
+
+    if (n >= 0) {
+        b = ngx_http_shared_session_plain_bucket(plain, accessed + n * 1000);
+
+        member.len = sizeof("\"expires:\"") - 1 + id->len;
+        member.data = ngx_pnalloc(pool, member.len);
+
+        if (b == NULL || member.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(member.data, "\"expires:%V\"", id);
+
+        argv[0] = "SREM";
+        len[0] = 4;
+        argv[1] = (const char *) b->data;
+        len[1] = b->len;
+        argv[2] = (const char *) member.data;
+        len[2] = member.len;
+
+        if (ngx_http_shared_session_plain_send(plain,
+                                      ngx_http_shared_session_plain_written,
+                                      3, argv, len)
+            != NGX_OK)
+        {
+            return NGX_DECLINED;
+        }
+    }
+
+    argv[0] = "DEL";
+    len[0] = 3;
+    argv[1] = (const char *) ngx_http_shared_session_store_key(pool,
+                                         &st->prefix, "sessions:expires:",
+                                         id, &len[1]);
+    if (argv[1] == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_shared_session_plain_send(plain,
+                                      ngx_http_shared_session_plain_written,
+                                      2, argv, len)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    argv[0] = "HMSET";
+    len[0] = 5;
+    argv[1] = (const char *) ngx_http_shared_session_store_key(pool,
+                                         &st->prefix, "sessions:", id,
+                                         &len[1]);
+    if (argv[1] == NULL) {
+        return NGX_ERROR;
+    }
+
+    argv[2] = "maxInactiveInterval";
+    len[2] = sizeof("maxInactiveInterval") - 1;
+    argv[3] = "0";
+    len[3] = 1;
+
+    if (ngx_http_shared_session_plain_send(plain,
+                                      ngx_http_shared_session_plain_written,
+                                      4, argv, len)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    argv[0] = "PEXPIRE";
+    len[0] = 7;
+    argv[2] = "300000";
+    len[2] = 6;
+
+    return ngx_http_shared_session_plain_send(plain,
+                                      ngx_http_shared_session_plain_written,
+                                      3, argv, len);
+}
+
+
+static void
+ngx_http_shared_session_plain_written(void *data, redisReply *reply,
+    ngx_str_t *error)
+{
+    ngx_http_shared_session_plain_slot_t  *slot = data;
+
+    ngx_str_t                         e;
+    ngx_http_shared_session_plain_t  *plain;
+
+    plain = slot->plain;
+    slot->cmd = NULL;
+    plain->pending--;
+
+    if (reply == NULL) {
+        ngx_http_shared_session_plain_fail(plain, error);
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        e.data = (u_char *) reply->str;
+        e.len = reply->len;
+        ngx_http_shared_session_plain_fail(plain, &e);
+        return;
+    }
+
+    if (plain->pending == 0 && !plain->failed) {
+        plain->st->handler(plain->st->request, plain->st, NGX_OK);
+    }
+}
+
+
+/* the first failure answers the request; later replies are dropped */
+
+static void
+ngx_http_shared_session_plain_fail(ngx_http_shared_session_plain_t *plain,
+    ngx_str_t *error)
+{
+    ngx_http_shared_session_store_t  *st;
+
+    if (plain->failed) {
+        return;
+    }
+
+    plain->failed = 1;
+    st = plain->st;
+
+    if (error != &st->error) {
+        st->error.len = error->len;
+        st->error.data = ngx_pnalloc(st->request->pool, error->len);
+
+        if (st->error.data == NULL) {
+            ngx_str_set(&st->error, "out of memory");
+
+        } else {
+            ngx_memcpy(st->error.data, error->data, error->len);
+        }
+    }
+
+    ngx_http_shared_session_plain_cleanup(plain);
+
+    st->handler(st->request, st, NGX_ERROR);
+}
+
+
+static void
+ngx_http_shared_session_plain_cleanup(void *data)
+{
+    ngx_http_shared_session_plain_t  *plain = data;
+
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_SHARED_SESSION_PLAIN_SLOTS; i++) {
+        if (plain->slots[i].cmd) {
+            ngx_http_shared_session_redis_cancel(plain->slots[i].cmd);
+            plain->slots[i].cmd = NULL;
+        }
+    }
+}
+
+
+static ngx_str_t *
+ngx_http_shared_session_plain_bucket(ngx_http_shared_session_plain_t *plain,
+    int64_t expiry)
+{
+    ngx_str_t                        *b;
+    ngx_http_shared_session_store_t  *st;
+
+    st = plain->st;
+
+    b = ngx_palloc(st->request->pool, sizeof(ngx_str_t));
+    if (b == NULL) {
+        return NULL;
+    }
+
+    b->data = ngx_pnalloc(st->request->pool, st->prefix.len
+                          + sizeof("expirations:") - 1 + NGX_INT64_LEN + 1);
+    if (b->data == NULL) {
+        return NULL;
+    }
+
+    b->len = ngx_sprintf(b->data, "%Vexpirations:%L", &st->prefix,
+                         (expiry / 60000 + 1) * 60000)
+             - b->data;
+
+    return b;
+}
+
+
+static ngx_str_t *
+ngx_http_shared_session_plain_number(ngx_pool_t *pool, int64_t n)
+{
+    ngx_str_t  *s;
+
+    s = ngx_palloc(pool, sizeof(ngx_str_t));
+    if (s == NULL) {
+        return NULL;
+    }
+
+    s->data = ngx_pnalloc(pool, NGX_INT64_LEN + 1);
+    if (s->data == NULL) {
+        return NULL;
+    }
+
+    s->len = ngx_sprintf(s->data, "%L", n) - s->data;
+
+    return s;
+}

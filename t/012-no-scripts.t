@@ -1,0 +1,263 @@
+# shared_session_redis_scripts off: the same Spring layout and answers as
+# the scripts give (blocks taken from t/001 and t/003), with plain pipelined
+# commands, for Redis-compatible servers that forbid scripting; and against
+# a redis-server whose EVAL, EVALSHA and SCRIPT are renamed away.
+
+use lib 't/inc';
+use SharedSessionTest;
+use Test::Nginx::Socket 'no_plan';
+
+no_shuffle();
+no_long_string();
+log_level('info');
+timeout(5);
+
+$ENV{TEST_NGINX_NOSCRIPT_REDIS_PORT} = SharedSessionTest::start_redis(
+    conf => ['rename-command EVAL ""', 'rename-command EVALSHA ""',
+             'rename-command SCRIPT ""']);
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: scripts off: a request without cookie creates a session laid out exactly as Spring Session's
+--- config
+    shared_session_redis_scripts off;
+    shared_session_redis $TEST_NGINX_REDIS_HOST:$TEST_NGINX_REDIS_PORT;
+    location = /a {
+        shared_session;
+        shared_session_host hostA;
+    }
+    location = /b {
+        shared_session;
+        shared_session_host hostB;
+    }
+--- init
+SharedSessionTest::flush();
+--- request
+GET /a
+--- response_headers_like
+Content-Type: application/json
+Cache-Control: no-store
+Set-Cookie: SESSION=[A-Za-z0-9+/]{48}; Path=/; HttpOnly; SameSite=Lax
+--- response_body_filters eval
+sub { SharedSessionTest::dump_db($_[0]) }
+--- response_body
+body: {"sessionId":"<new>","host":"hostA","lastUpdatedAt":<now>,"previousHost":null,"creationTime":<now>,"new":true}
+hash spring:session:sessions:<new> ttl=2100s
+  creationTime=<now>
+  maxInactiveInterval=1800
+  lastAccessedTime=<now>
+  sessionAttr:scopedTarget.sampleSession={"@class":"org.debugroom.mynavi.sample.aws.elasticache.app.web.model.SampleSession","host":"hostA","lastUpdatedAt":["java.util.Date",<now>]}
+string spring:session:sessions:expires:<new> ttl=1800s value=""
+set spring:session:expirations:<bucket(now+1800s)> ttl=2100s
+  "expires:<new>"
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 2: scripts off: a location with another host reuses the session: host switches, id and creationTime stay
+--- config
+    shared_session_redis_scripts off;
+    shared_session_redis $TEST_NGINX_REDIS_HOST:$TEST_NGINX_REDIS_PORT;
+    location = /a {
+        shared_session;
+        shared_session_host hostA;
+    }
+    location = /b {
+        shared_session;
+        shared_session_host hostB;
+    }
+--- init
+SharedSessionTest::flush();
+--- request
+GET /a
+--- response_body_filters eval
+sub { SharedSessionTest::follow($_[0], ['/b'], ['/a']) }
+--- response_body
+body: {"sessionId":"<new>","host":"hostA","lastUpdatedAt":<now>,"previousHost":null,"creationTime":<now>,"new":true}
+-> GET /b
+status: 200
+set-cookie: none
+body: {"sessionId":"<new>","host":"hostB","lastUpdatedAt":<now2>,"previousHost":"hostA","creationTime":<now>,"new":false}
+-> GET /a
+status: 200
+set-cookie: none
+body: {"sessionId":"<new>","host":"hostA","lastUpdatedAt":<now3>,"previousHost":"hostB","creationTime":<now>,"new":false}
+-> redis
+hash spring:session:sessions:<new> ttl=2100s
+  creationTime=<now>
+  maxInactiveInterval=1800
+  lastAccessedTime=<now3>
+  sessionAttr:scopedTarget.sampleSession={"@class":"org.debugroom.mynavi.sample.aws.elasticache.app.web.model.SampleSession","host":"hostA","lastUpdatedAt":["java.util.Date",<now3>]}
+string spring:session:sessions:expires:<new> ttl=1800s value=""
+set spring:session:expirations:<bucket(now3+1800s)> ttl=2100s
+  "expires:<new>"
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 3: scripts off: a session written by Spring Session is reused; its other fields survive byte for byte
+The seed's session of DESIGN.md section 1 (lastAccessedTime made recent so
+that it has not expired), with a JSON string attribute and a JDK-serialized
+one.  The old bucket held only this session, so SREM leaves it empty: gone.
+--- config
+    shared_session_redis_scripts off;
+    shared_session_redis $TEST_NGINX_REDIS_HOST:$TEST_NGINX_REDIS_PORT;
+    location = /a {
+        shared_session;
+        shared_session_host hostA;
+    }
+    location = /b {
+        shared_session;
+        shared_session_host hostB;
+    }
+--- init
+SharedSessionTest::flush();
+SharedSessionTest::seed_session(
+    id => 'e1237df7-5646-4382-aa12-41435ed09dc7', label => 'B',
+    creationTime => 1552128921707,
+    attrs => [
+        'scopedTarget.sampleSession' =>
+            SharedSessionTest::spring_attr('c95883d5424d', 1552129074569),
+        'other' => '"hello"',
+        'SPRING_SECURITY_CONTEXT' => "\xac\xed\x00\x05t\x00\x05hello",
+    ]);
+--- request
+GET /a
+--- more_headers
+Cookie: SESSION=ZTEyMzdkZjctNTY0Ni00MzgyLWFhMTItNDE0MzVlZDA5ZGM3
+--- response_headers
+Content-Type: application/json
+Cache-Control: no-store
+!Set-Cookie
+--- response_body_filters eval
+sub { SharedSessionTest::dump_db($_[0]) }
+--- response_body
+body: {"sessionId":"<B>","host":"hostA","lastUpdatedAt":<now>,"previousHost":"c95883d5424d","creationTime":1552128921707,"new":false}
+hash spring:session:sessions:<B> ttl=2100s
+  creationTime=1552128921707
+  maxInactiveInterval=1800
+  lastAccessedTime=<now>
+  sessionAttr:SPRING_SECURITY_CONTEXT=\xac\xed\x00\x05t\x00\x05hello
+  sessionAttr:other="hello"
+  sessionAttr:scopedTarget.sampleSession={"@class":"org.debugroom.mynavi.sample.aws.elasticache.app.web.model.SampleSession","host":"hostA","lastUpdatedAt":["java.util.Date",<now>]}
+string spring:session:sessions:expires:<B> ttl=1800s value=""
+set spring:session:expirations:<bucket(now+1800s)> ttl=2100s
+  "expires:<B>"
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 4: scripts off: a valid session is invalidated as Spring does it, with the expiring cookie and a redirect
+B and C share an expiration bucket; only B's member goes.
+--- config
+    shared_session_redis_scripts off;
+    shared_session_redis $TEST_NGINX_REDIS_HOST:$TEST_NGINX_REDIS_PORT;
+    location = /a {
+        shared_session;
+        shared_session_host hostA;
+    }
+    location = /invalidateSession {
+        shared_session_invalidate;
+    }
+--- init
+SharedSessionTest::flush();
+my $minute = int((SharedSessionTest::now_ms() - 180_000) / 60_000) * 60_000;
+SharedSessionTest::seed_session(
+    id => 'e1237df7-5646-4382-aa12-41435ed09dc7', label => 'B',
+    creationTime => 1552128921707, lastAccessedTime => $minute + 1000,
+    attrs => [
+        'scopedTarget.sampleSession' =>
+            SharedSessionTest::spring_attr('c95883d5424d', 1552129074569),
+        'other' => '"hello"',
+    ]);
+SharedSessionTest::seed_session(
+    id => '5f0e7f8a-2b1c-4d3e-8f9a-0b1c2d3e4f5a', label => 'C',
+    creationTime => $minute - 1000, lastAccessedTime => $minute + 2000);
+--- request
+GET /invalidateSession
+--- more_headers
+Cookie: SESSION=ZTEyMzdkZjctNTY0Ni00MzgyLWFhMTItNDE0MzVlZDA5ZGM3
+--- error_code: 302
+--- response_headers
+Location: http://localhost:$ServerPort/index.html
+Set-Cookie: SESSION=; Max-Age=0; Expires=Thu, 1 Jan 1970 00:00:00 GMT; Path=/; HttpOnly; SameSite=Lax
+--- response_body_filters eval
+sub { SharedSessionTest::dump_db($_[0], no_body => 1) }
+--- response_body
+hash spring:session:sessions:<B> ttl=300s
+  creationTime=1552128921707
+  maxInactiveInterval=0
+  lastAccessedTime=<B.last>
+  sessionAttr:other="hello"
+  sessionAttr:scopedTarget.sampleSession={"@class":"org.debugroom.mynavi.sample.aws.elasticache.app.web.model.SampleSession","host":"c95883d5424d","lastUpdatedAt":["java.util.Date",1552129074569]}
+hash spring:session:sessions:<C> ttl=seeded
+  creationTime=<C.created>
+  maxInactiveInterval=1800
+  lastAccessedTime=<C.last>
+string spring:session:sessions:expires:<C> ttl=seeded value=""
+set spring:session:expirations:<bucket(B.last+1800s)> ttl=seeded
+  "expires:<C>"
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 5: a server without scripting is served with scripts off
+--- config
+    location = /plain {
+        shared_session;
+        shared_session_host hostA;
+        shared_session_redis 127.0.0.1:$TEST_NGINX_NOSCRIPT_REDIS_PORT;
+        shared_session_redis_scripts off;
+    }
+--- init
+SharedSessionTest::flush(port => $ENV{TEST_NGINX_NOSCRIPT_REDIS_PORT});
+--- request
+GET /plain
+--- response_body_filters eval
+sub {
+    SharedSessionTest::normalizer()->body($_[0])
+    . "private redis: "
+    . SharedSessionTest::dbsize(port => $ENV{TEST_NGINX_NOSCRIPT_REDIS_PORT})
+    . " keys\n";
+}
+--- response_body
+body: {"sessionId":"<new>","host":"hostA","lastUpdatedAt":<now>,"previousHost":null,"creationTime":<now>,"new":true}
+private redis: 3 keys
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 6: with scripts on, the same server is refused with the cause: 503
+--- config
+    location = /scripts {
+        shared_session;
+        shared_session_host hostA;
+        shared_session_redis 127.0.0.1:$TEST_NGINX_NOSCRIPT_REDIS_PORT;
+    }
+--- request
+GET /scripts
+--- error_code: 503
+--- response_body chomp
+{"error":"session store unavailable"}
+--- error_log eval
+qr/\[error\].*shared session: redis 127\.0\.0\.1:\d+ SCRIPT LOAD failed: ERR unknown command/
+--- no_error_log
+[alert]
+[crit]
