@@ -20,6 +20,32 @@ void redisProcessCallbacks(redisAsyncContext *ac);
 /* where commands are formatted: hiredis copies them at once */
 static ngx_str_t                   ngx_http_shared_session_redis_buf;
 
+static void *ngx_http_shared_session_redis_count_string(
+    const redisReadTask *task, char *str, size_t len);
+static void *ngx_http_shared_session_redis_count_array(
+    const redisReadTask *task, int elements);
+static void *ngx_http_shared_session_redis_count_integer(
+    const redisReadTask *task, long long value);
+static void *ngx_http_shared_session_redis_count_nil(
+    const redisReadTask *task);
+static void ngx_http_shared_session_redis_count_free(void *obj);
+
+
+/*
+ * The reader that only counts replies builds no objects: every value is
+ * this one; the text of a top-level error reply is kept for the log.
+ */
+static u_char                      ngx_http_shared_session_redis_error[128];
+static ngx_str_t                   ngx_http_shared_session_redis_counted;
+
+static redisReplyObjectFunctions   ngx_http_shared_session_redis_count_fn = {
+    ngx_http_shared_session_redis_count_string,
+    ngx_http_shared_session_redis_count_array,
+    ngx_http_shared_session_redis_count_integer,
+    ngx_http_shared_session_redis_count_nil,
+    ngx_http_shared_session_redis_count_free
+};
+
 static redisReplyObjectFunctions   ngx_http_shared_session_redis_reply_fn;
 static void                     *(*ngx_http_shared_session_redis_array)(
                                     const redisReadTask *task, int elements);
@@ -457,7 +483,8 @@ ngx_http_shared_session_redis_connect(ngx_http_shared_session_redis_t *rs)
         goto failed;
     }
 
-    rs->replies = redisReaderCreate();
+    rs->replies = redisReaderCreateWithFunctions(
+                                    &ngx_http_shared_session_redis_count_fn);
     if (rs->replies == NULL) {
         ngx_http_shared_session_redis_set_error(rs, "out of memory");
         redisAsyncFree(ac);
@@ -465,7 +492,6 @@ ngx_http_shared_session_redis_connect(ngx_http_shared_session_redis_t *rs)
     }
 
     ngx_http_shared_session_redis_limit_reader(ac->c.reader);
-    ngx_http_shared_session_redis_limit_reader(rs->replies);
 
     c = ngx_get_connection(ac->c.fd, log);
     if (c == NULL) {
@@ -834,6 +860,73 @@ ngx_http_shared_session_redis_create_array(const redisReadTask *task,
 }
 
 
+static void *
+ngx_http_shared_session_redis_count_string(const redisReadTask *task,
+    char *str, size_t len)
+{
+    ngx_str_t  *counted = &ngx_http_shared_session_redis_counted;
+
+    if (task->parent == NULL) {
+        counted->data = ngx_http_shared_session_redis_error;
+        counted->len = 0;
+
+        if (task->type == REDIS_REPLY_ERROR) {
+            counted->len = ngx_min(len,
+                                   sizeof(ngx_http_shared_session_redis_error));
+            ngx_memcpy(counted->data, str, counted->len);
+        }
+    }
+
+    return counted;
+}
+
+
+static void *
+ngx_http_shared_session_redis_count_array(const redisReadTask *task,
+    int elements)
+{
+    if (elements > NGX_HTTP_SHARED_SESSION_REDIS_MAX_ELEMENTS) {
+        return NULL;
+    }
+
+    if (task->parent == NULL) {
+        ngx_http_shared_session_redis_counted.len = 0;
+    }
+
+    return &ngx_http_shared_session_redis_counted;
+}
+
+
+static void *
+ngx_http_shared_session_redis_count_integer(const redisReadTask *task,
+    long long value)
+{
+    if (task->parent == NULL) {
+        ngx_http_shared_session_redis_counted.len = 0;
+    }
+
+    return &ngx_http_shared_session_redis_counted;
+}
+
+
+static void *
+ngx_http_shared_session_redis_count_nil(const redisReadTask *task)
+{
+    if (task->parent == NULL) {
+        ngx_http_shared_session_redis_counted.len = 0;
+    }
+
+    return &ngx_http_shared_session_redis_counted;
+}
+
+
+static void
+ngx_http_shared_session_redis_count_free(void *obj)
+{
+    /* nothing was allocated */
+}
+
+
 /*
  * The event hooks.  Events are level-triggered: hiredis reads at most 16K
  * per call, and under edge triggering whatever it left in the socket would
@@ -843,9 +936,9 @@ ngx_http_shared_session_redis_create_array(const redisReadTask *task,
 static void
 ngx_http_shared_session_redis_read_handler(ngx_event_t *ev)
 {
+    void                             *reply;
     size_t                            old;
     ngx_uint_t                        n;
-    redisReply                       *reply;
     redisReader                      *r;
     ngx_connection_t                 *c;
     redisAsyncContext                *ac;
@@ -898,7 +991,7 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *ev)
     n = 0;
 
     for ( ;; ) {
-        if (redisReaderGetReply(rs->replies, (void **) &reply) != REDIS_OK) {
+        if (redisReaderGetReply(rs->replies, &reply) != REDIS_OK) {
 
             if (rs->replies->err == REDIS_ERR_OOM) {
                 ngx_http_shared_session_redis_abort(rs,
@@ -916,18 +1009,13 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *ev)
 
         if (++n > rs->inflight) {
             ngx_http_shared_session_redis_set_error(rs,
-                                              "sent an unexpected reply%s%*s",
-                                              reply->type == REDIS_REPLY_ERROR
-                                              ? ": " : "",
-                                              reply->type == REDIS_REPLY_ERROR
-                                              ? reply->len : 0,
-                                              reply->str);
-            freeReplyObject(reply);
+                                  "sent an unexpected reply%s%V",
+                                  ngx_http_shared_session_redis_counted.len
+                                  ? ": " : "",
+                                  &ngx_http_shared_session_redis_counted);
             ngx_http_shared_session_redis_abort(rs, NULL);
             return;
         }
-
-        freeReplyObject(reply);
     }
 
     redisProcessCallbacks(ac);
