@@ -86,7 +86,7 @@ fuzz_init_redis(void)
     ngx_str_null(&none);
 
     fuzz_redis = ngx_http_shared_session_redis_add(&cf, servers, &addr,
-                                                   &none, &none, 0, 1000);
+                                                   &none, &none, 0, 1, 1000);
     if (fuzz_redis == NULL) {
         abort();
     }
