@@ -87,6 +87,11 @@ static ngx_int_t ngx_http_shared_session_plain_write_hash(
 static ngx_int_t ngx_http_shared_session_plain_end(
     ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
     int64_t accessed);
+static ngx_int_t ngx_http_shared_session_plain_write(
+    ngx_http_shared_session_plain_t *plain, const char *name, ngx_str_t *key,
+    ngx_str_t *arg);
+static ngx_str_t *ngx_http_shared_session_plain_member(ngx_pool_t *pool,
+    ngx_str_t *id);
 static void ngx_http_shared_session_plain_written(void *data,
     redisReply *reply, ngx_str_t *error);
 static void ngx_http_shared_session_plain_fail(
@@ -392,7 +397,8 @@ ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
     ngx_str_t *id, int64_t n, int64_t old)
 {
     size_t                            len[5];
-    ngx_str_t                        *b, *ob, *ttl, *sttl, member, shadow;
+    ngx_int_t                         rc;
+    ngx_str_t                        *b, *ob, *ttl, *sttl, *member, shadow;
     const char                       *argv[5];
     ngx_pool_t                       *pool;
     ngx_http_shared_session_store_t  *st;
@@ -423,45 +429,20 @@ ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
     sttl = ngx_http_shared_session_plain_number(pool, n * 1000);
     ttl = ngx_http_shared_session_plain_number(pool, (n + 300) * 1000);
     b = ngx_http_shared_session_plain_bucket(plain, st->now + n * 1000);
+    member = ngx_http_shared_session_plain_member(pool, id);
 
-    member.len = sizeof("\"expires:\"") - 1 + id->len;
-    member.data = ngx_pnalloc(pool, member.len);
-
-    if (sttl == NULL || ttl == NULL || b == NULL || member.data == NULL) {
+    if (sttl == NULL || ttl == NULL || b == NULL || member == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_sprintf(member.data, "\"expires:%V\"", id);
+    rc = ngx_http_shared_session_plain_write(plain, "SADD", b, member);
 
-    argv[0] = "SADD";
-    len[0] = 4;
-    argv[1] = (const char *) b->data;
-    len[1] = b->len;
-    argv[2] = (const char *) member.data;
-    len[2] = member.len;
-
-    if (ngx_http_shared_session_plain_send(plain,
-                                      ngx_http_shared_session_plain_written,
-                                      3, argv, len)
-        != NGX_OK)
-    {
-        return NGX_DECLINED;
+    if (rc == NGX_OK) {
+        rc = ngx_http_shared_session_plain_write(plain, "PEXPIRE", b, ttl);
     }
 
-    argv[0] = "PEXPIRE";
-    len[0] = 7;
-    argv[2] = (const char *) ttl->data;
-    len[2] = ttl->len;
-
-    if (ngx_http_shared_session_plain_send(plain,
-                                      ngx_http_shared_session_plain_written,
-                                      3, argv, len)
-        != NGX_OK)
-    {
-        return NGX_DECLINED;
-    }
-
-    if (old >= 0
+    if (rc == NGX_OK
+        && old >= 0
         && (old + n * 1000) / 60000 != (st->now + n * 1000) / 60000)
     {
         ob = ngx_http_shared_session_plain_bucket(plain, old + n * 1000);
@@ -469,28 +450,13 @@ ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
             return NGX_ERROR;
         }
 
-        argv[0] = "SREM";
-        len[0] = 4;
-        argv[1] = (const char *) ob->data;
-        len[1] = ob->len;
-        argv[2] = (const char *) member.data;
-        len[2] = member.len;
-
-        if (ngx_http_shared_session_plain_send(plain,
-                                      ngx_http_shared_session_plain_written,
-                                      3, argv, len)
-            != NGX_OK)
-        {
-            return NGX_DECLINED;
-        }
+        rc = ngx_http_shared_session_plain_write(plain, "SREM", ob, member);
     }
 
-    argv[0] = "SET";
-    len[0] = 3;
-    argv[1] = (const char *) shadow.data;
-    len[1] = shadow.len;
-    argv[2] = "";
-    len[2] = 0;
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
     argv[3] = "PX";
     len[3] = 2;
     argv[4] = (const char *) sttl->data;
@@ -509,7 +475,7 @@ ngx_http_shared_session_plain_write_hash(
 {
     int                               argc;
     size_t                            len[10];
-    ngx_str_t                        *now, *mii, *ttl;
+    ngx_str_t                        *now, *mii, *ttl, key;
     const char                       *argv[10];
     ngx_pool_t                       *pool;
     ngx_http_shared_session_store_t  *st;
@@ -521,13 +487,15 @@ ngx_http_shared_session_plain_write_hash(
     mii = ngx_http_shared_session_plain_number(pool, n);
     ttl = ngx_http_shared_session_plain_number(pool, (n + 300) * 1000);
 
-    argv[1] = (const char *) ngx_http_shared_session_store_key(pool,
-                                         &st->prefix, "sessions:", id,
-                                         &len[1]);
+    key.data = ngx_http_shared_session_store_key(pool, &st->prefix,
+                                                 "sessions:", id, &key.len);
 
-    if (now == NULL || mii == NULL || ttl == NULL || argv[1] == NULL) {
+    if (now == NULL || mii == NULL || ttl == NULL || key.data == NULL) {
         return NGX_ERROR;
     }
+
+    argv[1] = (const char *) key.data;
+    len[1] = key.len;
 
     argv[0] = "HMSET";
     len[0] = 5;
@@ -562,21 +530,11 @@ ngx_http_shared_session_plain_write_hash(
     }
 
     if (n < 0) {
-        argv[0] = "PERSIST";
-        len[0] = 7;
-        argc = 2;
-
-    } else {
-        argv[0] = "PEXPIRE";
-        len[0] = 7;
-        argv[2] = (const char *) ttl->data;
-        len[2] = ttl->len;
-        argc = 3;
+        return ngx_http_shared_session_plain_write(plain, "PERSIST", &key,
+                                                   NULL);
     }
 
-    return ngx_http_shared_session_plain_send(plain,
-                                      ngx_http_shared_session_plain_written,
-                                      argc, argv, len);
+    return ngx_http_shared_session_plain_write(plain, "PEXPIRE", &key, ttl);
 }
 
 
@@ -587,7 +545,8 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
     ngx_str_t *id, int64_t n, int64_t accessed)
 {
     size_t                            len[4];
-    ngx_str_t                        *b, member;
+    ngx_int_t                         rc;
+    ngx_str_t                        *b, *member, key, ttl;
     const char                       *argv[4];
     ngx_pool_t                       *pool;
     ngx_http_shared_session_store_t  *st;
@@ -597,58 +556,40 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
 
     if (n >= 0) {
         b = ngx_http_shared_session_plain_bucket(plain, accessed + n * 1000);
+        member = ngx_http_shared_session_plain_member(pool, id);
 
-        member.len = sizeof("\"expires:\"") - 1 + id->len;
-        member.data = ngx_pnalloc(pool, member.len);
-
-        if (b == NULL || member.data == NULL) {
+        if (b == NULL || member == NULL) {
             return NGX_ERROR;
         }
 
-        ngx_sprintf(member.data, "\"expires:%V\"", id);
-
-        argv[0] = "SREM";
-        len[0] = 4;
-        argv[1] = (const char *) b->data;
-        len[1] = b->len;
-        argv[2] = (const char *) member.data;
-        len[2] = member.len;
-
-        if (ngx_http_shared_session_plain_send(plain,
-                                      ngx_http_shared_session_plain_written,
-                                      3, argv, len)
-            != NGX_OK)
-        {
-            return NGX_DECLINED;
+        rc = ngx_http_shared_session_plain_write(plain, "SREM", b, member);
+        if (rc != NGX_OK) {
+            return rc;
         }
     }
 
-    argv[0] = "DEL";
-    len[0] = 3;
-    argv[1] = (const char *) ngx_http_shared_session_store_key(pool,
-                                         &st->prefix, "sessions:expires:",
-                                         id, &len[1]);
-    if (argv[1] == NULL) {
+    key.data = ngx_http_shared_session_store_key(pool, &st->prefix,
+                                                 "sessions:expires:", id,
+                                                 &key.len);
+    if (key.data == NULL) {
         return NGX_ERROR;
     }
 
-    if (ngx_http_shared_session_plain_send(plain,
-                                      ngx_http_shared_session_plain_written,
-                                      2, argv, len)
-        != NGX_OK)
-    {
-        return NGX_DECLINED;
+    rc = ngx_http_shared_session_plain_write(plain, "DEL", &key, NULL);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    key.data = ngx_http_shared_session_store_key(pool, &st->prefix,
+                                                 "sessions:", id, &key.len);
+    if (key.data == NULL) {
+        return NGX_ERROR;
     }
 
     argv[0] = "HMSET";
     len[0] = 5;
-    argv[1] = (const char *) ngx_http_shared_session_store_key(pool,
-                                         &st->prefix, "sessions:", id,
-                                         &len[1]);
-    if (argv[1] == NULL) {
-        return NGX_ERROR;
-    }
-
+    argv[1] = (const char *) key.data;
+    len[1] = key.len;
     argv[2] = "maxInactiveInterval";
     len[2] = sizeof("maxInactiveInterval") - 1;
     argv[3] = "0";
@@ -662,14 +603,58 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
         return NGX_DECLINED;
     }
 
-    argv[0] = "PEXPIRE";
-    len[0] = 7;
-    argv[2] = "300000";
-    len[2] = 6;
+    ngx_str_set(&ttl, "300000");
+
+    return ngx_http_shared_session_plain_write(plain, "PEXPIRE", &key, &ttl);
+}
+
+
+/* "name key [arg]", one of the writes */
+
+static ngx_int_t
+ngx_http_shared_session_plain_write(ngx_http_shared_session_plain_t *plain,
+    const char *name, ngx_str_t *key, ngx_str_t *arg)
+{
+    size_t       len[3];
+    const char  *argv[3];
+
+    argv[0] = name;
+    len[0] = ngx_strlen(name);
+    argv[1] = (const char *) key->data;
+    len[1] = key->len;
+
+    if (arg) {
+        argv[2] = (const char *) arg->data;
+        len[2] = arg->len;
+    }
 
     return ngx_http_shared_session_plain_send(plain,
                                       ngx_http_shared_session_plain_written,
-                                      3, argv, len);
+                                      arg ? 3 : 2, argv, len);
+}
+
+
+/* the bucket member: "expires:<id>" serialized as JSON, with the quotes */
+
+static ngx_str_t *
+ngx_http_shared_session_plain_member(ngx_pool_t *pool, ngx_str_t *id)
+{
+    ngx_str_t  *m;
+
+    m = ngx_palloc(pool, sizeof(ngx_str_t));
+    if (m == NULL) {
+        return NULL;
+    }
+
+    m->len = sizeof("\"expires:\"") - 1 + id->len;
+    m->data = ngx_pnalloc(pool, m->len);
+    if (m->data == NULL) {
+        return NULL;
+    }
+
+    ngx_sprintf(m->data, "\"expires:%V\"", id);
+
+    return m;
 }
 
 

@@ -215,7 +215,196 @@ set spring:session:expirations:<bucket(B.last+1800s)> ttl=seeded
 
 
 
-=== TEST 5: a server without scripting is served with scripts off
+=== TEST 5: scripts off: numbers in the typed form of spring-data-redis 2.7.0-2.7.1 are read; they stay as stored
+--- config
+    shared_session_redis_scripts off;
+    shared_session_redis $TEST_NGINX_REDIS_HOST:$TEST_NGINX_REDIS_PORT;
+    location = /a {
+        shared_session;
+        shared_session_host hostA;
+    }
+    location = /b {
+        shared_session;
+        shared_session_host hostB;
+    }
+--- init
+SharedSessionTest::flush();
+my $last = SharedSessionTest::now_ms() - 60_000;
+SharedSessionTest::seed_session(
+    id => '7c9e6679-7425-40de-944b-e07fc1f90ae7', label => 'T',
+    creationTime => '["java.lang.Long",1552128921707]',
+    lastAccessedTime => qq(["java.lang.Long",$last]),
+    maxInactiveInterval => '["java.lang.Integer",1800]',
+    attrs => [ 'scopedTarget.sampleSession' =>
+                   SharedSessionTest::spring_attr('typed-host', $last) ]);
+--- request
+GET /a
+--- more_headers
+Cookie: SESSION=N2M5ZTY2NzktNzQyNS00MGRlLTk0NGItZTA3ZmMxZjkwYWU3
+--- response_headers
+Content-Type: application/json
+!Set-Cookie
+--- response_body_filters eval
+sub { SharedSessionTest::dump_db($_[0]) }
+--- response_body
+body: {"sessionId":"<T>","host":"hostA","lastUpdatedAt":<now>,"previousHost":"typed-host","creationTime":1552128921707,"new":false}
+hash spring:session:sessions:<T> ttl=2100s
+  creationTime=["java.lang.Long",1552128921707]
+  maxInactiveInterval=["java.lang.Integer",1800]
+  lastAccessedTime=<now>
+  sessionAttr:scopedTarget.sampleSession={"@class":"org.debugroom.mynavi.sample.aws.elasticache.app.web.model.SampleSession","host":"hostA","lastUpdatedAt":["java.util.Date",<now>]}
+string spring:session:sessions:expires:<T> ttl=1800s value=""
+set spring:session:expirations:<bucket(now+1800s)> ttl=2100s
+  "expires:<T>"
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 6: scripts off: TTLs and bucket follow the stored maxInactiveInterval, not the directive's
+--- config
+    shared_session_redis_scripts off;
+    shared_session_redis $TEST_NGINX_REDIS_HOST:$TEST_NGINX_REDIS_PORT;
+    location = /a {
+        shared_session;
+        shared_session_host hostA;
+    }
+    location = /b {
+        shared_session;
+        shared_session_host hostB;
+    }
+--- init
+SharedSessionTest::flush();
+SharedSessionTest::seed_session(
+    id => '16fd2706-8baf-433b-82eb-8c7fada847da', label => 'S',
+    creationTime => 1552128921707, maxInactiveInterval => 600);
+--- request
+GET /a
+--- more_headers
+Cookie: SESSION=MTZmZDI3MDYtOGJhZi00MzNiLTgyZWItOGM3ZmFkYTg0N2Rh
+--- response_body_filters eval
+sub { SharedSessionTest::dump_db($_[0]) }
+--- response_body
+body: {"sessionId":"<S>","host":"hostA","lastUpdatedAt":<now>,"previousHost":null,"creationTime":1552128921707,"new":false}
+hash spring:session:sessions:<S> ttl=900s
+  creationTime=1552128921707
+  maxInactiveInterval=600
+  lastAccessedTime=<now>
+  sessionAttr:scopedTarget.sampleSession={"@class":"org.debugroom.mynavi.sample.aws.elasticache.app.web.model.SampleSession","host":"hostA","lastUpdatedAt":["java.util.Date",<now>]}
+string spring:session:sessions:expires:<S> ttl=600s value=""
+set spring:session:expirations:<bucket(now+600s)> ttl=900s
+  "expires:<S>"
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 7: scripts off: a session that never expires (negative maxInactiveInterval) is reused and persisted, no bucket
+lastAccessedTime is from 2019: with a positive interval it would have expired.
+The stale TTLs given in --- init must be removed (PERSIST).
+--- config
+    shared_session_redis_scripts off;
+    shared_session_redis $TEST_NGINX_REDIS_HOST:$TEST_NGINX_REDIS_PORT;
+    location = /a {
+        shared_session;
+        shared_session_host hostA;
+    }
+    location = /b {
+        shared_session;
+        shared_session_host hostB;
+    }
+--- init
+SharedSessionTest::flush();
+SharedSessionTest::seed_session(
+    id => '9b2d4e6f-1a3c-4e5f-9a7b-c8d9e0f1a2b3', label => 'N',
+    creationTime => 1552128921707, lastAccessedTime => 1552129074379,
+    maxInactiveInterval => -1,
+    attrs => [ 'scopedTarget.sampleSession' =>
+                   SharedSessionTest::spring_attr('forever-host',
+                                                  1552129074569) ]);
+SharedSessionTest::redis_cmd('PEXPIRE', "spring:session:sessions:$_", 1_000_000)
+    for '9b2d4e6f-1a3c-4e5f-9a7b-c8d9e0f1a2b3',
+        'expires:9b2d4e6f-1a3c-4e5f-9a7b-c8d9e0f1a2b3';
+--- request
+GET /a
+--- more_headers
+Cookie: SESSION=OWIyZDRlNmYtMWEzYy00ZTVmLTlhN2ItYzhkOWUwZjFhMmIz
+--- response_body_filters eval
+sub { SharedSessionTest::dump_db($_[0]) }
+--- response_body
+body: {"sessionId":"<N>","host":"hostA","lastUpdatedAt":<now>,"previousHost":"forever-host","creationTime":1552128921707,"new":false}
+hash spring:session:sessions:<N> ttl=none
+  creationTime=1552128921707
+  maxInactiveInterval=-1
+  lastAccessedTime=<now>
+  sessionAttr:scopedTarget.sampleSession={"@class":"org.debugroom.mynavi.sample.aws.elasticache.app.web.model.SampleSession","host":"hostA","lastUpdatedAt":["java.util.Date",<now>]}
+string spring:session:sessions:expires:<N> ttl=none value=""
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 8: scripts off: an expired session is not reused and not modified; a new one is created
+lastAccessedTime + maxInactiveInterval lies one second in the past; Redis has
+already dropped the shadow key, the hash and bucket have their 300 s grace.
+--- config
+    shared_session_redis_scripts off;
+    shared_session_redis $TEST_NGINX_REDIS_HOST:$TEST_NGINX_REDIS_PORT;
+    location = /a {
+        shared_session;
+        shared_session_host hostA;
+    }
+    location = /b {
+        shared_session;
+        shared_session_host hostB;
+    }
+--- init
+SharedSessionTest::flush();
+my $last = SharedSessionTest::now_ms() - 1_801_000;
+SharedSessionTest::seed_session(
+    id => '0d4c8a1e-7f2b-4c3d-9e8f-a1b2c3d4e5f6', label => 'X',
+    creationTime => $last - 3_600_000, lastAccessedTime => $last,
+    attrs => [ 'scopedTarget.sampleSession' =>
+                   SharedSessionTest::spring_attr('old-host', $last) ]);
+--- request
+GET /a
+--- more_headers
+Cookie: SESSION=MGQ0YzhhMWUtN2YyYi00YzNkLTllOGYtYTFiMmMzZDRlNWY2
+--- response_headers_like
+Set-Cookie: SESSION=[A-Za-z0-9+/]{48}; Path=/; HttpOnly; SameSite=Lax
+--- response_body_filters eval
+sub { SharedSessionTest::dump_db($_[0]) }
+--- response_body
+body: {"sessionId":"<new>","host":"hostA","lastUpdatedAt":<now>,"previousHost":null,"creationTime":<now>,"new":true}
+hash spring:session:sessions:<X> ttl=seeded
+  creationTime=<X.created>
+  maxInactiveInterval=1800
+  lastAccessedTime=<X.last>
+  sessionAttr:scopedTarget.sampleSession={"@class":"org.debugroom.mynavi.sample.aws.elasticache.app.web.model.SampleSession","host":"old-host","lastUpdatedAt":["java.util.Date",<X.last>]}
+hash spring:session:sessions:<new> ttl=2100s
+  creationTime=<now>
+  maxInactiveInterval=1800
+  lastAccessedTime=<now>
+  sessionAttr:scopedTarget.sampleSession={"@class":"org.debugroom.mynavi.sample.aws.elasticache.app.web.model.SampleSession","host":"hostA","lastUpdatedAt":["java.util.Date",<now>]}
+string spring:session:sessions:expires:<new> ttl=1800s value=""
+set spring:session:expirations:<bucket(X.last+1800s)> ttl=seeded
+  "expires:<X>"
+set spring:session:expirations:<bucket(now+1800s)> ttl=2100s
+  "expires:<new>"
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 9: a server without scripting is served with scripts off
 --- config
     location = /plain {
         shared_session;
@@ -244,7 +433,7 @@ private redis: 3 keys
 
 
 
-=== TEST 6: with scripts on, the same server is refused with the cause: 503
+=== TEST 10: with scripts on, the same server is refused with the cause: 503
 --- config
     location = /scripts {
         shared_session;
