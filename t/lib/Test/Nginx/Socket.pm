@@ -2,7 +2,7 @@ package Test::Nginx::Socket;
 
 # Stand-in for openresty/test-nginx's Test::Nginx::Socket, written for this
 # project: it runs the project's unmodified t/*.t files where the real
-# module (CPAN: Test::Nginx) cannot be installed.  The Makefile puts t/lib
+# module (CPAN: Test::Nginx) cannot be installed.  scripts/test.sh puts t/lib
 # on @INC only when the real module is missing.  See t/lib/README.md for
 # what is implemented and the deliberate differences.
 #
