@@ -33,6 +33,8 @@ static ngx_int_t ngx_http_shared_session_unavailable(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st);
 static ngx_int_t ngx_http_shared_session_send(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *body);
+static ngx_table_elt_t *ngx_http_shared_session_header(ngx_http_request_t *r,
+    char *key, char *value);
 
 
 static ngx_str_t  ngx_http_shared_session_unavailable_body =
@@ -152,22 +154,15 @@ ngx_http_shared_session_start(ngx_http_request_t *r,
 {
     ngx_int_t                            rc;
     ngx_time_t                          *tp;
-    ngx_table_elt_t                     *h;
     ngx_http_shared_session_store_t     *st;
     ngx_http_shared_session_loc_conf_t  *sscf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+        if (ngx_http_shared_session_header(r, "Allow", "GET, HEAD")
+            == NULL)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        h->hash = 1;
-#if (nginx_version >= 1023000)
-        h->next = NULL;
-#endif
-        ngx_str_set(&h->key, "Allow");
-        ngx_str_set(&h->value, "GET, HEAD");
 
         return NGX_HTTP_NOT_ALLOWED;
     }
@@ -312,18 +307,12 @@ ngx_http_shared_session_redirect(ngx_http_request_t *r)
 
     ngx_http_clear_location(r);
 
-    h = ngx_list_push(&r->headers_out.headers);
+    h = ngx_http_shared_session_header(r, "Location", NULL);
     if (h == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Location");
     h->value = sscf->invalidate_redirect;
-
     r->headers_out.location = h;
 
     return NGX_HTTP_MOVED_TEMPORARILY;
@@ -350,19 +339,12 @@ ngx_http_shared_session_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_int_t         rc;
     ngx_buf_t        *b;
     ngx_chain_t       out;
-    ngx_table_elt_t  *h;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_shared_session_header(r, "Cache-Control", "no-store")
+        == NULL)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-store");
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = body->len;
@@ -391,4 +373,32 @@ ngx_http_shared_session_send(ngx_http_request_t *r, ngx_uint_t status,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+/* Adds a response header; its value is "value", or left to the caller. */
+
+static ngx_table_elt_t *
+ngx_http_shared_session_header(ngx_http_request_t *r, char *key, char *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+
+    if (value) {
+        h->value.data = (u_char *) value;
+        h->value.len = ngx_strlen(value);
+    }
+
+    return h;
 }

@@ -28,6 +28,8 @@ static void *ngx_http_shared_session_redis_count_integer(
     const redisReadTask *task, long long value);
 static void *ngx_http_shared_session_redis_count_nil(
     const redisReadTask *task);
+static void *ngx_http_shared_session_redis_count_value(
+    const redisReadTask *task);
 static void ngx_http_shared_session_redis_count_free(void *obj);
 
 
@@ -889,11 +891,7 @@ ngx_http_shared_session_redis_count_array(const redisReadTask *task,
         return NULL;
     }
 
-    if (task->parent == NULL) {
-        ngx_http_shared_session_redis_counted.len = 0;
-    }
-
-    return &ngx_http_shared_session_redis_counted;
+    return ngx_http_shared_session_redis_count_value(task);
 }
 
 
@@ -901,16 +899,21 @@ static void *
 ngx_http_shared_session_redis_count_integer(const redisReadTask *task,
     long long value)
 {
-    if (task->parent == NULL) {
-        ngx_http_shared_session_redis_counted.len = 0;
-    }
-
-    return &ngx_http_shared_session_redis_counted;
+    return ngx_http_shared_session_redis_count_value(task);
 }
 
 
 static void *
 ngx_http_shared_session_redis_count_nil(const redisReadTask *task)
+{
+    return ngx_http_shared_session_redis_count_value(task);
+}
+
+
+/* any value but an error: a top-level one has no text to keep */
+
+static void *
+ngx_http_shared_session_redis_count_value(const redisReadTask *task)
 {
     if (task->parent == NULL) {
         ngx_http_shared_session_redis_counted.len = 0;
