@@ -61,6 +61,7 @@ static char *ngx_http_shared_session_merge_redis(ngx_conf_t *cf,
     ngx_http_shared_session_loc_conf_t *conf);
 static ngx_int_t ngx_http_shared_session_concat(ngx_conf_t *cf,
     ngx_str_t *dst, ngx_str_t *a, ngx_str_t *b, ngx_str_t *c);
+static ngx_int_t ngx_http_shared_session_init_process(ngx_cycle_t *cycle);
 static void ngx_http_shared_session_exit_process(ngx_cycle_t *cycle);
 
 
@@ -93,7 +94,7 @@ static ngx_http_shared_session_slot_t  ngx_http_shared_session_secret_slot = {
 };
 
 static ngx_http_shared_session_slot_t  ngx_http_shared_session_redis_slot = {
-    ngx_http_shared_session_check_redis, ngx_conf_set_str_slot
+    ngx_http_shared_session_check_redis, ngx_conf_set_str_array_slot
 };
 
 
@@ -126,6 +127,13 @@ static ngx_command_t  ngx_http_shared_session_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_shared_session_loc_conf_t, redis),
       &ngx_http_shared_session_redis_slot },
+
+    { ngx_string("shared_session_redis_cluster"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, redis_cluster),
+      NULL },
 
     { ngx_string("shared_session_redis_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -161,6 +169,49 @@ static ngx_command_t  ngx_http_shared_session_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_shared_session_loc_conf_t, redis_scripts),
       NULL },
+
+    { ngx_string("shared_session_redis_tls"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, redis_tls),
+      NULL },
+
+    { ngx_string("shared_session_redis_tls_trusted_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_shared_session_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t,
+               redis_tls_trusted_certificate),
+      &ngx_http_shared_session_text_slot },
+
+    { ngx_string("shared_session_redis_tls_verify"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, redis_tls_verify),
+      NULL },
+
+    { ngx_string("shared_session_redis_tls_server_name"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_shared_session_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, redis_tls_server_name),
+      &ngx_http_shared_session_text_slot },
+
+    { ngx_string("shared_session_redis_tls_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_shared_session_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, redis_tls_certificate),
+      &ngx_http_shared_session_text_slot },
+
+    { ngx_string("shared_session_redis_tls_certificate_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_shared_session_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, redis_tls_certificate_key),
+      &ngx_http_shared_session_text_slot },
 
     { ngx_string("shared_session_host"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -272,7 +323,7 @@ ngx_module_t  ngx_http_shared_session_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_shared_session_init_process,  /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     ngx_http_shared_session_exit_process,  /* exit process */
@@ -574,7 +625,13 @@ ngx_http_shared_session_create_main_conf(ngx_conf_t *cf)
 
     if (ngx_array_init(&smcf->servers, cf->pool, 1,
                        sizeof(ngx_http_shared_session_redis_t *))
-        != NGX_OK)
+        != NGX_OK
+        || ngx_array_init(&smcf->clusters, cf->pool, 1,
+                          sizeof(ngx_http_shared_session_cluster_t *))
+           != NGX_OK
+        || ngx_array_init(&smcf->redis_confs, cf->pool, 1,
+                          sizeof(ngx_http_shared_session_redis_conf_t *))
+           != NGX_OK)
     {
         return NULL;
     }
@@ -644,9 +701,12 @@ ngx_http_shared_session_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     conf->invalidate_redirect = { 0, NULL };
-     *     conf->redis = { 0, NULL };
      *     conf->redis_password = { 0, NULL };
      *     conf->redis_username = { 0, NULL };
+     *     conf->redis_tls_trusted_certificate = { 0, NULL };
+     *     conf->redis_tls_server_name = { 0, NULL };
+     *     conf->redis_tls_certificate = { 0, NULL };
+     *     conf->redis_tls_certificate_key = { 0, NULL };
      *     conf->namespace = { 0, NULL };
      *     conf->attribute = { 0, NULL };
      *     conf->attribute_class = { 0, NULL };
@@ -657,12 +717,17 @@ ngx_http_shared_session_create_loc_conf(ngx_conf_t *cf)
      *     conf->prefix = { 0, NULL };
      *     conf->field = { 0, NULL };
      *     conf->server = NULL;
+     *     conf->cluster = NULL;
      */
 
     conf->endpoint = NGX_CONF_UNSET_UINT;
+    conf->redis = NGX_CONF_UNSET_PTR;
+    conf->redis_cluster = NGX_CONF_UNSET;
     conf->redis_timeout = NGX_CONF_UNSET_MSEC;
     conf->redis_database = NGX_CONF_UNSET;
     conf->redis_scripts = NGX_CONF_UNSET;
+    conf->redis_tls = NGX_CONF_UNSET;
+    conf->redis_tls_verify = NGX_CONF_UNSET;
     conf->host = NGX_CONF_UNSET_PTR;
     conf->max_inactive_interval = NGX_CONF_UNSET;
     conf->cookie.secure = NGX_CONF_UNSET_UINT;
@@ -690,12 +755,23 @@ ngx_http_shared_session_merge_loc_conf(ngx_conf_t *cf, void *parent,
 
     ngx_conf_merge_str_value(conf->invalidate_redirect,
                              prev->invalidate_redirect, "/index.html");
-    ngx_conf_merge_str_value(conf->redis, prev->redis, "");
+    ngx_conf_merge_ptr_value(conf->redis, prev->redis, NULL);
+    ngx_conf_merge_value(conf->redis_cluster, prev->redis_cluster, 0);
     ngx_conf_merge_msec_value(conf->redis_timeout, prev->redis_timeout, 1000);
     ngx_conf_merge_str_value(conf->redis_password, prev->redis_password, "");
     ngx_conf_merge_str_value(conf->redis_username, prev->redis_username, "");
     ngx_conf_merge_value(conf->redis_database, prev->redis_database, 0);
     ngx_conf_merge_value(conf->redis_scripts, prev->redis_scripts, 1);
+    ngx_conf_merge_value(conf->redis_tls, prev->redis_tls, 0);
+    ngx_conf_merge_str_value(conf->redis_tls_trusted_certificate,
+                             prev->redis_tls_trusted_certificate, "");
+    ngx_conf_merge_value(conf->redis_tls_verify, prev->redis_tls_verify, 1);
+    ngx_conf_merge_str_value(conf->redis_tls_server_name,
+                             prev->redis_tls_server_name, "");
+    ngx_conf_merge_str_value(conf->redis_tls_certificate,
+                             prev->redis_tls_certificate, "");
+    ngx_conf_merge_str_value(conf->redis_tls_certificate_key,
+                             prev->redis_tls_certificate_key, "");
     ngx_conf_merge_ptr_value(conf->host, prev->host, NULL);
     ngx_conf_merge_str_value(conf->namespace, prev->namespace,
                              "spring:session");
@@ -746,39 +822,120 @@ ngx_http_shared_session_merge_loc_conf(ngx_conf_t *cf, void *parent,
 }
 
 
+/*
+ * The Redis this location talks to: one server, or a cluster through its
+ * seed nodes.  Settings and servers are shared by every location that
+ * asks for the same ones, and so are a worker's connections.
+ */
+
 static char *
 ngx_http_shared_session_merge_redis(ngx_conf_t *cf,
     ngx_http_shared_session_loc_conf_t *conf)
 {
-    ngx_str_t                            *scripts, *address;
-    ngx_uint_t                            n;
-    ngx_http_shared_session_main_conf_t  *smcf;
+    ngx_str_t                             *address, *name;
+    ngx_uint_t                             i, n;
+    ngx_array_t                            seeds;
+    ngx_http_core_loc_conf_t              *clcf;
+    ngx_http_shared_session_redis_t      **seed;
+    ngx_http_shared_session_main_conf_t   *smcf;
+    ngx_http_shared_session_redis_conf_t   rc, *rcp;
 
     smcf = ngx_http_conf_get_module_main_conf(cf,
                                               ngx_http_shared_session_module);
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
-    address = conf->redis.len ? &conf->redis : &smcf->default_redis;
-
-    conf->server = ngx_http_shared_session_redis_add(cf, &smcf->servers,
-                                                     address,
-                                                     &conf->redis_username,
-                                                     &conf->redis_password,
-                                                     conf->redis_database,
-                                                     conf->redis_scripts,
-                                                     conf->redis_timeout);
-    if (conf->server == NULL) {
+    if (conf->redis && conf->redis->nelts > 1 && !conf->redis_cluster) {
+        name = conf->redis->elts;
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid \"shared_session_redis\" address \"%V\"%s",
-                           address,
-                           conf->redis.len ? ""
-                               : " (from REDIS_CLUSTER_ENDPOINT and "
-                                 "REDIS_CLUSTER_PORT)");
+                           "\"shared_session_redis\" \"%V\" is duplicate: "
+                           "several seed nodes need "
+                           "\"shared_session_redis_cluster on\"", &name[1]);
         return NGX_CONF_ERROR;
     }
 
-    if (conf->redis_scripts) {
-        scripts = ngx_http_shared_session_store_scripts(&n);
-        ngx_http_shared_session_redis_set_scripts(conf->server, scripts, n);
+    ngx_memzero(&rc, sizeof(ngx_http_shared_session_redis_conf_t));
+
+    rc.username = conf->redis_username;
+    rc.password = conf->redis_password;
+    rc.database = conf->redis_database;
+    rc.connect_timeout = conf->redis_timeout;
+    rc.tls = conf->redis_tls;
+    rc.tls_verify = conf->redis_tls_verify;
+    rc.tls_trusted_certificate = conf->redis_tls_trusted_certificate;
+    rc.tls_certificate = conf->redis_tls_certificate;
+    rc.tls_certificate_key = conf->redis_tls_certificate_key;
+    rc.tls_server_name = conf->redis_tls_server_name;
+
+    if (conf->redis_cluster && conf->redis_database) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"shared_session_redis_database\" %i: a Redis "
+                           "Cluster has only database 0",
+                           conf->redis_database);
+        return NGX_CONF_ERROR;
+    }
+
+    /* a cluster uses plain commands: its scripts could not reach all keys */
+
+    if (conf->redis_scripts && !conf->redis_cluster) {
+        rc.scripts = ngx_http_shared_session_store_scripts(&rc.nscripts);
+    }
+
+    if (clcf->resolver && clcf->resolver->connections.nelts) {
+        /* nginx's "resolver": names are resolved when connecting */
+        rc.resolver = clcf->resolver;
+        rc.resolver_timeout = clcf->resolver_timeout;
+    }
+
+    rcp = ngx_http_shared_session_redis_conf_add(cf, &smcf->redis_confs, &rc);
+    if (rcp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->redis) {
+        address = conf->redis->elts;
+        n = conf->redis->nelts;
+
+    } else {
+        address = &smcf->default_redis;
+        n = 1;
+    }
+
+    if (ngx_array_init(&seeds, cf->temp_pool, n,
+                       sizeof(ngx_http_shared_session_redis_t *))
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        seed = ngx_array_push(&seeds);
+        if (seed == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *seed = ngx_http_shared_session_redis_add(cf, &smcf->servers,
+                                                  &address[i], rcp);
+        if (*seed == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"shared_session_redis\" address "
+                               "\"%V\"%s", &address[i],
+                               conf->redis ? ""
+                                   : " (from REDIS_CLUSTER_ENDPOINT and "
+                                     "REDIS_CLUSTER_PORT)");
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (!conf->redis_cluster) {
+        seed = seeds.elts;
+        conf->server = seed[0];
+        return NGX_CONF_OK;
+    }
+
+    conf->cluster = ngx_http_shared_session_cluster_add(cf, &smcf->clusters,
+                                                        &seeds, rcp);
+    if (conf->cluster == NULL) {
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
@@ -809,6 +966,23 @@ ngx_http_shared_session_concat(ngx_conf_t *cf, ngx_str_t *dst, ngx_str_t *a,
 }
 
 
+static ngx_int_t
+ngx_http_shared_session_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_shared_session_main_conf_t  *smcf;
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_shared_session_module);
+    if (smcf == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_http_shared_session_cluster_init_all(&smcf->clusters, cycle->log);
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_shared_session_exit_process(ngx_cycle_t *cycle)
 {
@@ -820,5 +994,6 @@ ngx_http_shared_session_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
+    ngx_http_shared_session_cluster_close_all(&smcf->clusters);
     ngx_http_shared_session_redis_close_all(&smcf->servers);
 }

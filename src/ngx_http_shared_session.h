@@ -14,6 +14,7 @@
 
 #include "ngx_http_shared_session_cookie.h"
 #include "ngx_http_shared_session_redis.h"
+#include "ngx_http_shared_session_cluster.h"
 
 
 #define NGX_HTTP_SHARED_SESSION_OFF         0
@@ -23,6 +24,8 @@
 
 typedef struct {
     ngx_array_t                            servers;
+    ngx_array_t                            clusters;
+    ngx_array_t                            redis_confs;
     ngx_str_t                              default_redis;   /* from env */
 } ngx_http_shared_session_main_conf_t;
 
@@ -31,12 +34,19 @@ typedef struct {
 typedef struct {
     ngx_uint_t                             endpoint;
     ngx_str_t                              invalidate_redirect;
-    ngx_str_t                              redis;
+    ngx_array_t                           *redis;    /* of ngx_str_t */
+    ngx_flag_t                             redis_cluster;
     ngx_msec_t                             redis_timeout;
     ngx_str_t                              redis_password;
     ngx_str_t                              redis_username;
     ngx_int_t                              redis_database;
     ngx_flag_t                             redis_scripts;
+    ngx_flag_t                             redis_tls;
+    ngx_str_t                              redis_tls_trusted_certificate;
+    ngx_flag_t                             redis_tls_verify;
+    ngx_str_t                              redis_tls_server_name;
+    ngx_str_t                              redis_tls_certificate;
+    ngx_str_t                              redis_tls_certificate_key;
     ngx_http_complex_value_t              *host;
     ngx_str_t                              namespace;
     time_t                                 max_inactive_interval;
@@ -47,7 +57,8 @@ typedef struct {
     /* derived when merged */
     ngx_str_t                              prefix;   /* "<namespace>:" */
     ngx_str_t                              field;    /* "sessionAttr:<a>" */
-    ngx_http_shared_session_redis_t       *server;
+    ngx_http_shared_session_redis_t       *server;   /* standalone */
+    ngx_http_shared_session_cluster_t     *cluster;  /* or cluster */
 } ngx_http_shared_session_loc_conf_t;
 
 

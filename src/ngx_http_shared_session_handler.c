@@ -192,8 +192,17 @@ ngx_http_shared_session_start(ngx_http_request_t *r,
 
     st->now = (int64_t) tp->sec * 1000 + tp->msec;
     st->redis = sscf->server;
+    st->cluster = sscf->cluster;
     st->timeout = sscf->redis_timeout;
-    st->scripts = sscf->redis_scripts;
+
+    if (st->cluster) {
+        st->name = ngx_http_shared_session_cluster_name(st->cluster);
+        st->scripts = 0;
+
+    } else {
+        st->name = ngx_http_shared_session_redis_name(st->redis);
+        st->scripts = sscf->redis_scripts;
+    }
     st->prefix = sscf->prefix;
 
     *stp = st;
@@ -324,8 +333,7 @@ ngx_http_shared_session_unavailable(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st)
 {
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "shared session: redis %V %V",
-                  ngx_http_shared_session_redis_name(st->redis), &st->error);
+                  "shared session: redis %V %V", st->name, &st->error);
 
     return ngx_http_shared_session_send(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                     &ngx_http_shared_session_unavailable_body);

@@ -7,50 +7,20 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_event.h>
+#include <ngx_event_connect.h>
 #include <hiredis/hiredis.h>
-#include <hiredis/async.h>
 
 #include "ngx_http_shared_session_redis.h"
 
 
-/* exported by hiredis 0.14 (async.c) but not declared in its async.h */
-void redisProcessCallbacks(redisAsyncContext *ac);
-
-
-/* where commands are formatted: hiredis copies them at once */
-static ngx_str_t                   ngx_http_shared_session_redis_buf;
-
-static void *ngx_http_shared_session_redis_count_string(
-    const redisReadTask *task, char *str, size_t len);
-static void *ngx_http_shared_session_redis_count_array(
-    const redisReadTask *task, int elements);
-static void *ngx_http_shared_session_redis_count_integer(
-    const redisReadTask *task, long long value);
-static void *ngx_http_shared_session_redis_count_nil(
-    const redisReadTask *task);
-static void *ngx_http_shared_session_redis_count_value(
-    const redisReadTask *task);
-static void ngx_http_shared_session_redis_count_free(void *obj);
-
-
 /*
- * The reader that only counts replies builds no objects: every value is
- * this one; the text of a top-level error reply is kept for the log.
+ * One pipelined connection per worker and Redis server.  nginx owns the
+ * socket, as it owns an upstream's: nginx's resolver finds the address,
+ * ngx_event_connect_peer() connects, ngx_ssl speaks TLS, c->send() and
+ * c->recv() move the bytes.  hiredis is the protocol: commands are RESP
+ * text, and its redisReader turns the bytes read into redisReply objects,
+ * which go to the commands in the order they were sent.
  */
-static u_char                      ngx_http_shared_session_redis_error[128];
-static ngx_str_t                   ngx_http_shared_session_redis_counted;
-
-static redisReplyObjectFunctions   ngx_http_shared_session_redis_count_fn = {
-    ngx_http_shared_session_redis_count_string,
-    ngx_http_shared_session_redis_count_array,
-    ngx_http_shared_session_redis_count_integer,
-    ngx_http_shared_session_redis_count_nil,
-    ngx_http_shared_session_redis_count_free
-};
-
-static redisReplyObjectFunctions   ngx_http_shared_session_redis_reply_fn;
-static void                     *(*ngx_http_shared_session_redis_array)(
-                                    const redisReadTask *task, int elements);
 
 
 #define NGX_HTTP_SHARED_SESSION_REDIS_PORT         6379
@@ -58,99 +28,277 @@ static void                     *(*ngx_http_shared_session_redis_array)(
 #define NGX_HTTP_SHARED_SESSION_REDIS_BACKOFF_MAX  1000
 #define NGX_HTTP_SHARED_SESSION_REDIS_ERRLEN       256
 #define NGX_HTTP_SHARED_SESSION_REDIS_MAX_BUFFER   (64 * 1024 * 1024)
+#define NGX_HTTP_SHARED_SESSION_REDIS_READ         16384
 
-/* the scripts' replies have a dozen elements: far larger ones are hostile */
+/* the replies have a dozen elements: far larger arrays are hostile */
 #define NGX_HTTP_SHARED_SESSION_REDIS_MAX_ELEMENTS 1024
+
+#define NGX_HTTP_SHARED_SESSION_REDIS_IDLE         0
+#define NGX_HTTP_SHARED_SESSION_REDIS_RESOLVING    1
+#define NGX_HTTP_SHARED_SESSION_REDIS_CONNECTING   2
+#define NGX_HTTP_SHARED_SESSION_REDIS_HANDSHAKE    3
+#define NGX_HTTP_SHARED_SESSION_REDIS_CONNECTED    4
 
 
 struct ngx_http_shared_session_redis_s {
-    ngx_str_t                  name;         /* for logs: "host:port" */
-    ngx_str_t                  peer;         /* address or path, NUL-ended */
-    int                        port;
-    ngx_uint_t                 unix_socket;
-    ngx_str_t                  username;
-    ngx_str_t                  password;
-    ngx_int_t                  database;
-    ngx_flag_t                 scripts_wanted;
-    ngx_msec_t                 connect_timeout;
-    ngx_str_t                 *scripts;
-    ngx_uint_t                 nscripts;
+    ngx_str_t                              name;     /* for logs */
+    ngx_str_t                              host;     /* NUL-ended */
+    in_port_t                              port;
+    ngx_uint_t                             resolve;  /* a name, resolver */
+    ngx_uint_t                             runtime;  /* ngx_alloc()ed */
+    ngx_http_shared_session_redis_conf_t  *conf;
+
+    ngx_sockaddr_t                         sockaddr;
+    socklen_t                              socklen;
 
     /* this worker's connection */
 
-    redisAsyncContext         *ac;
-    ngx_connection_t          *connection;
-    redisReader               *replies;      /* counts complete replies */
-    ngx_uint_t                 inflight;     /* callbacks hiredis holds */
-    ngx_event_t                connect_timer;
-    ngx_queue_t                commands;
-    ngx_uint_t                 init_pending;
-    ngx_uint_t                 ready;
-    ngx_uint_t                 failures;
-    ngx_msec_t                 retry_at;
-    ngx_msec_t                 progress;     /* last reply, or first send */
+    ngx_uint_t                             state;
+    ngx_peer_connection_t                  peer;
+    ngx_resolver_ctx_t                    *resolver_ctx;
+    redisReader                           *reader;
+    ngx_buf_t                              out;      /* RESP not yet sent */
+    ngx_queue_t                            commands; /* in the order sent */
+    ngx_event_t                            connect_timer;
+    ngx_uint_t                             init_pending;
+    ngx_uint_t                             ready;
+    ngx_uint_t                             failures;
+    ngx_msec_t                             retry_at;
+    ngx_msec_t                             progress; /* last reply */
+    ngx_uint_t                             generation; /* closes so far */
+    ngx_uint_t                             queued;   /* commands waiting */
+    redisReply                           **replies;  /* read, not handled */
+    ngx_uint_t                             nreplies;
+    ngx_uint_t                             nalloc;
 
-    u_char                     error[NGX_HTTP_SHARED_SESSION_REDIS_ERRLEN];
-    size_t                     error_len;
+    u_char                                 error[
+                                           NGX_HTTP_SHARED_SESSION_REDIS_ERRLEN];
+    size_t                                 error_len;
 };
 
 
 struct ngx_http_shared_session_redis_cmd_s {
-    ngx_http_shared_session_redis_t          *rs;
-    ngx_http_shared_session_redis_handler_pt  handler;
-    void                                     *data;
-    ngx_msec_t                                timeout;
-    ngx_event_t                               timer;
-    ngx_queue_t                               queue;
+    ngx_http_shared_session_redis_t           *rs;
+    ngx_http_shared_session_redis_handler_pt   handler;
+    void                                      *data;
+    const char                                *init;   /* AUTH, SELECT.. */
+    ngx_msec_t                                 timeout;
+    ngx_event_t                                timer;
+    ngx_queue_t                                queue;
 };
 
 
+static ngx_int_t ngx_http_shared_session_redis_init_server(
+    ngx_http_shared_session_redis_t *rs, ngx_log_t *log);
+static ngx_int_t ngx_http_shared_session_redis_tls_init(ngx_conf_t *cf,
+    ngx_http_shared_session_redis_conf_t *conf);
 static ngx_int_t ngx_http_shared_session_redis_connect(
     ngx_http_shared_session_redis_t *rs);
+static void ngx_http_shared_session_redis_resolve_handler(
+    ngx_resolver_ctx_t *ctx);
+static void ngx_http_shared_session_redis_connect_peer(
+    ngx_http_shared_session_redis_t *rs);
+static void ngx_http_shared_session_redis_connected(
+    ngx_http_shared_session_redis_t *rs);
+#if (NGX_SSL)
+static void ngx_http_shared_session_redis_tls_handshake(
+    ngx_http_shared_session_redis_t *rs);
+static void ngx_http_shared_session_redis_tls_handshaked(ngx_connection_t *c);
+static ngx_int_t ngx_http_shared_session_redis_tls_check_name(
+    ngx_connection_t *c, ngx_str_t *name);
+#endif
+static ngx_http_shared_session_redis_cmd_t *
+    ngx_http_shared_session_redis_queue(ngx_http_shared_session_redis_t *rs,
+    ngx_log_t *log, int argc, const char **argv, const size_t *argvlen);
 static void ngx_http_shared_session_redis_init(
     ngx_http_shared_session_redis_t *rs);
-static void ngx_http_shared_session_redis_init_handler(redisAsyncContext *ac,
-    void *r, void *privdata);
-static void ngx_http_shared_session_redis_connect_handler(
-    const redisAsyncContext *ac, int status);
-static void ngx_http_shared_session_redis_disconnect_handler(
-    const redisAsyncContext *ac, int status);
+static void ngx_http_shared_session_redis_init_reply(
+    ngx_http_shared_session_redis_cmd_t *cmd, redisReply *reply);
 static void ngx_http_shared_session_redis_connect_timeout(ngx_event_t *ev);
-static void ngx_http_shared_session_redis_reply_handler(
-    redisAsyncContext *ac, void *r, void *privdata);
 static void ngx_http_shared_session_redis_cmd_timeout(ngx_event_t *ev);
-static void ngx_http_shared_session_redis_abort(
-    ngx_http_shared_session_redis_t *rs, const char *reason);
+static void ngx_http_shared_session_redis_read_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_shared_session_redis_replies(
+    ngx_http_shared_session_redis_t *rs);
+static void ngx_http_shared_session_redis_write_handler(ngx_event_t *ev);
+static void ngx_http_shared_session_redis_flush(
+    ngx_http_shared_session_redis_t *rs);
+static void ngx_http_shared_session_redis_close(
+    ngx_http_shared_session_redis_t *rs, ngx_uint_t level, const char *fmt,
+    ...);
+static void ngx_http_shared_session_redis_fail(ngx_queue_t *commands,
+    ngx_str_t *error);
 static void ngx_http_shared_session_redis_backoff(
     ngx_http_shared_session_redis_t *rs);
 static void ngx_http_shared_session_redis_set_error(
     ngx_http_shared_session_redis_t *rs, const char *fmt, ...);
-
-static int ngx_http_shared_session_redis_command(redisAsyncContext *ac,
-    redisCallbackFn *fn, void *privdata, int argc, const char **argv,
-    const size_t *argvlen);
-static void ngx_http_shared_session_redis_limit_reader(redisReader *r);
 static void *ngx_http_shared_session_redis_create_array(
     const redisReadTask *task, int elements);
-static void ngx_http_shared_session_redis_read_handler(ngx_event_t *ev);
-static void ngx_http_shared_session_redis_write_handler(ngx_event_t *ev);
-static void ngx_http_shared_session_redis_add_read(void *privdata);
-static void ngx_http_shared_session_redis_del_read(void *privdata);
-static void ngx_http_shared_session_redis_add_write(void *privdata);
-static void ngx_http_shared_session_redis_del_write(void *privdata);
-static void ngx_http_shared_session_redis_cleanup(void *privdata);
+
+
+static redisReplyObjectFunctions   ngx_http_shared_session_redis_reply_fn;
+static void                     *(*ngx_http_shared_session_redis_array)(
+                                    const redisReadTask *task, int elements);
+
+
+ngx_http_shared_session_redis_conf_t *
+ngx_http_shared_session_redis_conf_add(ngx_conf_t *cf, ngx_array_t *confs,
+    ngx_http_shared_session_redis_conf_t *conf)
+{
+    ngx_uint_t                              i;
+    ngx_http_shared_session_redis_conf_t  **rcp, *rc;
+
+#define ngx_http_shared_session_str_eq(a, b)                                  \
+    ((a).len == (b).len && ngx_strncmp((a).data, (b).data, (a).len) == 0)
+
+    rcp = confs->elts;
+
+    for (i = 0; i < confs->nelts; i++) {
+        rc = rcp[i];
+
+        if (ngx_http_shared_session_str_eq(rc->username, conf->username)
+            && ngx_http_shared_session_str_eq(rc->password, conf->password)
+            && rc->database == conf->database
+            && rc->scripts == conf->scripts
+            && rc->resolver == conf->resolver
+            && rc->resolver_timeout == conf->resolver_timeout
+            && rc->tls == conf->tls
+            && rc->tls_verify == conf->tls_verify
+            && ngx_http_shared_session_str_eq(rc->tls_trusted_certificate,
+                                              conf->tls_trusted_certificate)
+            && ngx_http_shared_session_str_eq(rc->tls_certificate,
+                                              conf->tls_certificate)
+            && ngx_http_shared_session_str_eq(rc->tls_certificate_key,
+                                              conf->tls_certificate_key)
+            && ngx_http_shared_session_str_eq(rc->tls_server_name,
+                                              conf->tls_server_name))
+        {
+            rc->connect_timeout = ngx_max(rc->connect_timeout,
+                                          conf->connect_timeout);
+            return rc;
+        }
+    }
+
+#undef ngx_http_shared_session_str_eq
+
+    rc = ngx_palloc(cf->pool, sizeof(ngx_http_shared_session_redis_conf_t));
+    if (rc == NULL) {
+        return NULL;
+    }
+
+    *rc = *conf;
+
+    if (rc->tls && ngx_http_shared_session_redis_tls_init(cf, rc) != NGX_OK) {
+        return NULL;
+    }
+
+    rcp = ngx_array_push(confs);
+    if (rcp == NULL) {
+        return NULL;
+    }
+
+    *rcp = rc;
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_redis_tls_init(ngx_conf_t *cf,
+    ngx_http_shared_session_redis_conf_t *conf)
+{
+#if (NGX_SSL)
+    ngx_str_t            ciphers;
+    ngx_pool_cleanup_t  *cln;
+
+    conf->ssl = ngx_pcalloc(cf->pool, sizeof(ngx_ssl_t));
+    if (conf->ssl == NULL) {
+        return NGX_ERROR;
+    }
+
+    conf->ssl->log = cf->log;
+
+    if (ngx_ssl_create(conf->ssl, NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3, NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        ngx_ssl_cleanup_ctx(conf->ssl);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_ssl_cleanup_ctx;
+    cln->data = conf->ssl;
+
+    ngx_str_set(&ciphers, "DEFAULT");
+
+    if (ngx_ssl_ciphers(cf, conf->ssl, &ciphers, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (conf->tls_certificate.len) {
+
+        if (conf->tls_certificate_key.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "no \"shared_session_redis_tls_certificate_key\""
+                               " is defined for certificate \"%V\"",
+                               &conf->tls_certificate);
+            return NGX_ERROR;
+        }
+
+        if (ngx_ssl_certificate(cf, conf->ssl, &conf->tls_certificate,
+                                &conf->tls_certificate_key, NULL)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+    } else if (conf->tls_certificate_key.len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"shared_session_redis_tls_certificate_key\" "
+                           "requires \"shared_session_redis_tls_certificate\"");
+        return NGX_ERROR;
+    }
+
+    if (conf->tls_verify) {
+        if (conf->tls_trusted_certificate.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "no \"shared_session_redis_tls_trusted_"
+                               "certificate\" for "
+                               "\"shared_session_redis_tls_verify\"");
+            return NGX_ERROR;
+        }
+
+        if (ngx_ssl_trusted_certificate(cf, conf->ssl,
+                                        &conf->tls_trusted_certificate, 4)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+
+#else
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"shared_session_redis_tls\" requires nginx built "
+                       "with OpenSSL");
+    return NGX_ERROR;
+
+#endif
+}
 
 
 ngx_http_shared_session_redis_t *
 ngx_http_shared_session_redis_add(ngx_conf_t *cf, ngx_array_t *servers,
-    ngx_str_t *address, ngx_str_t *username, ngx_str_t *password,
-    ngx_int_t database, ngx_flag_t scripts, ngx_msec_t connect_timeout)
+    ngx_str_t *address, ngx_http_shared_session_redis_conf_t *conf)
 {
-    u_char                            *p;
     ngx_url_t                          u;
     ngx_str_t                          name;
     ngx_uint_t                         i;
-    struct sockaddr_un                *sun;
     ngx_http_shared_session_redis_t  **rsp, *rs;
 
     ngx_memzero(&u, sizeof(ngx_url_t));
@@ -158,18 +306,15 @@ ngx_http_shared_session_redis_add(ngx_conf_t *cf, ngx_array_t *servers,
     u.url = *address;
     u.default_port = NGX_HTTP_SHARED_SESSION_REDIS_PORT;
 
+    /* with a resolver, a name is resolved only when connecting */
+    u.no_resolve = (conf->resolver != NULL);
+
     if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
         if (u.err) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "%s in redis address \"%V\"", u.err, &u.url);
         }
 
-        return NULL;
-    }
-
-    if (u.naddrs == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "no address for redis \"%V\"", &u.url);
         return NULL;
     }
 
@@ -191,21 +336,18 @@ ngx_http_shared_session_redis_add(ngx_conf_t *cf, ngx_array_t *servers,
     for (i = 0; i < servers->nelts; i++) {
         rs = rsp[i];
 
-        if (rs->name.len == name.len
-            && ngx_strncmp(rs->name.data, name.data, name.len) == 0
-            && rs->database == database
-            && rs->scripts_wanted == scripts
-            && rs->username.len == username->len
-            && ngx_strncmp(rs->username.data, username->data,
-                           username->len) == 0
-            && rs->password.len == password->len
-            && ngx_strncmp(rs->password.data, password->data,
-                           password->len) == 0)
+        if (rs->conf == conf
+            && rs->name.len == name.len
+            && ngx_strncmp(rs->name.data, name.data, name.len) == 0)
         {
-            rs->connect_timeout = ngx_max(rs->connect_timeout,
-                                          connect_timeout);
             return rs;
         }
+    }
+
+    if (u.naddrs == 0 && (u.no_resolve == 0 || u.family == AF_UNIX)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "no address for redis \"%V\"", &u.url);
+        return NULL;
     }
 
     rs = ngx_pcalloc(cf->pool, sizeof(ngx_http_shared_session_redis_t));
@@ -214,35 +356,24 @@ ngx_http_shared_session_redis_add(ngx_conf_t *cf, ngx_array_t *servers,
     }
 
     rs->name = name;
-    rs->username = *username;
-    rs->password = *password;
-    rs->database = database;
-    rs->scripts_wanted = scripts;
-    rs->connect_timeout = connect_timeout;
+    rs->conf = conf;
+    rs->port = u.port;
 
-    if (u.family == AF_UNIX) {
-        sun = (struct sockaddr_un *) u.addrs[0].sockaddr;
-        rs->unix_socket = 1;
-        rs->peer.len = ngx_strlen(sun->sun_path);
-        rs->peer.data = ngx_pnalloc(cf->pool, rs->peer.len + 1);
-        if (rs->peer.data == NULL) {
-            return NULL;
-        }
+    rs->host.len = u.host.len;
+    rs->host.data = ngx_pnalloc(cf->pool, u.host.len + 1);
+    if (rs->host.data == NULL) {
+        return NULL;
+    }
 
-        ngx_memcpy(rs->peer.data, sun->sun_path, rs->peer.len + 1);
+    ngx_memcpy(rs->host.data, u.host.data, u.host.len);
+    rs->host.data[u.host.len] = '\0';
+
+    if (u.naddrs == 0) {
+        rs->resolve = 1;
 
     } else {
-        /* hiredis gets a numeric address: it never resolves in a worker */
-
-        rs->peer.data = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
-        if (rs->peer.data == NULL) {
-            return NULL;
-        }
-
-        rs->peer.len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
-                                     rs->peer.data, NGX_SOCKADDR_STRLEN, 0);
-        rs->peer.data[rs->peer.len] = '\0';
-        rs->port = u.port;
+        ngx_memcpy(&rs->sockaddr, u.addrs[0].sockaddr, u.addrs[0].socklen);
+        rs->socklen = u.addrs[0].socklen;
 
         if (u.naddrs > 1) {
             ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
@@ -251,16 +382,9 @@ ngx_http_shared_session_redis_add(ngx_conf_t *cf, ngx_array_t *servers,
         }
     }
 
-    /* the timer's log is set when connecting: cf->cycle->log is not final */
-
-    rs->connect_timer.handler = ngx_http_shared_session_redis_connect_timeout;
-    rs->connect_timer.data = rs;
-    rs->connect_timer.cancelable = 1;
-
-    ngx_queue_init(&rs->commands);
-
-    p = ngx_cpymem(rs->error, "not connected", sizeof("not connected") - 1);
-    rs->error_len = p - rs->error;
+    if (ngx_http_shared_session_redis_init_server(rs, cf->log) != NGX_OK) {
+        return NULL;
+    }
 
     rsp = ngx_array_push(servers);
     if (rsp == NULL) {
@@ -273,12 +397,137 @@ ngx_http_shared_session_redis_add(ngx_conf_t *cf, ngx_array_t *servers,
 }
 
 
-void
-ngx_http_shared_session_redis_set_scripts(ngx_http_shared_session_redis_t *rs,
-    ngx_str_t *scripts, ngx_uint_t n)
+ngx_http_shared_session_redis_t *
+ngx_http_shared_session_redis_create(ngx_http_shared_session_redis_conf_t *conf,
+    ngx_str_t *host, in_port_t port, ngx_log_t *log)
 {
-    rs->scripts = scripts;
-    rs->nscripts = n;
+    u_char                           *p;
+    in_addr_t                         inaddr;
+    struct sockaddr_in               *sin;
+    ngx_http_shared_session_redis_t  *rs;
+#if (NGX_HAVE_INET6)
+    u_char                            inaddr6[16];
+    struct sockaddr_in6              *sin6;
+#endif
+
+    if (host->len == 0 || host->len > NGX_MAXHOSTNAMELEN || port == 0) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "shared session: invalid redis node \"%V:%d\"",
+                      host, (int) port);
+        return NULL;
+    }
+
+    rs = ngx_alloc(sizeof(ngx_http_shared_session_redis_t)
+                   + 2 * (host->len + NGX_INT_T_LEN + 2), log);
+    if (rs == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(rs, sizeof(ngx_http_shared_session_redis_t));
+
+    p = (u_char *) rs + sizeof(ngx_http_shared_session_redis_t);
+
+    rs->host.data = p;
+    rs->host.len = host->len;
+    p = ngx_cpymem(p, host->data, host->len);
+    *p++ = '\0';
+
+    rs->name.data = p;
+    rs->name.len = ngx_sprintf(p, "%V:%d", host, (int) port) - p;
+
+    rs->conf = conf;
+    rs->port = port;
+    rs->runtime = 1;
+
+    inaddr = ngx_inet_addr(host->data, host->len);
+
+    if (inaddr != INADDR_NONE) {
+        sin = &rs->sockaddr.sockaddr_in;
+        sin->sin_family = AF_INET;
+        sin->sin_addr.s_addr = inaddr;
+        rs->socklen = sizeof(struct sockaddr_in);
+
+#if (NGX_HAVE_INET6)
+    } else if (ngx_inet6_addr(host->data, host->len, inaddr6) == NGX_OK) {
+        sin6 = &rs->sockaddr.sockaddr_in6;
+        sin6->sin6_family = AF_INET6;
+        ngx_memcpy(sin6->sin6_addr.s6_addr, inaddr6, 16);
+        rs->socklen = sizeof(struct sockaddr_in6);
+#endif
+
+    } else if (conf->resolver) {
+        rs->resolve = 1;
+
+    } else {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "shared session: redis node \"%V\" is a name, and no "
+                      "\"resolver\" is configured to resolve it", &rs->name);
+        ngx_free(rs);
+        return NULL;
+    }
+
+    if (!rs->resolve) {
+        ngx_inet_set_port(&rs->sockaddr.sockaddr, port);
+    }
+
+    if (ngx_http_shared_session_redis_init_server(rs, log) != NGX_OK) {
+        ngx_free(rs);
+        return NULL;
+    }
+
+    return rs;
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_redis_init_server(ngx_http_shared_session_redis_t *rs,
+    ngx_log_t *log)
+{
+    u_char  *p;
+
+    /* the timer's log is set when connecting: cf->cycle->log is not final */
+
+    rs->connect_timer.handler = ngx_http_shared_session_redis_connect_timeout;
+    rs->connect_timer.data = rs;
+    rs->connect_timer.cancelable = 1;
+
+    ngx_queue_init(&rs->commands);
+
+    p = ngx_cpymem(rs->error, "not connected", sizeof("not connected") - 1);
+    rs->error_len = p - rs->error;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_shared_session_redis_destroy(ngx_http_shared_session_redis_t *rs)
+{
+    ngx_queue_t  *q;
+
+    for (q = ngx_queue_head(&rs->commands);
+         q != ngx_queue_sentinel(&rs->commands);
+         q = ngx_queue_next(q))
+    {
+        ngx_http_shared_session_redis_cancel(ngx_queue_data(q,
+                                 ngx_http_shared_session_redis_cmd_t, queue));
+    }
+
+    if (rs->state != NGX_HTTP_SHARED_SESSION_REDIS_IDLE) {
+        ngx_http_shared_session_redis_close(rs, NGX_LOG_DEBUG,
+                                            "worker exiting");
+    }
+
+    ngx_free(rs->out.start);
+    ngx_memzero(&rs->out, sizeof(ngx_buf_t));
+
+    ngx_free(rs->replies);
+    rs->replies = NULL;
+    rs->nalloc = 0;
+
+    if (rs->runtime) {
+        ngx_free(rs);
+    }
 }
 
 
@@ -286,6 +535,29 @@ ngx_str_t *
 ngx_http_shared_session_redis_name(ngx_http_shared_session_redis_t *rs)
 {
     return &rs->name;
+}
+
+
+ngx_str_t *
+ngx_http_shared_session_redis_host(ngx_http_shared_session_redis_t *rs)
+{
+    return &rs->host;
+}
+
+
+in_port_t
+ngx_http_shared_session_redis_port(ngx_http_shared_session_redis_t *rs)
+{
+    return rs->port;
+}
+
+
+ngx_uint_t
+ngx_http_shared_session_redis_backing_off(ngx_http_shared_session_redis_t *rs)
+{
+    return rs->state == NGX_HTTP_SHARED_SESSION_REDIS_IDLE
+           && rs->failures
+           && (ngx_msec_int_t) (rs->retry_at - ngx_current_msec) > 0;
 }
 
 
@@ -297,12 +569,10 @@ ngx_http_shared_session_redis_send(ngx_http_shared_session_redis_t *rs,
 {
     ngx_http_shared_session_redis_cmd_t  *cmd;
 
-    if (rs->ac == NULL) {
+    if (rs->state == NGX_HTTP_SHARED_SESSION_REDIS_IDLE) {
 
-        if (rs->failures
-            && (ngx_msec_int_t) (rs->retry_at - ngx_current_msec) > 0)
-        {
-            /* backing off: answer at once with the last cause */
+        if (ngx_http_shared_session_redis_backing_off(rs)) {
+            /* answer at once with the last cause */
             goto failed;
         }
 
@@ -311,43 +581,14 @@ ngx_http_shared_session_redis_send(ngx_http_shared_session_redis_t *rs,
         }
     }
 
-    if (rs->ac->c.flags & (REDIS_DISCONNECTING|REDIS_FREEING)) {
-        goto failed;
-    }
-
-    cmd = ngx_alloc(sizeof(ngx_http_shared_session_redis_cmd_t), log);
+    cmd = ngx_http_shared_session_redis_queue(rs, log, argc, argv, argvlen);
     if (cmd == NULL) {
-        ngx_http_shared_session_redis_set_error(rs, "out of memory");
         goto failed;
     }
 
-    ngx_memzero(cmd, sizeof(ngx_http_shared_session_redis_cmd_t));
-
-    cmd->rs = rs;
     cmd->handler = handler;
     cmd->data = data;
     cmd->timeout = timeout;
-    cmd->timer.handler = ngx_http_shared_session_redis_cmd_timeout;
-    cmd->timer.data = cmd;
-    cmd->timer.log = log;
-
-    if (ngx_http_shared_session_redis_command(rs->ac,
-                                   ngx_http_shared_session_redis_reply_handler,
-                                   cmd, argc, argv, argvlen)
-        != REDIS_OK)
-    {
-        ngx_free(cmd);
-        ngx_http_shared_session_redis_set_error(rs, "command not queued");
-        goto failed;
-    }
-
-    rs->inflight++;
-
-    if (ngx_queue_empty(&rs->commands)) {
-        rs->progress = ngx_current_msec;
-    }
-
-    ngx_queue_insert_tail(&rs->commands, &cmd->queue);
 
     ngx_add_timer(&cmd->timer, timeout);
 
@@ -363,19 +604,21 @@ failed:
 
 
 /*
- * redisAsyncCommandArgv() without its sds formatting, the costliest part of
- * a request's Redis work in nginx: every length is known, so the RESP text
- * is written in one pass into a buffer that hiredis copies at once.
+ * Appends the command's RESP text to the output buffer, in one pass (every
+ * length is known), and queues it for its reply.  The buffer is written
+ * once per event loop iteration, however many commands were added.
  */
 
-static int
-ngx_http_shared_session_redis_command(redisAsyncContext *ac,
-    redisCallbackFn *fn, void *privdata, int argc, const char **argv,
-    const size_t *argvlen)
+static ngx_http_shared_session_redis_cmd_t *
+ngx_http_shared_session_redis_queue(ngx_http_shared_session_redis_t *rs,
+    ngx_log_t *log, int argc, const char **argv, const size_t *argvlen)
 {
-    int        i;
-    u_char    *p, *buf;
-    size_t     len;
+    int                                   i;
+    size_t                                len, size;
+    u_char                               *p;
+    ngx_buf_t                            *b;
+    ngx_connection_t                     *c;
+    ngx_http_shared_session_redis_cmd_t  *cmd;
 
     len = 1 + NGX_INT_T_LEN + 2;
 
@@ -383,24 +626,47 @@ ngx_http_shared_session_redis_command(redisAsyncContext *ac,
         len += 1 + NGX_SIZE_T_LEN + 2 + argvlen[i] + 2;
     }
 
-    if (len > ngx_http_shared_session_redis_buf.len) {
-        ngx_free(ngx_http_shared_session_redis_buf.data);
-        ngx_str_null(&ngx_http_shared_session_redis_buf);
+    b = &rs->out;
 
-        len = ngx_max(len, 4096);
+    if ((size_t) (b->end - b->last) < len) {
 
-        buf = ngx_alloc(len, ngx_cycle->log);
-        if (buf == NULL) {
-            return REDIS_ERR;
+        size = (b->last - b->pos) + len;
+
+        if (b->start && (size_t) (b->end - b->start) >= size) {
+            /* compact */
+            b->last = ngx_movemem(b->start, b->pos, b->last - b->pos);
+            b->pos = b->start;
+
+        } else {
+            size = ngx_max(size, 4096);
+            size = ngx_max(size, 2 * (size_t) (b->end - b->start));
+
+            p = ngx_alloc(size, log);
+            if (p == NULL) {
+                ngx_http_shared_session_redis_set_error(rs, "out of memory");
+                return NULL;
+            }
+
+            b->last = ngx_cpymem(p, b->pos, b->last - b->pos);
+            ngx_free(b->start);
+            b->start = p;
+            b->pos = p;
+            b->end = p + size;
         }
-
-        ngx_http_shared_session_redis_buf.data = buf;
-        ngx_http_shared_session_redis_buf.len = len;
     }
 
-    buf = ngx_http_shared_session_redis_buf.data;
+    cmd = ngx_calloc(sizeof(ngx_http_shared_session_redis_cmd_t), log);
+    if (cmd == NULL) {
+        ngx_http_shared_session_redis_set_error(rs, "out of memory");
+        return NULL;
+    }
 
-    p = ngx_sprintf(buf, "*%d\r\n", argc);
+    cmd->rs = rs;
+    cmd->timer.handler = ngx_http_shared_session_redis_cmd_timeout;
+    cmd->timer.data = cmd;
+    cmd->timer.log = log;
+
+    p = ngx_sprintf(b->last, "*%d\r\n", argc);
 
     for (i = 0; i < argc; i++) {
         p = ngx_sprintf(p, "$%uz\r\n", argvlen[i]);
@@ -408,8 +674,24 @@ ngx_http_shared_session_redis_command(redisAsyncContext *ac,
         *p++ = '\r'; *p++ = '\n';
     }
 
-    return redisAsyncFormattedCommand(ac, fn, privdata, (char *) buf,
-                                      p - buf);
+    b->last = p;
+
+    if (ngx_queue_empty(&rs->commands)) {
+        rs->progress = ngx_current_msec;
+    }
+
+    ngx_queue_insert_tail(&rs->commands, &cmd->queue);
+    rs->queued++;
+
+    c = rs->peer.connection;
+
+    if (rs->state == NGX_HTTP_SHARED_SESSION_REDIS_CONNECTED
+        && c->write->ready && !c->write->posted)
+    {
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+
+    return cmd;
 }
 
 
@@ -427,128 +709,379 @@ ngx_http_shared_session_redis_cancel(ngx_http_shared_session_redis_cmd_t *cmd)
 void
 ngx_http_shared_session_redis_close_all(ngx_array_t *servers)
 {
-    ngx_uint_t                            i;
-    ngx_queue_t                          *q;
-    ngx_http_shared_session_redis_t     **rsp, *rs;
-    ngx_http_shared_session_redis_cmd_t  *cmd;
+    ngx_uint_t                         i;
+    ngx_http_shared_session_redis_t  **rsp;
 
     rsp = servers->elts;
 
     for (i = 0; i < servers->nelts; i++) {
-        rs = rsp[i];
-
-        for (q = ngx_queue_head(&rs->commands);
-             q != ngx_queue_sentinel(&rs->commands);
-             q = ngx_queue_next(q))
-        {
-            cmd = ngx_queue_data(q, ngx_http_shared_session_redis_cmd_t,
-                                 queue);
-            ngx_http_shared_session_redis_cancel(cmd);
-        }
-
-        if (rs->ac) {
-            ngx_http_shared_session_redis_set_error(rs, "worker exiting");
-            redisAsyncFree(rs->ac);
-        }
+        ngx_http_shared_session_redis_destroy(rsp[i]);
     }
-
-    ngx_free(ngx_http_shared_session_redis_buf.data);
-    ngx_str_null(&ngx_http_shared_session_redis_buf);
 }
 
 
 static ngx_int_t
 ngx_http_shared_session_redis_connect(ngx_http_shared_session_redis_t *rs)
 {
-    ngx_log_t          *log;
-    ngx_connection_t   *c;
-    redisAsyncContext  *ac;
+    ngx_log_t           *log;
+    ngx_resolver_ctx_t  *ctx;
 
     log = ngx_cycle->log;
 
-    if (rs->unix_socket) {
-        ac = redisAsyncConnectUnix((const char *) rs->peer.data);
-
-    } else {
-        ac = redisAsyncConnect((const char *) rs->peer.data, rs->port);
-    }
-
-    if (ac == NULL) {
+    rs->reader = redisReaderCreate();
+    if (rs->reader == NULL) {
         ngx_http_shared_session_redis_set_error(rs, "out of memory");
-        goto failed;
+        ngx_http_shared_session_redis_backoff(rs);
+        return NGX_ERROR;
     }
 
-    if (ac->err) {
-        ngx_http_shared_session_redis_set_error(rs, "connect failed: %s",
-                                                ac->errstr);
-        redisAsyncFree(ac);
-        goto failed;
+    /*
+     * hiredis allocates an array of the size the peer declares before a
+     * single element arrives: "*2000000000" would cost gigabytes.  Larger
+     * arrays make the reader fail (REDIS_ERR_OOM), which closes.
+     */
+
+    if (ngx_http_shared_session_redis_array == NULL) {
+        ngx_http_shared_session_redis_reply_fn = *rs->reader->fn;
+        ngx_http_shared_session_redis_array = rs->reader->fn->createArray;
+        ngx_http_shared_session_redis_reply_fn.createArray =
+                                  ngx_http_shared_session_redis_create_array;
     }
 
-    rs->replies = redisReaderCreateWithFunctions(
-                                    &ngx_http_shared_session_redis_count_fn);
-    if (rs->replies == NULL) {
-        ngx_http_shared_session_redis_set_error(rs, "out of memory");
-        redisAsyncFree(ac);
-        goto failed;
+    rs->reader->fn = &ngx_http_shared_session_redis_reply_fn;
+
+    rs->ready = 0;
+    rs->connect_timer.log = log;
+    ngx_add_timer(&rs->connect_timer, rs->conf->connect_timeout);
+
+    /* AUTH, SELECT and SCRIPT LOAD go first, sent once connected */
+
+    rs->state = NGX_HTTP_SHARED_SESSION_REDIS_RESOLVING;
+
+    ngx_http_shared_session_redis_init(rs);
+
+    if (!rs->resolve) {
+        ngx_http_shared_session_redis_connect_peer(rs);
+        goto done;
     }
 
-    ngx_http_shared_session_redis_limit_reader(ac->c.reader);
-
-    c = ngx_get_connection(ac->c.fd, log);
-    if (c == NULL) {
-        ngx_http_shared_session_redis_set_error(rs, "no free connection");
-        redisReaderFree(rs->replies);
-        rs->replies = NULL;
-        redisAsyncFree(ac);
-        goto failed;
+    ctx = ngx_resolve_start(rs->conf->resolver, NULL);
+    if (ctx == NULL || ctx == NGX_NO_RESOLVER) {
+        ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR,
+                                            "resolver failed to start");
+        goto done;
     }
 
-    if (!rs->unix_socket) {
-        (void) redisEnableKeepAlive(&ac->c);
+    ctx->name = rs->host;
+    ctx->handler = ngx_http_shared_session_redis_resolve_handler;
+    ctx->data = rs;
+    ctx->timeout = rs->conf->resolver_timeout;
+
+    rs->resolver_ctx = ctx;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "shared session: redis %V resolving", &rs->name);
+
+    if (ngx_resolve_name(ctx) != NGX_OK) {
+        rs->resolver_ctx = NULL;
+        ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR,
+                                            "resolver failed");
     }
+
+done:
+
+    /* a failure to start closed it and set the cause */
+
+    return rs->state == NGX_HTTP_SHARED_SESSION_REDIS_IDLE ? NGX_ERROR
+                                                           : NGX_OK;
+}
+
+
+static void
+ngx_http_shared_session_redis_resolve_handler(ngx_resolver_ctx_t *ctx)
+{
+    ngx_http_shared_session_redis_t  *rs = ctx->data;
+
+    u_char     text[NGX_SOCKADDR_STRLEN];
+    ngx_str_t  old, addr;
+    u_char     old_text[NGX_SOCKADDR_STRLEN];
+
+    rs->resolver_ctx = NULL;
+
+    if (ctx->state) {
+        ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR,
+                                            "%V could not be resolved "
+                                            "(%i: %s)", &ctx->name,
+                                            ctx->state,
+                                            ngx_resolver_strerror(ctx->state));
+        ngx_resolve_name_done(ctx);
+        return;
+    }
+
+    old.len = 0;
+    old.data = old_text;
+
+    if (rs->socklen) {
+        old.len = ngx_sock_ntop(&rs->sockaddr.sockaddr, rs->socklen,
+                                old_text, NGX_SOCKADDR_STRLEN, 1);
+    }
+
+    ngx_memcpy(&rs->sockaddr, ctx->addrs[0].sockaddr, ctx->addrs[0].socklen);
+    rs->socklen = ctx->addrs[0].socklen;
+    ngx_inet_set_port(&rs->sockaddr.sockaddr, rs->port);
+
+    ngx_resolve_name_done(ctx);
+
+    addr.data = text;
+    addr.len = ngx_sock_ntop(&rs->sockaddr.sockaddr, rs->socklen, text,
+                             NGX_SOCKADDR_STRLEN, 1);
+
+    if (addr.len != old.len || ngx_strncmp(text, old_text, old.len) != 0) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "shared session: redis %V resolved to %V",
+                      &rs->name, &addr);
+    }
+
+    ngx_http_shared_session_redis_connect_peer(rs);
+}
+
+
+static void
+ngx_http_shared_session_redis_connect_peer(ngx_http_shared_session_redis_t *rs)
+{
+    u_char                 *p;
+    ngx_int_t               rc;
+    ngx_err_t               err;
+    ngx_connection_t       *c;
+    ngx_peer_connection_t  *pc;
+    u_char                  text[NGX_MAX_ERROR_STR];
+
+    pc = &rs->peer;
+    ngx_memzero(pc, sizeof(ngx_peer_connection_t));
+
+    pc->sockaddr = &rs->sockaddr.sockaddr;
+    pc->socklen = rs->socklen;
+    pc->name = &rs->name;
+    pc->get = ngx_event_get_peer;
+    pc->log = ngx_cycle->log;
+    pc->log_error = NGX_ERROR_INFO;
+    pc->tries = 1;
+
+    rs->state = NGX_HTTP_SHARED_SESSION_REDIS_CONNECTING;
+
+    rc = ngx_event_connect_peer(pc);
+
+    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
+        err = ngx_socket_errno;
+        pc->connection = NULL;
+
+        if (rc == NGX_DECLINED && err) {
+            p = ngx_strerror(err, text, NGX_MAX_ERROR_STR);
+            ngx_http_shared_session_redis_close(rs, NGX_LOG_DEBUG,
+                                                "connect failed: %*s",
+                                                p - text, text);
+        } else {
+            ngx_http_shared_session_redis_close(rs, NGX_LOG_DEBUG,
+                                                "connect failed");
+        }
+
+        return;
+    }
+
+    c = pc->connection;
+
+#if (NGX_SSL)
+    if (rs->conf->ssl) {
+        /* where ngx_ssl keeps its per-connection state */
+
+        c->pool = ngx_create_pool(1024, c->log);
+        if (c->pool == NULL) {
+            ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR,
+                                                "out of memory");
+            return;
+        }
+    }
+#endif
 
     c->data = rs;
     c->read->handler = ngx_http_shared_session_redis_read_handler;
     c->write->handler = ngx_http_shared_session_redis_write_handler;
-    c->read->log = log;
-    c->write->log = log;
+    c->log_error = NGX_ERROR_INFO;
 
-    ac->data = rs;
-    ac->ev.data = c;
-    ac->ev.addRead = ngx_http_shared_session_redis_add_read;
-    ac->ev.delRead = ngx_http_shared_session_redis_del_read;
-    ac->ev.addWrite = ngx_http_shared_session_redis_add_write;
-    ac->ev.delWrite = ngx_http_shared_session_redis_del_write;
-    ac->ev.cleanup = ngx_http_shared_session_redis_cleanup;
-
-    (void) redisAsyncSetConnectCallback(ac,
-                               ngx_http_shared_session_redis_connect_handler);
-    (void) redisAsyncSetDisconnectCallback(ac,
-                            ngx_http_shared_session_redis_disconnect_handler);
-
-    rs->ac = ac;
-    rs->connection = c;
-    rs->ready = 0;
-    rs->inflight = 0;
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
                    "shared session: redis %V connecting, fd:%d",
                    &rs->name, c->fd);
 
-    rs->connect_timer.log = log;
-    ngx_add_timer(&rs->connect_timer, rs->connect_timeout);
-
-    ngx_http_shared_session_redis_init(rs);
-
-    return NGX_OK;
-
-failed:
-
-    ngx_http_shared_session_redis_backoff(rs);
-
-    return NGX_ERROR;
+    if (rc == NGX_OK) {
+        /* connected at once (a unix socket, usually) */
+        ngx_http_shared_session_redis_write_handler(c->write);
+    }
 }
+
+
+static void
+ngx_http_shared_session_redis_connected(ngx_http_shared_session_redis_t *rs)
+{
+    ngx_connection_t  *c;
+
+    c = rs->peer.connection;
+
+    if (rs->connect_timer.timer_set) {
+        ngx_del_timer(&rs->connect_timer);
+    }
+
+    rs->state = NGX_HTTP_SHARED_SESSION_REDIS_CONNECTED;
+
+    c->read->handler = ngx_http_shared_session_redis_read_handler;
+    c->write->handler = ngx_http_shared_session_redis_write_handler;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "shared session: redis %V connected", &rs->name);
+
+    ngx_http_shared_session_redis_flush(rs);
+
+    if (rs->state == NGX_HTTP_SHARED_SESSION_REDIS_CONNECTED
+        && c->read->ready)
+    {
+        ngx_http_shared_session_redis_read_handler(c->read);
+    }
+}
+
+
+#if (NGX_SSL)
+
+static void
+ngx_http_shared_session_redis_tls_handshake(
+    ngx_http_shared_session_redis_t *rs)
+{
+    ngx_int_t          rc;
+    ngx_str_t         *name;
+    ngx_connection_t  *c;
+
+    c = rs->peer.connection;
+
+    if (ngx_ssl_create_connection(rs->conf->ssl, c,
+                                  NGX_SSL_BUFFER|NGX_SSL_CLIENT)
+        != NGX_OK)
+    {
+        ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR,
+                                            "TLS connection setup failed");
+        return;
+    }
+
+    name = rs->conf->tls_server_name.len ? &rs->conf->tls_server_name
+                                         : &rs->host;
+
+#ifdef SSL_CTRL_SET_TLSEXT_HOSTNAME
+
+    /* no SNI for an IP address (RFC 6066); both strings are NUL-ended */
+
+    if (ngx_inet_addr(name->data, name->len) == INADDR_NONE
+        && ngx_strlchr(name->data, name->data + name->len, ':') == NULL
+        && SSL_set_tlsext_host_name(c->ssl->connection, (char *) name->data)
+           == 0)
+    {
+        ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR,
+                                            "TLS server name \"%V\" "
+                                            "not set", name);
+        return;
+    }
+
+#endif
+
+    rs->state = NGX_HTTP_SHARED_SESSION_REDIS_HANDSHAKE;
+
+    /* the handshake's failures are the cause: nginx logs the details */
+    c->log_error = NGX_ERROR_ERR;
+
+    rc = ngx_ssl_handshake(c);
+
+    if (rc == NGX_AGAIN) {
+        c->ssl->handler = ngx_http_shared_session_redis_tls_handshaked;
+        return;
+    }
+
+    ngx_http_shared_session_redis_tls_handshaked(c);
+}
+
+
+static void
+ngx_http_shared_session_redis_tls_handshaked(ngx_connection_t *c)
+{
+    long                              rc;
+    ngx_str_t                        *name;
+    ngx_http_shared_session_redis_t  *rs;
+
+    rs = c->data;
+
+    c->log_error = NGX_ERROR_INFO;
+
+    if (!c->ssl->handshaked) {
+        ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR,
+                                            "TLS handshake failed");
+        return;
+    }
+
+    if (rs->conf->tls_verify) {
+        name = rs->conf->tls_server_name.len ? &rs->conf->tls_server_name
+                                             : &rs->host;
+
+        rc = SSL_get_verify_result(c->ssl->connection);
+
+        if (rc != X509_V_OK) {
+            ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR,
+                                            "TLS certificate verify failed: "
+                                            "(%l:%s)", rc,
+                                            X509_verify_cert_error_string(rc));
+            return;
+        }
+
+        if (ngx_http_shared_session_redis_tls_check_name(c, name) != NGX_OK) {
+            ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR,
+                                            "TLS certificate does not match "
+                                            "\"%V\"", name);
+            return;
+        }
+    }
+
+    ngx_http_shared_session_redis_connected(rs);
+}
+
+
+
+/*
+ * ngx_ssl_check_host() matches DNS names only: a Redis configured by IP
+ * address is checked against the certificate's IP addresses instead.
+ */
+
+static ngx_int_t
+ngx_http_shared_session_redis_tls_check_name(ngx_connection_t *c,
+    ngx_str_t *name)
+{
+    X509  *cert;
+    int    rc;
+
+    if (ngx_inet_addr(name->data, name->len) == INADDR_NONE
+        && ngx_strlchr(name->data, name->data + name->len, ':') == NULL)
+    {
+        return ngx_ssl_check_host(c, name);
+    }
+
+    cert = SSL_get_peer_certificate(c->ssl->connection);
+    if (cert == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* name->data is NUL-ended: the host of a server, or a directive value */
+
+    rc = X509_check_ip_asc(cert, (char *) name->data, 0);
+
+    X509_free(cert);
+
+    return rc == 1 ? NGX_OK : NGX_ERROR;
+}
+
+#endif
 
 
 /* AUTH, SELECT and SCRIPT LOAD, pipelined ahead of the first command */
@@ -556,68 +1089,65 @@ failed:
 static void
 ngx_http_shared_session_redis_init(ngx_http_shared_session_redis_t *rs)
 {
-    int          argc;
-    u_char       db[NGX_INT_T_LEN];
-    size_t       argvlen[3];
-    ngx_uint_t   i;
-    const char  *argv[3];
+    int                                    argc;
+    u_char                                 db[NGX_INT_T_LEN];
+    size_t                                 argvlen[3];
+    ngx_uint_t                             i;
+    const char                            *argv[3];
+    ngx_http_shared_session_redis_cmd_t   *cmd;
+    ngx_http_shared_session_redis_conf_t  *conf;
 
+    conf = rs->conf;
     rs->init_pending = 0;
 
-    if (rs->password.len) {
+    if (conf->password.len) {
         argc = 0;
         argv[argc] = "AUTH";
         argvlen[argc++] = 4;
 
-        if (rs->username.len) {
-            argv[argc] = (const char *) rs->username.data;
-            argvlen[argc++] = rs->username.len;
+        if (conf->username.len) {
+            argv[argc] = (const char *) conf->username.data;
+            argvlen[argc++] = conf->username.len;
         }
 
-        argv[argc] = (const char *) rs->password.data;
-        argvlen[argc++] = rs->password.len;
+        argv[argc] = (const char *) conf->password.data;
+        argvlen[argc++] = conf->password.len;
 
-        if (redisAsyncCommandArgv(rs->ac,
-                                  ngx_http_shared_session_redis_init_handler,
-                                  "AUTH", argc, argv, argvlen)
-            == REDIS_OK)
-        {
+        cmd = ngx_http_shared_session_redis_queue(rs, ngx_cycle->log, argc,
+                                                  argv, argvlen);
+        if (cmd) {
+            cmd->init = "AUTH";
             rs->init_pending++;
-            rs->inflight++;
         }
     }
 
-    if (rs->database) {
+    if (conf->database) {
         argv[0] = "SELECT";
         argvlen[0] = 6;
         argv[1] = (const char *) db;
-        argvlen[1] = ngx_sprintf(db, "%i", rs->database) - db;
+        argvlen[1] = ngx_sprintf(db, "%i", conf->database) - db;
 
-        if (redisAsyncCommandArgv(rs->ac,
-                                  ngx_http_shared_session_redis_init_handler,
-                                  "SELECT", 2, argv, argvlen)
-            == REDIS_OK)
-        {
+        cmd = ngx_http_shared_session_redis_queue(rs, ngx_cycle->log, 2,
+                                                  argv, argvlen);
+        if (cmd) {
+            cmd->init = "SELECT";
             rs->init_pending++;
-            rs->inflight++;
         }
     }
 
-    for (i = 0; i < rs->nscripts; i++) {
+    for (i = 0; i < conf->nscripts; i++) {
         argv[0] = "SCRIPT";
         argvlen[0] = 6;
         argv[1] = "LOAD";
         argvlen[1] = 4;
-        argv[2] = (const char *) rs->scripts[i].data;
-        argvlen[2] = rs->scripts[i].len;
+        argv[2] = (const char *) conf->scripts[i].data;
+        argvlen[2] = conf->scripts[i].len;
 
-        if (redisAsyncCommandArgv(rs->ac,
-                                  ngx_http_shared_session_redis_init_handler,
-                                  "SCRIPT LOAD", 3, argv, argvlen)
-            == REDIS_OK)
-        {
+        cmd = ngx_http_shared_session_redis_queue(rs, ngx_cycle->log, 3,
+                                                  argv, argvlen);
+        if (cmd) {
+            cmd->init = "SCRIPT LOAD";
             rs->init_pending++;
-            rs->inflight++;
         }
     }
 
@@ -628,31 +1158,17 @@ ngx_http_shared_session_redis_init(ngx_http_shared_session_redis_t *rs)
 
 
 static void
-ngx_http_shared_session_redis_init_handler(redisAsyncContext *ac, void *r,
-    void *privdata)
+ngx_http_shared_session_redis_init_reply(
+    ngx_http_shared_session_redis_cmd_t *cmd, redisReply *reply)
 {
-    redisReply                       *reply = r;
     ngx_http_shared_session_redis_t  *rs;
 
-    rs = ac->data;
-    rs->inflight--;
-
-    if (reply == NULL) {
-        /* the connection is going away; pending commands report why */
-        return;
-    }
+    rs = cmd->rs;
 
     if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_http_shared_session_redis_set_error(rs, "%s failed: %s",
-                                                (char *) privdata,
-                                                reply->str);
-
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "shared session: redis %V %*s",
-                      &rs->name, rs->error_len, rs->error);
-
-        /* deferred by hiredis until this callback returns */
-        redisAsyncFree(ac);
+        ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR, "%s failed: %*s",
+                                            cmd->init, (size_t) reply->len,
+                                            reply->str);
         return;
     }
 
@@ -667,97 +1183,21 @@ ngx_http_shared_session_redis_init_handler(redisAsyncContext *ac, void *r,
 
 
 static void
-ngx_http_shared_session_redis_connect_handler(const redisAsyncContext *ac,
-    int status)
-{
-    ngx_http_shared_session_redis_t  *rs;
-
-    rs = ac->data;
-
-    if (rs->connect_timer.timer_set) {
-        ngx_del_timer(&rs->connect_timer);
-    }
-
-    if (status != REDIS_OK) {
-        ngx_http_shared_session_redis_set_error(rs, "connect failed: %s",
-                                                ac->errstr);
-        return;
-    }
-
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
-                   "shared session: redis %V connected", &rs->name);
-}
-
-
-static void
-ngx_http_shared_session_redis_disconnect_handler(const redisAsyncContext *ac,
-    int status)
-{
-    ngx_http_shared_session_redis_t  *rs;
-
-    rs = ac->data;
-
-    if (status != REDIS_OK) {
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "shared session: redis %V connection lost: %s",
-                      &rs->name, ac->errstr);
-    }
-}
-
-
-static void
 ngx_http_shared_session_redis_connect_timeout(ngx_event_t *ev)
 {
     ngx_http_shared_session_redis_t  *rs;
 
     rs = ev->data;
 
-    if (rs->ac) {
-        ngx_http_shared_session_redis_abort(rs, "connect timed out");
-    }
-}
-
-
-static void
-ngx_http_shared_session_redis_reply_handler(redisAsyncContext *ac, void *r,
-    void *privdata)
-{
-    ngx_http_shared_session_redis_cmd_t  *cmd = privdata;
-
-    ngx_str_t                                 error;
-    redisReply                               *reply = r;
-    ngx_http_shared_session_redis_t          *rs;
-    ngx_http_shared_session_redis_handler_pt  handler;
-
-    rs = cmd->rs;
-    rs->inflight--;
-
-    ngx_queue_remove(&cmd->queue);
-
-    if (reply) {
-        rs->progress = ngx_current_msec;
-
-    } else if (ac->err && (ac->c.flags & REDIS_CONNECTED)) {
-        /* before connecting, the connect handler has recorded the cause */
-        ngx_http_shared_session_redis_set_error(rs, "connection lost: %s",
-                                                ac->errstr);
+    if (rs->state == NGX_HTTP_SHARED_SESSION_REDIS_RESOLVING) {
+        ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
+                                            "%V could not be resolved "
+                                            "(timed out)", &rs->host);
+        return;
     }
 
-    if (cmd->timer.timer_set) {
-        ngx_del_timer(&cmd->timer);
-    }
-
-    handler = cmd->handler;
-
-    if (handler) {
-        cmd->handler = NULL;
-        error.data = rs->error;
-        error.len = rs->error_len;
-
-        handler(cmd->data, reply, reply ? NULL : &error);
-    }
-
-    ngx_free(cmd);
+    ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
+                                        "connect timed out");
 }
 
 
@@ -781,366 +1221,384 @@ ngx_http_shared_session_redis_cmd_timeout(ngx_event_t *ev)
     }
 
     /*
-     * Replies come in order: if nothing at all arrived for a whole timeout,
-     * the connection is stalled (a paused or vanished peer) and every
-     * command behind this one would time out too.
+     * Replies come in order: if this command is the oldest one waiting, or
+     * nothing at all arrived for a whole timeout, the connection is stalled
+     * (a paused or vanished peer) and every command behind this one would
+     * time out too.
      */
 
-    if (rs->ac
-        && !(rs->ac->c.flags & (REDIS_DISCONNECTING|REDIS_FREEING))
-        && ngx_current_msec - rs->progress >= cmd->timeout)
+    if (rs->state != NGX_HTTP_SHARED_SESSION_REDIS_IDLE
+        && (ngx_queue_head(&rs->commands) == &cmd->queue
+            || ngx_current_msec - rs->progress >= cmd->timeout))
     {
-        ngx_http_shared_session_redis_abort(rs, "timed out");
+        /* not answering: back off as after a failed connect */
+        rs->ready = 0;
+        ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN, "timed out");
     }
 }
 
 
 static void
-ngx_http_shared_session_redis_abort(ngx_http_shared_session_redis_t *rs,
-    const char *reason)
+ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
 {
-    if (reason) {
-        ngx_http_shared_session_redis_set_error(rs, "%s", reason);
+    ssize_t                               n;
+    ngx_uint_t                            i, generation;
+    ngx_queue_t                          *q;
+    redisReply                           *reply;
+    redisReader                          *reader;
+    ngx_connection_t                     *c;
+    ngx_http_shared_session_redis_t      *rs;
+    ngx_http_shared_session_redis_cmd_t  *cmd;
+    u_char                                buf[
+                                          NGX_HTTP_SHARED_SESSION_REDIS_READ];
+
+    c = rev->data;
+    rs = c->data;
+
+    if (rs->state == NGX_HTTP_SHARED_SESSION_REDIS_CONNECTING) {
+        /* completes or fails the connect, as the write handler would */
+        ngx_http_shared_session_redis_write_handler(c->write);
+        return;
     }
 
-    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                  "shared session: redis %V %*s, closing connection",
-                  &rs->name, rs->error_len, rs->error);
+    generation = rs->generation;
 
-    /* not connected or not answering: back off as after a failed connect */
-    rs->ready = 0;
+    for ( ;; ) {
 
-    redisAsyncFree(rs->ac);
+        n = c->recv(c, buf, sizeof(buf));
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == 0) {
+            ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
+                                    "connection lost: closed by the server");
+            return;
+        }
+
+        if (n == NGX_ERROR) {
+            ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
+                                                "connection lost: %s",
+                                                c->ssl ? "TLS read failed"
+                                                       : "read failed");
+            return;
+        }
+
+        reader = rs->reader;
+
+        if (redisReaderFeed(reader, (char *) buf, n) != REDIS_OK) {
+            ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
+                                                "out of memory");
+            return;
+        }
+
+        if (reader->len - reader->pos
+            > NGX_HTTP_SHARED_SESSION_REDIS_MAX_BUFFER)
+        {
+            rs->ready = 0;
+            ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
+                                                "sent a reply over 64M");
+            return;
+        }
+
+        if (ngx_http_shared_session_redis_replies(rs) != NGX_OK) {
+            return;
+        }
+
+        for (i = 0; i < rs->nreplies; i++) {
+            reply = rs->replies[i];
+
+            q = ngx_queue_head(&rs->commands);
+            cmd = ngx_queue_data(q, ngx_http_shared_session_redis_cmd_t,
+                                 queue);
+            ngx_queue_remove(q);
+            rs->queued--;
+
+            rs->progress = ngx_current_msec;
+
+            if (cmd->timer.timer_set) {
+                ngx_del_timer(&cmd->timer);
+            }
+
+            if (cmd->init) {
+                ngx_http_shared_session_redis_init_reply(cmd, reply);
+
+            } else if (cmd->handler) {
+                cmd->handler(cmd->data, reply, NULL);
+            }
+
+            freeReplyObject(reply);
+            ngx_free(cmd);
+
+            if (rs->generation != generation) {
+                /* closed meanwhile: c and the reader are gone */
+
+                while (++i < rs->nreplies) {
+                    freeReplyObject(rs->replies[i]);
+                }
+
+                rs->nreplies = 0;
+                return;
+            }
+        }
+
+        rs->nreplies = 0;
+    }
+
+    if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+        ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR,
+                                            "adding read event failed");
+    }
+}
+
+
+/*
+ * Takes the complete replies out of the reader, all of them before any is
+ * handled: when there are more than commands waiting, which reply belongs
+ * to which command is unknown, and none is handed out.
+ */
+
+static ngx_int_t
+ngx_http_shared_session_redis_replies(ngx_http_shared_session_redis_t *rs)
+{
+    void         *r, **replies;
+    size_t        len;
+    ngx_uint_t    i, n;
+    redisReply   *extra;
+    redisReader *reader;
+
+    reader = rs->reader;
+
+    for ( ;; ) {
+        if (redisReaderGetReply(reader, &r) != REDIS_OK) {
+
+            if (reader->err == REDIS_ERR_OOM) {
+                /* a hostile peer: back off as after a failed connect */
+                rs->ready = 0;
+                ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
+                        "sent an invalid reply: an array over 1024 elements");
+
+            } else {
+                ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
+                                                    "connection lost: %s",
+                                                    reader->errstr);
+            }
+
+            goto failed;
+        }
+
+        if (r == NULL) {
+            return NGX_OK;
+        }
+
+        if (rs->nreplies == rs->nalloc) {
+            n = rs->nalloc ? 2 * rs->nalloc : 64;
+
+            replies = ngx_alloc(n * sizeof(void *), ngx_cycle->log);
+            if (replies == NULL) {
+                freeReplyObject(r);
+                ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
+                                                    "out of memory");
+                goto failed;
+            }
+
+            if (rs->nreplies) {
+                ngx_memcpy(replies, rs->replies, rs->nreplies * sizeof(void *));
+            }
+
+            ngx_free(rs->replies);
+            rs->replies = (redisReply **) replies;
+            rs->nalloc = n;
+        }
+
+        rs->replies[rs->nreplies++] = r;
+
+        if (rs->nreplies > rs->queued) {
+            extra = r;
+            len = (extra->type == REDIS_REPLY_ERROR)
+                  ? (size_t) ngx_min(extra->len, 128) : 0;
+
+            rs->ready = 0;
+            ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
+                                                "sent an unexpected reply%s%*s",
+                                                len ? ": " : "", len,
+                                                extra->str);
+            goto failed;
+        }
+    }
+
+failed:
+
+    for (i = 0; i < rs->nreplies; i++) {
+        freeReplyObject(rs->replies[i]);
+    }
+
+    rs->nreplies = 0;
+
+    return NGX_ERROR;
 }
 
 
 static void
-ngx_http_shared_session_redis_set_error(ngx_http_shared_session_redis_t *rs,
-    const char *fmt, ...)
+ngx_http_shared_session_redis_write_handler(ngx_event_t *wev)
 {
-    u_char   *p;
-    va_list   args;
+    int                               err;
+    u_char                           *p;
+    socklen_t                         len;
+    ngx_connection_t                 *c;
+    ngx_http_shared_session_redis_t  *rs;
+    u_char                            text[NGX_MAX_ERROR_STR];
+
+    c = wev->data;
+    rs = c->data;
+
+    if (rs->state == NGX_HTTP_SHARED_SESSION_REDIS_CONNECTING) {
+
+        err = 0;
+        len = sizeof(int);
+
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len)
+            == -1)
+        {
+            err = ngx_socket_errno;
+        }
+
+        if (err) {
+            p = ngx_strerror(err, text, NGX_MAX_ERROR_STR);
+            ngx_http_shared_session_redis_close(rs, NGX_LOG_DEBUG,
+                                                "connect failed: %*s",
+                                                p - text, text);
+            return;
+        }
+
+#if (NGX_SSL)
+        if (rs->conf->ssl) {
+            ngx_http_shared_session_redis_tls_handshake(rs);
+            return;
+        }
+#endif
+
+        ngx_http_shared_session_redis_connected(rs);
+        return;
+    }
+
+    if (rs->state == NGX_HTTP_SHARED_SESSION_REDIS_CONNECTED) {
+        ngx_http_shared_session_redis_flush(rs);
+    }
+}
+
+
+static void
+ngx_http_shared_session_redis_flush(ngx_http_shared_session_redis_t *rs)
+{
+    ssize_t            n;
+    ngx_buf_t         *b;
+    ngx_connection_t  *c;
+
+    c = rs->peer.connection;
+    b = &rs->out;
+
+    while (b->pos < b->last) {
+
+        n = c->send(c, b->pos, b->last - b->pos);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == NGX_ERROR) {
+            ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
+                                                "connection lost: %s",
+                                                c->ssl ? "TLS write failed"
+                                                       : "write failed");
+            return;
+        }
+
+        b->pos += n;
+    }
+
+    if (b->pos == b->last) {
+        b->pos = b->start;
+        b->last = b->start;
+    }
+
+    if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+        ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR,
+                                            "adding write event failed");
+    }
+}
+
+
+/*
+ * Closes the connection (or stops resolving), and fails every command that
+ * was waiting on it with the cause, which is also logged at "level" once.
+ * The state is clean again before the first handler runs: a handler may
+ * send at once (to this server, which then backs off or reconnects).
+ */
+
+static void
+ngx_http_shared_session_redis_close(ngx_http_shared_session_redis_t *rs,
+    ngx_uint_t level, const char *fmt, ...)
+{
+    u_char            *p;
+    va_list            args;
+    ngx_str_t          error;
+    ngx_pool_t        *pool;
+    ngx_queue_t        commands;
+    ngx_connection_t  *c;
 
     va_start(args, fmt);
     p = ngx_vslprintf(rs->error, rs->error + sizeof(rs->error), fmt, args);
     va_end(args);
 
     rs->error_len = p - rs->error;
-}
+    rs->generation++;
 
-
-/*
- * hiredis allocates an array of the size the peer declares before a single
- * element arrives, and frees it slot by slot: "*2000000000" would cost
- * gigabytes and seconds.  Larger arrays make the reader fail ("Out of
- * memory"), which closes the connection.
- */
-
-static void
-ngx_http_shared_session_redis_limit_reader(redisReader *r)
-{
-    if (ngx_http_shared_session_redis_array == NULL) {
-        ngx_http_shared_session_redis_reply_fn = *r->fn;
-        ngx_http_shared_session_redis_array = r->fn->createArray;
-        ngx_http_shared_session_redis_reply_fn.createArray =
-                                  ngx_http_shared_session_redis_create_array;
+    if (level != NGX_LOG_DEBUG) {
+        ngx_log_error(level, ngx_cycle->log, 0,
+                      "shared session: redis %V %*s%s", &rs->name,
+                      rs->error_len, rs->error,
+                      rs->state == NGX_HTTP_SHARED_SESSION_REDIS_CONNECTED
+                      ? ", closing connection" : "");
     }
 
-    r->fn = &ngx_http_shared_session_redis_reply_fn;
-}
-
-
-static void *
-ngx_http_shared_session_redis_create_array(const redisReadTask *task,
-    int elements)
-{
-    if (elements > NGX_HTTP_SHARED_SESSION_REDIS_MAX_ELEMENTS) {
-        return NULL;
+    if (rs->resolver_ctx) {
+        ngx_resolve_name_done(rs->resolver_ctx);
+        rs->resolver_ctx = NULL;
     }
 
-    return ngx_http_shared_session_redis_array(task, elements);
-}
+    c = rs->peer.connection;
 
+    if (c) {
+#if (NGX_SSL)
+        if (c->ssl) {
+            c->ssl->no_wait_shutdown = 1;
+            (void) ngx_ssl_shutdown(c);
+        }
+#endif
+        pool = c->pool;
+        ngx_close_connection(c);
+        rs->peer.connection = NULL;
 
-static void *
-ngx_http_shared_session_redis_count_string(const redisReadTask *task,
-    char *str, size_t len)
-{
-    ngx_str_t  *counted = &ngx_http_shared_session_redis_counted;
-
-    if (task->parent == NULL) {
-        counted->data = ngx_http_shared_session_redis_error;
-        counted->len = 0;
-
-        if (task->type == REDIS_REPLY_ERROR) {
-            counted->len = ngx_min(len,
-                                   sizeof(ngx_http_shared_session_redis_error));
-            ngx_memcpy(counted->data, str, counted->len);
+        if (pool) {
+            ngx_destroy_pool(pool);
         }
     }
-
-    return counted;
-}
-
-
-static void *
-ngx_http_shared_session_redis_count_array(const redisReadTask *task,
-    int elements)
-{
-    if (elements > NGX_HTTP_SHARED_SESSION_REDIS_MAX_ELEMENTS) {
-        return NULL;
-    }
-
-    return ngx_http_shared_session_redis_count_value(task);
-}
-
-
-static void *
-ngx_http_shared_session_redis_count_integer(const redisReadTask *task,
-    long long value)
-{
-    return ngx_http_shared_session_redis_count_value(task);
-}
-
-
-static void *
-ngx_http_shared_session_redis_count_nil(const redisReadTask *task)
-{
-    return ngx_http_shared_session_redis_count_value(task);
-}
-
-
-/* any value but an error: a top-level one has no text to keep */
-
-static void *
-ngx_http_shared_session_redis_count_value(const redisReadTask *task)
-{
-    if (task->parent == NULL) {
-        ngx_http_shared_session_redis_counted.len = 0;
-    }
-
-    return &ngx_http_shared_session_redis_counted;
-}
-
-
-static void
-ngx_http_shared_session_redis_count_free(void *obj)
-{
-    /* nothing was allocated */
-}
-
-
-/*
- * The event hooks.  Events are level-triggered: hiredis reads at most 16K
- * per call, and under edge triggering whatever it left in the socket would
- * never be reported again.
- */
-
-static void
-ngx_http_shared_session_redis_read_handler(ngx_event_t *ev)
-{
-    void                             *reply;
-    size_t                            old;
-    ngx_uint_t                        n;
-    redisReader                      *r;
-    ngx_connection_t                 *c;
-    redisAsyncContext                *ac;
-    ngx_http_shared_session_redis_t  *rs;
-
-    c = ev->data;
-    rs = c->data;
-    ac = rs->ac;
-
-    if (!(ac->c.flags & REDIS_CONNECTED)) {
-        /* completes or fails the connect, as the write handler would */
-        redisAsyncHandleRead(ac);
-        return;
-    }
-
-    /*
-     * redisAsyncHandleRead() would do the two steps below, but hiredis
-     * asserts (aborting the worker) on a reply nobody asked for: count the
-     * complete replies first, with a second reader fed the same bytes.
-     */
-
-    r = ac->c.reader;
-    old = r->len;
-
-    if (redisBufferRead(&ac->c) != REDIS_OK) {
-        ngx_http_shared_session_redis_set_error(rs, "connection lost: %s",
-                                                ac->c.errstr);
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "shared session: redis %V %*s",
-                      &rs->name, rs->error_len, rs->error);
-        redisAsyncFree(ac);
-        return;
-    }
-
-    r = ac->c.reader;
-
-    if (r->len - r->pos > NGX_HTTP_SHARED_SESSION_REDIS_MAX_BUFFER) {
-        ngx_http_shared_session_redis_abort(rs, "sent a reply over 64M");
-        return;
-    }
-
-    if (r->len > old
-        && redisReaderFeed(rs->replies, r->buf + old, r->len - old)
-           != REDIS_OK)
-    {
-        ngx_http_shared_session_redis_abort(rs, "out of memory");
-        return;
-    }
-
-    n = 0;
-
-    for ( ;; ) {
-        if (redisReaderGetReply(rs->replies, &reply) != REDIS_OK) {
-
-            if (rs->replies->err == REDIS_ERR_OOM) {
-                ngx_http_shared_session_redis_abort(rs,
-                    "sent an invalid reply: an array over 1024 elements");
-                return;
-            }
-
-            /* a protocol error: hiredis's reader finds it too, and closes */
-            break;
-        }
-
-        if (reply == NULL) {
-            break;
-        }
-
-        if (++n > rs->inflight) {
-            ngx_http_shared_session_redis_set_error(rs,
-                                  "sent an unexpected reply%s%V",
-                                  ngx_http_shared_session_redis_counted.len
-                                  ? ": " : "",
-                                  &ngx_http_shared_session_redis_counted);
-            ngx_http_shared_session_redis_abort(rs, NULL);
-            return;
-        }
-    }
-
-    redisProcessCallbacks(ac);
-}
-
-
-static void
-ngx_http_shared_session_redis_write_handler(ngx_event_t *ev)
-{
-    ngx_connection_t                 *c;
-    ngx_http_shared_session_redis_t  *rs;
-
-    c = ev->data;
-    rs = c->data;
-
-    redisAsyncHandleWrite(rs->ac);
-}
-
-
-static void
-ngx_http_shared_session_redis_add_read(void *privdata)
-{
-    ngx_connection_t  *c = privdata;
-
-    if (!c->read->active) {
-        if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
-            != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_ALERT, c->log, 0,
-                          "shared session: adding read event failed");
-        }
-    }
-}
-
-
-static void
-ngx_http_shared_session_redis_del_read(void *privdata)
-{
-    ngx_connection_t  *c = privdata;
-
-    if (c->read->active) {
-        (void) ngx_del_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT);
-    }
-}
-
-
-static void
-ngx_http_shared_session_redis_add_write(void *privdata)
-{
-    ngx_connection_t  *c = privdata;
-
-    if (!c->write->active) {
-        if (ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
-            != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_ALERT, c->log, 0,
-                          "shared session: adding write event failed");
-        }
-    }
-}
-
-
-static void
-ngx_http_shared_session_redis_del_write(void *privdata)
-{
-    ngx_connection_t  *c = privdata;
-
-    if (c->write->active) {
-        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
-    }
-}
-
-
-/*
- * hiredis is about to close the socket: nginx lets go of it without
- * closing it, so the descriptor has exactly one owner.
- */
-
-static void
-ngx_http_shared_session_redis_cleanup(void *privdata)
-{
-    ngx_connection_t  *c = privdata;
-
-    ngx_http_shared_session_redis_t  *rs;
-
-    if (c == NULL) {
-        return;
-    }
-
-    rs = c->data;
-    rs->ac->ev.data = NULL;
-
-    if (c->read->active) {
-        (void) ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
-    }
-
-    if (c->write->active) {
-        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
-    }
-
-    if (c->read->posted) {
-        ngx_delete_posted_event(c->read);
-    }
-
-    if (c->write->posted) {
-        ngx_delete_posted_event(c->write);
-    }
-
-    c->fd = (ngx_socket_t) -1;
-    ngx_free_connection(c);
 
     if (rs->connect_timer.timer_set) {
         ngx_del_timer(&rs->connect_timer);
     }
 
-    rs->ac = NULL;
-    rs->connection = NULL;
-
-    if (rs->replies) {
-        redisReaderFree(rs->replies);
-        rs->replies = NULL;
+    if (rs->reader) {
+        redisReaderFree(rs->reader);
+        rs->reader = NULL;
     }
+
+    rs->out.pos = rs->out.start;
+    rs->out.last = rs->out.start;
+
+    rs->state = NGX_HTTP_SHARED_SESSION_REDIS_IDLE;
 
     if (rs->ready) {
         /* a working connection went away: reconnect on the next request */
@@ -1149,6 +1607,58 @@ ngx_http_shared_session_redis_cleanup(void *privdata)
 
     } else {
         ngx_http_shared_session_redis_backoff(rs);
+    }
+
+    if (ngx_queue_empty(&rs->commands)) {
+        return;
+    }
+
+    /* the queue moves to the stack: handlers may queue new commands */
+
+    commands = rs->commands;
+    commands.next->prev = &commands;
+    commands.prev->next = &commands;
+    ngx_queue_init(&rs->commands);
+    rs->queued = 0;
+
+    error.data = rs->error;
+    error.len = rs->error_len;
+
+    ngx_http_shared_session_redis_fail(&commands, &error);
+}
+
+
+static void
+ngx_http_shared_session_redis_fail(ngx_queue_t *commands, ngx_str_t *error)
+{
+    u_char                                    buf[
+                                          NGX_HTTP_SHARED_SESSION_REDIS_ERRLEN];
+    ngx_str_t                                 cause;
+    ngx_queue_t                              *q;
+    ngx_http_shared_session_redis_cmd_t      *cmd;
+    ngx_http_shared_session_redis_handler_pt  handler;
+
+    /* the server's buffer may be rewritten by a handler that sends */
+
+    cause.data = buf;
+    cause.len = ngx_cpymem(buf, error->data, error->len) - buf;
+
+    while (!ngx_queue_empty(commands)) {
+        q = ngx_queue_head(commands);
+        cmd = ngx_queue_data(q, ngx_http_shared_session_redis_cmd_t, queue);
+        ngx_queue_remove(q);
+
+        if (cmd->timer.timer_set) {
+            ngx_del_timer(&cmd->timer);
+        }
+
+        handler = cmd->handler;
+
+        if (handler && cmd->init == NULL) {
+            handler(cmd->data, NULL, &cause);
+        }
+
+        ngx_free(cmd);
     }
 }
 
@@ -1167,4 +1677,31 @@ ngx_http_shared_session_redis_backoff(ngx_http_shared_session_redis_t *rs)
 
     rs->retry_at = ngx_current_msec
                    + ngx_min(delay, NGX_HTTP_SHARED_SESSION_REDIS_BACKOFF_MAX);
+}
+
+
+static void
+ngx_http_shared_session_redis_set_error(ngx_http_shared_session_redis_t *rs,
+    const char *fmt, ...)
+{
+    u_char   *p;
+    va_list   args;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(rs->error, rs->error + sizeof(rs->error), fmt, args);
+    va_end(args);
+
+    rs->error_len = p - rs->error;
+}
+
+
+static void *
+ngx_http_shared_session_redis_create_array(const redisReadTask *task,
+    int elements)
+{
+    if (elements > NGX_HTTP_SHARED_SESSION_REDIS_MAX_ELEMENTS) {
+        return NULL;
+    }
+
+    return ngx_http_shared_session_redis_array(task, elements);
 }

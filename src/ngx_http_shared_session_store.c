@@ -622,5 +622,5 @@ ngx_http_shared_session_store_invalid(ngx_http_shared_session_store_t *st,
                   "shared session: invalid session \"%*s\" in redis %V: "
                   "not a hash with creationTime, lastAccessedTime and "
                   "maxInactiveInterval; left untouched",
-                  len, id, ngx_http_shared_session_redis_name(st->redis));
+                  len, id, st->name);
 }

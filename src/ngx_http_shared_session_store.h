@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_shared_session_redis.h"
+#include "ngx_http_shared_session_cluster.h"
 
 
 typedef struct ngx_http_shared_session_store_s
@@ -25,7 +26,9 @@ typedef void (*ngx_http_shared_session_store_handler_pt)(
 
 struct ngx_http_shared_session_store_s {
     /* set by the caller */
-    ngx_http_shared_session_redis_t           *redis;
+    ngx_http_shared_session_redis_t           *redis;    /* standalone */
+    ngx_http_shared_session_cluster_t         *cluster;  /* or cluster */
+    ngx_str_t                                 *name;     /* for logs */
     ngx_msec_t                                 timeout;
     ngx_flag_t                                 scripts;  /* else: plain */
     ngx_str_t                                  prefix;   /* "<namespace>:" */
@@ -84,8 +87,9 @@ ngx_int_t ngx_http_shared_session_store_invalidate(ngx_http_request_t *r,
 
 /*
  * The same operations as plain pipelined commands, for Redis-compatible
- * servers that forbid scripting (ngx_http_shared_session_store_plain.c):
- * two round trips, and a touch is not atomic with a concurrent invalidation.
+ * servers that forbid scripting and for Redis Cluster, where each key goes
+ * to its own shard (ngx_http_shared_session_store_plain.c): two round
+ * trips, and a touch is not atomic with a concurrent invalidation.
  */
 ngx_int_t ngx_http_shared_session_store_plain(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st, ngx_uint_t invalidate);

@@ -41,7 +41,7 @@ typedef struct ngx_http_shared_session_plain_s  ngx_http_shared_session_plain_t;
 
 typedef struct {
     ngx_http_shared_session_plain_t      *plain;
-    ngx_http_shared_session_redis_cmd_t  *cmd;
+    void                                 *cmd;      /* redis or cluster */
 } ngx_http_shared_session_plain_slot_t;
 
 
@@ -176,6 +176,8 @@ ngx_http_shared_session_plain_send(ngx_http_shared_session_plain_t *plain,
     ngx_http_shared_session_redis_handler_pt handler, int argc,
     const char **argv, size_t *argvlen)
 {
+    size_t                                *vlen;
+    const char                           **v;
     ngx_http_shared_session_store_t       *st;
     ngx_http_shared_session_plain_slot_t  *slot;
 
@@ -183,10 +185,31 @@ ngx_http_shared_session_plain_send(ngx_http_shared_session_plain_t *plain,
     slot = &plain->slots[plain->nslots++];
     slot->plain = plain;
 
-    slot->cmd = ngx_http_shared_session_redis_send(st->redis,
+    if (st->cluster) {
+        /* a cluster may send it again (MOVED, ASK): argv must outlive us */
+
+        v = ngx_palloc(st->request->pool, argc * sizeof(char *));
+        vlen = ngx_palloc(st->request->pool, argc * sizeof(size_t));
+        if (v == NULL || vlen == NULL) {
+            ngx_str_set(&st->error, "out of memory");
+            return NGX_DECLINED;
+        }
+
+        ngx_memcpy(v, argv, argc * sizeof(char *));
+        ngx_memcpy(vlen, argvlen, argc * sizeof(size_t));
+        argv = v;
+        argvlen = vlen;
+
+        slot->cmd = ngx_http_shared_session_cluster_send(st->cluster,
                                             st->request->connection->log,
                                             st->timeout, argc, argv, argvlen,
                                             handler, slot, &st->error);
+    } else {
+        slot->cmd = ngx_http_shared_session_redis_send(st->redis,
+                                            st->request->connection->log,
+                                            st->timeout, argc, argv, argvlen,
+                                            handler, slot, &st->error);
+    }
     if (slot->cmd == NULL) {
         return NGX_DECLINED;
     }
@@ -730,10 +753,18 @@ ngx_http_shared_session_plain_cleanup(void *data)
     ngx_uint_t  i;
 
     for (i = 0; i < NGX_HTTP_SHARED_SESSION_PLAIN_SLOTS; i++) {
-        if (plain->slots[i].cmd) {
-            ngx_http_shared_session_redis_cancel(plain->slots[i].cmd);
-            plain->slots[i].cmd = NULL;
+        if (plain->slots[i].cmd == NULL) {
+            continue;
         }
+
+        if (plain->st->cluster) {
+            ngx_http_shared_session_cluster_cancel(plain->slots[i].cmd);
+
+        } else {
+            ngx_http_shared_session_redis_cancel(plain->slots[i].cmd);
+        }
+
+        plain->slots[i].cmd = NULL;
     }
 }
 
