@@ -58,9 +58,10 @@ fuzz_handler(ngx_http_request_t *r, ngx_http_shared_session_store_t *st,
 static void
 fuzz_init_redis(void)
 {
-    ngx_str_t    addr, none;
-    ngx_conf_t   cf;
-    ngx_array_t  *servers;
+    ngx_str_t                              addr;
+    ngx_conf_t                             cf;
+    ngx_array_t                           *servers;
+    ngx_http_shared_session_redis_conf_t  *conf;
 
     if (fuzz_redis) {
         return;
@@ -83,10 +84,15 @@ fuzz_init_redis(void)
     }
 
     ngx_str_set(&addr, "127.0.0.1:6379");
-    ngx_str_null(&none);
 
-    fuzz_redis = ngx_http_shared_session_redis_add(&cf, servers, &addr,
-                                                   &none, &none, 0, 1, 1000);
+    conf = ngx_pcalloc(cf.pool, sizeof(ngx_http_shared_session_redis_conf_t));
+    if (conf == NULL) {
+        abort();
+    }
+
+    conf->connect_timeout = 1000;
+
+    fuzz_redis = ngx_http_shared_session_redis_add(&cf, servers, &addr, conf);
     if (fuzz_redis == NULL) {
         abort();
     }
@@ -153,6 +159,7 @@ fuzz_reply(ngx_pool_t *pool, ngx_http_request_t *r, uint8_t flags,
     }
 
     st->redis = fuzz_redis;
+    st->name = ngx_http_shared_session_redis_name(fuzz_redis);
     st->timeout = 1000;
     ngx_str_set(&st->prefix, "spring:session:");
     st->now = 1700000000000LL;

@@ -39,6 +39,13 @@
 #define NGX_HTTP_SHARED_SESSION_REDIS_HANDSHAKE    3
 #define NGX_HTTP_SHARED_SESSION_REDIS_CONNECTED    4
 
+#if (NGX_SSL)
+#define ngx_http_shared_session_redis_io(c, text)                            \
+    ((c)->ssl ? "TLS " text : text)
+#else
+#define ngx_http_shared_session_redis_io(c, text)  text
+#endif
+
 
 struct ngx_http_shared_session_redis_s {
     ngx_str_t                              name;     /* for logs */
@@ -131,6 +138,7 @@ static void ngx_http_shared_session_redis_backoff(
     ngx_http_shared_session_redis_t *rs);
 static void ngx_http_shared_session_redis_set_error(
     ngx_http_shared_session_redis_t *rs, const char *fmt, ...);
+static void ngx_http_shared_session_redis_limit_reader(redisReader *r);
 static void *ngx_http_shared_session_redis_create_array(
     const redisReadTask *task, int elements);
 
@@ -735,20 +743,7 @@ ngx_http_shared_session_redis_connect(ngx_http_shared_session_redis_t *rs)
         return NGX_ERROR;
     }
 
-    /*
-     * hiredis allocates an array of the size the peer declares before a
-     * single element arrives: "*2000000000" would cost gigabytes.  Larger
-     * arrays make the reader fail (REDIS_ERR_OOM), which closes.
-     */
-
-    if (ngx_http_shared_session_redis_array == NULL) {
-        ngx_http_shared_session_redis_reply_fn = *rs->reader->fn;
-        ngx_http_shared_session_redis_array = rs->reader->fn->createArray;
-        ngx_http_shared_session_redis_reply_fn.createArray =
-                                  ngx_http_shared_session_redis_create_array;
-    }
-
-    rs->reader->fn = &ngx_http_shared_session_redis_reply_fn;
+    ngx_http_shared_session_redis_limit_reader(rs->reader);
 
     rs->ready = 0;
     rs->connect_timer.log = log;
@@ -1280,8 +1275,8 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
         if (n == NGX_ERROR) {
             ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
                                                 "connection lost: %s",
-                                                c->ssl ? "TLS read failed"
-                                                       : "read failed");
+                                    ngx_http_shared_session_redis_io(c,
+                                                        "read failed"));
             return;
         }
 
@@ -1510,8 +1505,8 @@ ngx_http_shared_session_redis_flush(ngx_http_shared_session_redis_t *rs)
         if (n == NGX_ERROR) {
             ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
                                                 "connection lost: %s",
-                                                c->ssl ? "TLS write failed"
-                                                       : "write failed");
+                                    ngx_http_shared_session_redis_io(c,
+                                                        "write failed"));
             return;
         }
 
@@ -1692,6 +1687,26 @@ ngx_http_shared_session_redis_set_error(ngx_http_shared_session_redis_t *rs,
     va_end(args);
 
     rs->error_len = p - rs->error;
+}
+
+
+/*
+ * hiredis allocates an array of the size the peer declares before a single
+ * element arrives: "*2000000000" would cost gigabytes.  Larger arrays make
+ * the reader fail (REDIS_ERR_OOM), which closes the connection.
+ */
+
+static void
+ngx_http_shared_session_redis_limit_reader(redisReader *r)
+{
+    if (ngx_http_shared_session_redis_array == NULL) {
+        ngx_http_shared_session_redis_reply_fn = *r->fn;
+        ngx_http_shared_session_redis_array = r->fn->createArray;
+        ngx_http_shared_session_redis_reply_fn.createArray =
+                                  ngx_http_shared_session_redis_create_array;
+    }
+
+    r->fn = &ngx_http_shared_session_redis_reply_fn;
 }
 
 
