@@ -198,6 +198,7 @@ ngx_http_shared_session_start(ngx_http_request_t *r,
     if (st->cluster) {
         st->name = ngx_http_shared_session_cluster_name(st->cluster);
         st->scripts = 0;
+        st->hash_script = sscf->redis_scripts;
 
     } else {
         st->name = ngx_http_shared_session_redis_name(st->redis);

@@ -159,6 +159,33 @@ static ngx_str_t  ngx_http_shared_session_scripts[] = {
 };
 
 
+/*
+ * The session's hash alone, for Redis Cluster, where the shadow key and the
+ * expiry bucket live on other shards and are written with plain commands:
+ * KEYS: the hash; ARGV: prefix, now, "1" to create (else: only if the
+ * session is still live), the TTL in ms ("" for none), then the fields and
+ * values to set.  Returns 1, or 0 when the session ended meanwhile.
+ */
+
+static ngx_str_t  ngx_http_shared_session_hash_script = ngx_string(
+    NGX_HTTP_SHARED_SESSION_LUA_COMMON
+    "local key = KEYS[1]\n"
+    "if ARGV[3] == '1' then\n"
+    "  if redis.call('EXISTS', key) == 1 then\n"
+    "    return redis.error_reply('ERR session id collision')\n"
+    "  end\n"
+    "elseif fields(key) ~= 'ok' then\n"
+    "  return 0\n"
+    "end\n"
+    "redis.call('HMSET', key, unpack(ARGV, 5))\n"
+    "if ARGV[4] == '' then\n"
+    "  redis.call('PERSIST', key)\n"
+    "else\n"
+    "  redis.call('PEXPIRE', key, ARGV[4])\n"
+    "end\n"
+    "return 1\n");
+
+
 static u_char  ngx_http_shared_session_sha[2][40];
 
 
@@ -203,6 +230,13 @@ ngx_http_shared_session_store_scripts(ngx_uint_t *n)
     *n = sizeof(ngx_http_shared_session_scripts) / sizeof(ngx_str_t);
 
     return ngx_http_shared_session_scripts;
+}
+
+
+ngx_str_t *
+ngx_http_shared_session_store_hash_script(void)
+{
+    return &ngx_http_shared_session_hash_script;
 }
 
 

@@ -31,6 +31,7 @@ struct ngx_http_shared_session_store_s {
     ngx_str_t                                 *name;     /* for logs */
     ngx_msec_t                                 timeout;
     ngx_flag_t                                 scripts;  /* else: plain */
+    ngx_flag_t                                 hash_script; /* plain too */
     ngx_str_t                                  prefix;   /* "<namespace>:" */
     int64_t                                    now;      /* ms */
     ngx_str_t                                 *ids;      /* from cookies */
@@ -67,6 +68,9 @@ ngx_int_t ngx_http_shared_session_store_init(ngx_conf_t *cf);
 
 /* The Lua scripts, for the adapter to SCRIPT LOAD on each connection. */
 ngx_str_t *ngx_http_shared_session_store_scripts(ngx_uint_t *n);
+
+/* The one-key script that writes a session's hash in a Redis Cluster. */
+ngx_str_t *ngx_http_shared_session_store_hash_script(void);
 
 /*
  * Both return NGX_OK when the script was sent (st->handler follows),

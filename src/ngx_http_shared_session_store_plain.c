@@ -13,9 +13,12 @@
 
 
 /*
- * The store's operations as plain commands, for Redis-compatible servers
- * that forbid scripting (shared_session_redis_scripts off): one pipelined
- * HMGET per candidate id, then, decided here, the pipelined writes.  The
+ * The store's operations as single-key commands: for Redis-compatible
+ * servers that forbid scripting (shared_session_redis_scripts off), and for
+ * Redis Cluster, where a session's keys live on different shards and each
+ * command goes to its key's (there, unless scripts are off, the hash is
+ * written by a one-key script that writes only a session still live).  One
+ * pipelined HMGET per candidate id, then, decided here, the writes.  The
  * writes keep Spring's layout and the order that makes a failing write the
  * first one; but unlike the scripts, a session invalidated or expired
  * between the two round trips may get lastAccessedTime and the attribute
@@ -31,6 +34,9 @@
 
 /* at most: SADD, PEXPIRE, SREM, SET, HMSET, PEXPIRE */
 #define NGX_HTTP_SHARED_SESSION_PLAIN_WRITES   6
+
+/* the hash's fields and values a write sets, at most */
+#define NGX_HTTP_SHARED_SESSION_FIELDS         8
 
 #define NGX_HTTP_SHARED_SESSION_PLAIN_SLOTS                                    \
     (NGX_HTTP_SHARED_SESSION_MAX_IDS > NGX_HTTP_SHARED_SESSION_PLAIN_WRITES    \
@@ -87,6 +93,10 @@ static ngx_int_t ngx_http_shared_session_plain_write_hash(
 static ngx_int_t ngx_http_shared_session_plain_end(
     ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
     int64_t accessed);
+static ngx_int_t ngx_http_shared_session_plain_eval(
+    ngx_http_shared_session_plain_t *plain, ngx_str_t *key,
+    ngx_uint_t create, ngx_str_t *ttl, int nfields, const char **fields,
+    size_t *flen);
 static ngx_int_t ngx_http_shared_session_plain_write(
     ngx_http_shared_session_plain_t *plain, const char *name, ngx_str_t *key,
     ngx_str_t *arg);
@@ -544,6 +554,13 @@ ngx_http_shared_session_plain_write_hash(
     argv[argc] = (const char *) st->value.data;
     len[argc++] = st->value.len;
 
+    if (st->hash_script) {
+        return ngx_http_shared_session_plain_eval(plain, &key, create,
+                                                  n < 0 ? NULL : ttl,
+                                                  argc - 2, &argv[2],
+                                                  &len[2]);
+    }
+
     if (ngx_http_shared_session_plain_send(plain,
                                       ngx_http_shared_session_plain_written,
                                       argc, argv, len)
@@ -618,6 +635,13 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
     argv[3] = "0";
     len[3] = 1;
 
+    ngx_str_set(&ttl, "300000");
+
+    if (st->hash_script) {
+        return ngx_http_shared_session_plain_eval(plain, &key, 0, &ttl, 2,
+                                                  &argv[2], &len[2]);
+    }
+
     if (ngx_http_shared_session_plain_send(plain,
                                       ngx_http_shared_session_plain_written,
                                       4, argv, len)
@@ -626,9 +650,68 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
         return NGX_DECLINED;
     }
 
-    ngx_str_set(&ttl, "300000");
-
     return ngx_http_shared_session_plain_write(plain, "PEXPIRE", &key, &ttl);
+}
+
+
+/*
+ * The hash's writes as one script on the hash's shard (Redis Cluster):
+ * a session that ended since it was read is not written again.
+ */
+
+static ngx_int_t
+ngx_http_shared_session_plain_eval(ngx_http_shared_session_plain_t *plain,
+    ngx_str_t *key, ngx_uint_t create, ngx_str_t *ttl, int nfields,
+    const char **fields, size_t *flen)
+{
+    int                               i, argc;
+    size_t                            len[8 + NGX_HTTP_SHARED_SESSION_FIELDS];
+    ngx_str_t                        *script, *now;
+    const char                       *argv[8 + NGX_HTTP_SHARED_SESSION_FIELDS];
+    ngx_http_shared_session_store_t  *st;
+
+    st = plain->st;
+
+    now = ngx_http_shared_session_plain_number(st->request->pool, st->now);
+    if (now == NULL) {
+        return NGX_ERROR;
+    }
+
+    script = ngx_http_shared_session_store_hash_script();
+
+    argv[0] = "EVAL";
+    len[0] = 4;
+    argv[1] = (const char *) script->data;
+    len[1] = script->len;
+    argv[2] = "1";
+    len[2] = 1;
+    argv[3] = (const char *) key->data;
+    len[3] = key->len;
+    argv[4] = (const char *) st->prefix.data;
+    len[4] = st->prefix.len;
+    argv[5] = (const char *) now->data;
+    len[5] = now->len;
+    argv[6] = create ? "1" : "0";
+    len[6] = 1;
+    argv[7] = ttl ? (const char *) ttl->data : "";
+    len[7] = ttl ? ttl->len : 0;
+
+    argc = 8;
+
+    for (i = 0; i < nfields && i < NGX_HTTP_SHARED_SESSION_FIELDS; i++) {
+        argv[argc] = fields[i];
+        len[argc++] = flen[i];
+    }
+
+    if (ngx_http_shared_session_plain_send(plain,
+                                      ngx_http_shared_session_plain_written,
+                                      argc, argv, len)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
 }
 
 
