@@ -28,7 +28,7 @@ FROM debian:bookworm-slim
 
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        nginx-core libhiredis0.14 libcjson1 curl \
+        nginx-core libhiredis0.14 libcjson1 curl ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 
 COPY --from=build /src/build/ngx_http_shared_session_module.so \

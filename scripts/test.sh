@@ -15,7 +15,7 @@ cd "$top"
 # shellcheck source=scripts/common.sh
 . scripts/common.sh
 
-need_packages redis-server redis-tools nginx-core perl procps
+need_packages redis-server redis-tools nginx-core perl procps openssl
 scripts/build.sh
 
 work=$(mktemp -d /tmp/shared-session-test.XXXXXX)

@@ -844,6 +844,7 @@ ngx_http_shared_session_redis_resolve_handler(ngx_resolver_ctx_t *ctx)
 static void
 ngx_http_shared_session_redis_connect_peer(ngx_http_shared_session_redis_t *rs)
 {
+    int                     keepalive;
     u_char                 *p;
     ngx_int_t               rc;
     ngx_err_t               err;
@@ -902,6 +903,20 @@ ngx_http_shared_session_redis_connect_peer(ngx_http_shared_session_redis_t *rs)
     c->read->handler = ngx_http_shared_session_redis_read_handler;
     c->write->handler = ngx_http_shared_session_redis_write_handler;
     c->log_error = NGX_ERROR_INFO;
+
+    if (rs->sockaddr.sockaddr.sa_family != AF_UNIX) {
+        /* a peer gone without a word is noticed even when idle */
+
+        keepalive = 1;
+
+        if (setsockopt(c->fd, SOL_SOCKET, SO_KEEPALIVE,
+                       (const void *) &keepalive, sizeof(int))
+            == -1)
+        {
+            ngx_log_error(NGX_LOG_WARN, c->log, ngx_socket_errno,
+                          "shared session: setsockopt(SO_KEEPALIVE) failed");
+        }
+    }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
                    "shared session: redis %V connecting, fd:%d",
@@ -1237,7 +1252,7 @@ static void
 ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
 {
     ssize_t                               n;
-    ngx_uint_t                            i, generation;
+    ngx_uint_t                            i, generation, readonly;
     ngx_queue_t                          *q;
     redisReply                           *reply;
     redisReader                          *reader;
@@ -1323,8 +1338,23 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
                 cmd->handler(cmd->data, reply, NULL);
             }
 
+            readonly = (rs->generation == generation
+                        && reply->type == REDIS_REPLY_ERROR
+                        && reply->len >= 8
+                        && ngx_strncmp(reply->str, "READONLY", 8) == 0);
+
             freeReplyObject(reply);
             ngx_free(cmd);
+
+            if (readonly) {
+                /*
+                 * A primary demoted to a replica (a failover that moved the
+                 * name elsewhere): the next connection resolves again.
+                 */
+
+                ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
+                                   "answered READONLY (a replica now)");
+            }
 
             if (rs->generation != generation) {
                 /* closed meanwhile: c and the reader are gone */
