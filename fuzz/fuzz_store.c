@@ -11,7 +11,7 @@
  * module's own objects of these two out of this target's link), and feeds
  * them whatever hiredis's redisReader makes of arbitrary RESP bytes, with
  * the limits the adapter sets on the connection's reader
- * (ngx_http_shared_session_redis_limit_reader(): arrays of at most 1024
+ * (ngx_http_shared_session_redis_limit_reader(): arrays of at most 16384
  * elements), as the real connection does.
  *
  * Input: one byte of settings, then RESP.  Settings:

@@ -30,8 +30,11 @@
 #define NGX_HTTP_SHARED_SESSION_REDIS_MAX_BUFFER   (64 * 1024 * 1024)
 #define NGX_HTTP_SHARED_SESSION_REDIS_READ         16384
 
-/* the replies have a dozen elements: far larger arrays are hostile */
-#define NGX_HTTP_SHARED_SESSION_REDIS_MAX_ELEMENTS 1024
+/*
+ * The scripts' replies have a dozen elements, CLUSTER SLOTS one per slot
+ * range: at most 16384.  Larger arrays are hostile.
+ */
+#define NGX_HTTP_SHARED_SESSION_REDIS_MAX_ELEMENTS 16384
 
 #define NGX_HTTP_SHARED_SESSION_REDIS_IDLE         0
 #define NGX_HTTP_SHARED_SESSION_REDIS_RESOLVING    1
@@ -1251,7 +1254,9 @@ ngx_http_shared_session_redis_cmd_timeout(ngx_event_t *ev)
 static void
 ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
 {
+    u_char                               *p;
     ssize_t                               n;
+    ngx_int_t                             rc;
     ngx_uint_t                            i, generation, readonly;
     ngx_queue_t                          *q;
     redisReply                           *reply;
@@ -1261,6 +1266,8 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
     ngx_http_shared_session_redis_cmd_t  *cmd;
     u_char                                buf[
                                           NGX_HTTP_SHARED_SESSION_REDIS_READ];
+    u_char                                error[
+                                          NGX_HTTP_SHARED_SESSION_REDIS_ERRLEN];
 
     c = rev->data;
     rs = c->data;
@@ -1312,7 +1319,9 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
             return;
         }
 
-        if (ngx_http_shared_session_redis_replies(rs) != NGX_OK) {
+        rc = ngx_http_shared_session_redis_replies(rs);
+
+        if (rc == NGX_ERROR) {
             return;
         }
 
@@ -1369,6 +1378,13 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
         }
 
         rs->nreplies = 0;
+
+        if (rc == NGX_DECLINED) {
+            p = ngx_cpymem(error, rs->error, rs->error_len);
+            ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN, "%*s",
+                                                p - error, error);
+            return;
+        }
     }
 
     if (ngx_handle_read_event(rev, 0) != NGX_OK) {
@@ -1381,7 +1397,9 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
 /*
  * Takes the complete replies out of the reader, all of them before any is
  * handled: when there are more than commands waiting, which reply belongs
- * to which command is unknown, and none is handed out.
+ * to which command is unknown, and none is handed out (NGX_ERROR, closed).
+ * NGX_DECLINED: a protocol error follows the replies taken, the cause is
+ * in rs->error.
  */
 
 static ngx_int_t
@@ -1402,15 +1420,18 @@ ngx_http_shared_session_redis_replies(ngx_http_shared_session_redis_t *rs)
                 /* a hostile peer: back off as after a failed connect */
                 rs->ready = 0;
                 ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
-                        "sent an invalid reply: an array over 1024 elements");
-
-            } else {
-                ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
-                                                    "connection lost: %s",
-                                                    reader->errstr);
+                        "sent an invalid reply: an array over 16384 elements");
+                goto failed;
             }
 
-            goto failed;
+            /*
+             * A protocol error: the replies complete before it are good,
+             * and handed out; then the connection is closed.
+             */
+
+            ngx_http_shared_session_redis_set_error(rs, "connection lost: %s",
+                                                    reader->errstr);
+            return NGX_DECLINED;
         }
 
         if (r == NULL) {

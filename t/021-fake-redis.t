@@ -877,7 +877,7 @@ sub {
 in time
 static right after: at once
 --- error_log eval
-qr/\[warn\].*shared session: redis 127\.0\.0\.1:\d+ sent an invalid reply: an array over 1024 elements/
+qr/\[warn\].*shared session: redis 127\.0\.0\.1:\d+ sent an invalid reply: an array over 16384 elements/
 --- no_error_log
 [alert]
 [crit]
