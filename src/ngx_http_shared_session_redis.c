@@ -1210,7 +1210,8 @@ ngx_http_shared_session_redis_connect_timeout(ngx_event_t *ev)
     }
 
     ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
-                                        "connect timed out");
+                          rs->state == NGX_HTTP_SHARED_SESSION_REDIS_HANDSHAKE
+                          ? "TLS handshake timed out" : "connect timed out");
 }
 
 

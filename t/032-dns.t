@@ -14,6 +14,13 @@
 # blocks do not depend on when a worker first resolves.  Every block checks
 # that no worker crashed ("exited on signal", [alert], [crit]).
 #
+# The demotion block has its own pair on another port (A on 127.0.0.1, B on
+# 127.0.0.2): B is promoted, the name moved, and A, still up, is made a
+# replica of B.  nginx's open connection to A then answers READONLY; the
+# module closes it on that reply and the next request resolves the name
+# again.  It prints "DNS failover, old primary demoted: N requests failed
+# over X ms" with diag() (N is 1: the request that got READONLY).
+#
 # The failover block (last: it kills A) prints its window with diag(),
 # "DNS failover: N requests failed over X ms".  With a 1 s TTL it is about
 # 1.5 or 2.5 s: nginx's resolver keeps an answer up to TTL + 1 s (it counts
@@ -42,6 +49,10 @@ our ($dns, $report, $first, $silent, $recovered, $q1, @res);
 
 my $P = SharedSessionTest::free_port();
 $ENV{TEST_NGINX_FAILOVER_PORT} = $P;
+# the demotion block's own pair (the failover block kills A of the first)
+my $Q;
+do { $Q = SharedSessionTest::free_port() } while $Q == $P;
+$ENV{TEST_NGINX_DEMOTE_PORT} = $Q;
 
 $main::dns = DnsTest->start(ttl => 1, records => {
     # without a resolver nginx must not follow this: B is a read-only replica
@@ -50,6 +61,7 @@ $main::dns = DnsTest->start(ttl => 1, records => {
     'silent.test' => '127.0.0.1',
     'drop.test'   => 'drop',
     'redis.test'  => '127.0.0.1',
+    'demote.test' => '127.0.0.1',
 });
 $main::dns->set('ttl.test' => '127.0.0.1', ttl => 30);
 $ENV{TEST_NGINX_DNS_PORT} = $main::dns->port;
@@ -60,15 +72,16 @@ $ENV{TEST_NGINX_DNS_PORT} = $main::dns->port;
 }
 
 # redis-server bound to one address only (SharedSessionTest::start_redis
-# knows its servers by port, and these two share theirs)
+# knows its servers by port, and each pair here shares its port), known by
+# "addr:port"
 my %RedisPid;
 
 sub redis_at {
-    my ($addr, @conf) = @_;
+    my ($addr, $port, @conf) = @_;
     my $dir = File::Temp::tempdir('dns-redis-XXXXXX', TMPDIR => 1,
                                   CLEANUP => 1);
     open my $fh, '>', "$dir/redis.conf" or die "$dir: $!\n";
-    print $fh map { "$_\n" } "port $P", "bind $addr", 'save ""',
+    print $fh map { "$_\n" } "port $port", "bind $addr", 'save ""',
               'appendonly no', "dir $dir", "logfile $dir/redis.log", @conf;
     close $fh;
     my $pid = fork();
@@ -79,34 +92,49 @@ sub redis_at {
         open STDERR, '>', '/dev/null';
         exec('redis-server', "$dir/redis.conf") or POSIX::_exit(127);
     }
-    $RedisPid{$addr} = $pid;
+    $RedisPid{"$addr:$port"} = $pid;
     my $deadline = Time::HiRes::time() + 10;
-    until (eval { SharedSessionTest::redis_cmd({ host => $addr, port => $P },
+    until (eval { SharedSessionTest::redis_cmd({ host => $addr, port => $port },
                                                'PING') eq 'PONG' })
     {
-        die "redis-server on $addr:$P did not start; see $dir/redis.log\n"
+        die "redis-server on $addr:$port did not start; see $dir/redis.log\n"
             if Time::HiRes::time() > $deadline;
         Time::HiRes::sleep(0.02);
     }
 }
 
+# redis('127.0.0.1', @cmd) asks the server of the pair on $P,
+# redis("127.0.0.1:$port", @cmd) another one
 sub redis {
-    my ($addr, @cmd) = @_;
-    return SharedSessionTest::redis_cmd({ host => $addr, port => $P }, @cmd);
+    my ($where, @cmd) = @_;
+    my ($addr, $port) = $where =~ /\A([^:]+)(?::(\d+))?\z/;
+    return SharedSessionTest::redis_cmd({ host => $addr, port => $port // $P },
+                                        @cmd);
 }
 
-redis_at('127.0.0.1');
-redis_at('127.0.0.2', "replicaof 127.0.0.1 $P");
-{
+# A primary on 127.0.0.1:$port and its replica on 127.0.0.2:$port (the
+# first sync at once, not after the default 5 s diskless sync delay).
+sub redis_pair {
+    my ($port) = @_;
+    redis_at('127.0.0.1', $port, 'repl-diskless-sync-delay 0');
+    redis_at('127.0.0.2', $port, "replicaof 127.0.0.1 $port");
+}
+
+sub wait_replica_up {
+    my ($port) = @_;
     my $deadline = Time::HiRes::time() + 10;
-    until (redis('127.0.0.2', 'INFO', 'replication')
+    until (redis("127.0.0.2:$port", 'INFO', 'replication')
            =~ /^master_link_status:up/m)
     {
-        die "127.0.0.2 did not become a replica of 127.0.0.1\n"
+        die "127.0.0.2:$port did not become a replica of 127.0.0.1:$port\n"
             if Time::HiRes::time() > $deadline;
         Time::HiRes::sleep(0.05);
     }
 }
+
+redis_pair($P);
+redis_pair($Q);
+wait_replica_up($_) for $P, $Q;
 
 END {
     for my $pid (values %RedisPid) {
@@ -158,8 +186,8 @@ sub failover {
     # what ElastiCache does: promote the replica, move the name, lose A
     redis('127.0.0.2', 'REPLICAOF', 'NO', 'ONE');
     $main::dns->set('redis.test' => '127.0.0.2');
-    kill 'KILL', $RedisPid{'127.0.0.1'};
-    waitpid(delete $RedisPid{'127.0.0.1'}, 0);
+    kill 'KILL', $RedisPid{"127.0.0.1:$P"};
+    waitpid(delete $RedisPid{"127.0.0.1:$P"}, 0);
     my $t0 = Time::HiRes::time();
 
     my ($failed, %other, $ok) = (0);
@@ -189,6 +217,69 @@ sub failover {
               ? 'same creationTime' : 'another creationTime'),
           'new:' . (defined $after->{new} ? ($after->{new} ? 'true' : 'false') : 'none');
     my $l1 = redis('127.0.0.2', 'HGET', $hash, 'lastAccessedTime');
+    push @out, 'lastAccessedTime in 127.0.0.2: '
+               . (defined $l0 && defined $l1 && $l1 > $l0
+                  ? 'advanced' : 'not advanced (' . ($l0 // 'nil') . ' -> '
+                                 . ($l1 // 'nil') . ')');
+    $main::report = join '', map { "$_\n" } @out;
+}
+
+# The failover without losing A, run from the demotion block's --- init on
+# the pair on $Q; the report goes to the block's response_body_filters.
+sub demotion {
+    my @out;
+    my $r = FaultTest::http(GET => '/s');
+    my $s = json($r->{body});
+    push @out, "before the failover: $r->{status}"
+               . ($s->{new} ? ", a new session" : ", body: $r->{body}");
+    my ($cookie) = map { /^(SESSION=[^;]+)/ ? $1 : () }
+                   @{ $r->{headers}{'set-cookie'} // [] };
+    my $hash = 'spring:session:sessions:' . ($s->{sessionId} // '');
+    my $acked = redis("127.0.0.1:$Q", 'WAIT', 1, 2000);
+    my $l0 = redis("127.0.0.2:$Q", 'HGET', $hash, 'lastAccessedTime');
+    push @out, 'replicated to 127.0.0.2: '
+               . ($acked == 1 && defined $l0 ? 'yes' : "no (WAIT: $acked)");
+
+    # what ElastiCache does: promote the replica, move the name, and once
+    # the name's old answer is gone from every cache (nginx keeps it up to
+    # TTL + 1 s), demote A to a replica of the new primary: A stays up, and
+    # so does nginx's connection to it
+    redis("127.0.0.2:$Q", 'REPLICAOF', 'NO', 'ONE');
+    $main::dns->set('demote.test' => '127.0.0.2');
+    Time::HiRes::sleep(2.1);
+    redis("127.0.0.1:$Q", 'REPLICAOF', '127.0.0.2', $Q);
+    my $refused = eval { redis("127.0.0.1:$Q", 'SET', 'demote-probe', 1); 0 }
+                  // ($@ =~ /READONLY/ ? 1 : 0);
+    push @out, 'the old primary refuses writes: ' . ($refused ? 'yes' : "no ($@)");
+    my $t0 = Time::HiRes::time();
+
+    my ($failed, %other, $ok) = (0);
+    for (1 .. 50) {
+        my $res = FaultTest::http(GET => '/s', Cookie => $cookie // '');
+        if ($res->{status} eq '200') { $ok = $res; last }
+        if ($res->{status} eq '503') { $failed++ } else { $other{ $res->{status} }++ }
+        last if Time::HiRes::time() - $t0 > 5;
+        Time::HiRes::sleep(0.02);
+    }
+    Test::More::diag(sprintf 'DNS failover, old primary demoted: %d requests'
+                     . ' failed over %d ms', $failed,
+                     (Time::HiRes::time() - $t0) * 1000);
+
+    push @out, 'statuses while failing over: '
+               . (%other ? join(' ', map { "$_ x$other{$_}" } sort keys %other)
+                         : 'only 503');
+    push @out, $ok && $failed <= 2 ? 'at most two requests failed'
+               : sprintf('%d requests failed%s', $failed, $ok ? '' : ', no 200');
+    my $after = json($ok ? $ok->{body} : q());
+    push @out, 'after the failover: '
+        . join ', ',
+          ($ok ? '200' : 'no 200'),
+          (($after->{sessionId} // '') eq ($s->{sessionId} // '-') ? 'same sessionId'
+                                                               : 'another sessionId'),
+          (($after->{creationTime} // '') eq ($s->{creationTime} // '-')
+              ? 'same creationTime' : 'another creationTime'),
+          'new:' . (defined $after->{new} ? ($after->{new} ? 'true' : 'false') : 'none');
+    my $l1 = redis("127.0.0.2:$Q", 'HGET', $hash, 'lastAccessedTime');
     push @out, 'lastAccessedTime in 127.0.0.2: '
                . (defined $l0 && defined $l1 && $l1 > $l0
                   ? 'advanced' : 'not advanced (' . ($l0 // 'nil') . ' -> '
@@ -401,7 +492,42 @@ exited on signal
 
 
 
-=== TEST 6: failover as ElastiCache does it (replica promoted, the name moved to it, TTL 1 s, the primary killed): requests fail for at most a few seconds, then the same session is served by the new primary
+=== TEST 6: failover as ElastiCache does it, the old primary kept and demoted to a replica of the new one (TTL 1 s): the first write to it answers READONLY, the connection is closed, the next request resolves the name again and the same session is served by the new primary
+--- config
+    resolver 127.0.0.1:$TEST_NGINX_DNS_PORT ipv6=off;
+    resolver_timeout 1s;
+    shared_session_host hostA;
+    location = /s {
+        shared_session;
+        shared_session_redis demote.test:$TEST_NGINX_DEMOTE_PORT;
+    }
+--- init
+main::demotion();
+--- request
+GET /s
+--- response_body_filters eval
+sub { $main::report . SharedSessionTest::normalizer()->body($_[0]) }
+--- response_body
+before the failover: 200, a new session
+replicated to 127.0.0.2: yes
+the old primary refuses writes: yes
+statuses while failing over: only 503
+at most two requests failed
+after the failover: 200, same sessionId, same creationTime, new:false
+lastAccessedTime in 127.0.0.2: advanced
+body: {"sessionId":"<new>","host":"hostA","lastUpdatedAt":<now>,"previousHost":null,"creationTime":<now>,"new":true}
+--- error_log eval
+[qr/\[info\].*shared session: redis demote\.test:$ENV{TEST_NGINX_DEMOTE_PORT} resolved to 127\.0\.0\.1:$ENV{TEST_NGINX_DEMOTE_PORT}/,
+ qr/\[warn\].*shared session: redis demote\.test:$ENV{TEST_NGINX_DEMOTE_PORT} answered READONLY \(a replica now\), closing connection/,
+ qr/\[info\].*shared session: redis demote\.test:$ENV{TEST_NGINX_DEMOTE_PORT} resolved to 127\.0\.0\.2:$ENV{TEST_NGINX_DEMOTE_PORT}/]
+--- no_error_log
+[alert]
+[crit]
+exited on signal
+
+
+
+=== TEST 7: failover as ElastiCache does it (replica promoted, the name moved to it, TTL 1 s, the primary killed): requests fail for at most a few seconds, then the same session is served by the new primary
 --- config
     resolver 127.0.0.1:$TEST_NGINX_DNS_PORT ipv6=off;
     resolver_timeout 1s;
