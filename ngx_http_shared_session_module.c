@@ -832,6 +832,7 @@ static char *
 ngx_http_shared_session_merge_redis(ngx_conf_t *cf,
     ngx_http_shared_session_loc_conf_t *conf)
 {
+    ngx_url_t                              u;
     ngx_str_t                             *address, *name;
     ngx_uint_t                             i, n;
     ngx_array_t                            seeds;
@@ -878,6 +879,37 @@ ngx_http_shared_session_merge_redis(ngx_conf_t *cf,
 
     if (conf->redis_scripts && !conf->redis_cluster) {
         rc.scripts = ngx_http_shared_session_store_scripts(&rc.nscripts);
+    }
+
+    if (conf->redis_cluster && rc.tls && rc.tls_server_name.len == 0) {
+        /*
+         * Nodes are announced by address: each is verified, as the seeds
+         * are, against the first seed's name (ElastiCache's configuration
+         * endpoint, which its certificates name).  A seed given by address
+         * leaves each node verified against its own.
+         */
+
+        address = conf->redis ? conf->redis->elts : &smcf->default_redis;
+
+        ngx_memzero(&u, sizeof(ngx_url_t));
+        u.url = address[0];
+        u.default_port = 6379;
+        u.no_resolve = 1;
+
+        if (ngx_parse_url(cf->pool, &u) == NGX_OK && u.family != AF_UNIX
+            && u.host.len
+            && ngx_inet_addr(u.host.data, u.host.len) == INADDR_NONE
+            && u.host.data[0] != '[')
+        {
+            rc.tls_server_name.data = ngx_pnalloc(cf->pool, u.host.len + 1);
+            if (rc.tls_server_name.data == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *ngx_cpymem(rc.tls_server_name.data, u.host.data, u.host.len) =
+                                                                         '\0';
+            rc.tls_server_name.len = u.host.len;
+        }
     }
 
     if (clcf->resolver && clcf->resolver->connections.nelts) {

@@ -82,7 +82,7 @@ struct ngx_http_shared_session_redis_s {
     ngx_uint_t                             nalloc;
 
     u_char                                 error[
-                                           NGX_HTTP_SHARED_SESSION_REDIS_ERRLEN];
+                                         NGX_HTTP_SHARED_SESSION_REDIS_ERRLEN];
     size_t                                 error_len;
 };
 

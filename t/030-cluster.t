@@ -216,6 +216,9 @@ sub main::wait_for_maps {
                 ($c ? scalar(<$c>) // '' : '') =~ /^nginx: worker process/;
             } split ' ', scalar(<$ch>) // '';
         }
+        # no workers: a single nginx process (master_process off, as under
+        # valgrind) fetches the map itself
+        @workers = ($master) if !@workers && $master =~ /^\d+\z/;
         my ($log) = FaultTest::read_from($Test::Nginx::Util::ErrLogFile, 0);
         my @missing = grep {
             $log !~ /\[info\] $_#\d+: .*redis cluster \Q$seed\E: slot map from /

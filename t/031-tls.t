@@ -390,6 +390,34 @@ $main::cluster_config = <<'EOF';
     }
 EOF
 
+# no server name: the seeds are addresses, so every node, those learned
+# from CLUSTER SLOTS included, is verified against its own address (the
+# certificate has IP:127.0.0.1); "localhost" as the seed: every node is
+# verified against that name, which the certificate does not have
+$main::cluster_no_name_config = <<'EOF';
+    shared_session_host hostA;
+    location = /cluster-ip {
+        shared_session;
+        shared_session_redis_cluster on;
+        shared_session_redis 127.0.0.1:$TEST_NGINX_CLUSTER_PORT1;
+        shared_session_redis_password s3cret;
+        shared_session_redis_tls on;
+        shared_session_redis_tls_trusted_certificate $TEST_NGINX_TLS_DIR/ca.pem;
+    }
+EOF
+
+$main::cluster_named_seed_config = <<'EOF';
+    shared_session_host hostA;
+    location = /cluster-named {
+        shared_session;
+        shared_session_redis_cluster on;
+        shared_session_redis localhost:$TEST_NGINX_CLUSTER_PORT1;
+        shared_session_redis_password s3cret;
+        shared_session_redis_tls on;
+        shared_session_redis_tls_trusted_certificate $TEST_NGINX_TLS_DIR/ca.pem;
+    }
+EOF
+
 $main::cluster_wrong_ca_config = <<'EOF';
     shared_session_host hostA;
     location = /cluster-wrong-ca {
@@ -1039,6 +1067,44 @@ sub { main::unavailable($_[0]) }
 --- error_log eval
 [qr/\[error\].*shared session: redis/,
  qr/certificate verify (?:failed|error).*(?:self-signed certificate in certificate chain|unable to get local issuer certificate)/]
+--- no_error_log
+[alert]
+[crit]
+exited on signal
+
+
+
+=== TEST 27: Redis Cluster over TLS, no server name, seeds given by address: each node verified against its own address
+--- config eval
+$main::cluster_no_name_config
+--- init
+TlsTest::cli($_, 'FLUSHALL') for @main::cluster;
+--- request eval
+["GET /cluster-ip", "GET /cluster-ip", "GET /cluster-ip"]
+--- error_code eval
+[200, 200, 200]
+--- response_body_like eval
+[qr/"new":true/, qr/"new":true/, qr/"new":true/]
+--- no_error_log
+[error]
+[alert]
+[crit]
+exited on signal
+
+
+
+=== TEST 28: Redis Cluster over TLS, no server name, the seed given by name: nodes are verified against that name (not in the certificate): 503
+--- config eval
+$main::cluster_named_seed_config
+--- request
+GET /cluster-named
+--- error_code: 503
+--- response_body_filters eval
+sub { main::unavailable($_[0]) }
+--- response_body
+503 body ok
+--- error_log eval
+qr/certificate does not match "localhost"/
 --- no_error_log
 [alert]
 [crit]
