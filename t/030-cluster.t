@@ -209,15 +209,18 @@ sub main::wait_for_maps {
         open my $fh, '<', $Test::Nginx::Util::PidFile or die "pid file: $!\n";
         chomp(my $master = <$fh> // '');
         close $fh;
-        my @workers;
+        my (@workers, @children);
         if (open my $ch, '<', "/proc/$master/task/$master/children") {
+            @children = split ' ', scalar(<$ch>) // '';
             @workers = grep {
                 open my $c, '<', "/proc/$_/cmdline";
                 ($c ? scalar(<$c>) // '' : '') =~ /^nginx: worker process/;
-            } split ' ', scalar(<$ch>) // '';
+            } @children;
         }
-        # no workers: a single nginx process (master_process off, as under
-        # valgrind) fetches the map itself
+        # under valgrind no process title is set: every child is a worker
+        # (the cache manager of a plain nginx is not started here); no
+        # children: a single nginx process fetches the map itself
+        @workers = @children if !@workers;
         @workers = ($master) if !@workers && $master =~ /^\d+\z/;
         my ($log) = FaultTest::read_from($Test::Nginx::Util::ErrLogFile, 0);
         my @missing = grep {
