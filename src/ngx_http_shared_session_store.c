@@ -21,6 +21,10 @@
  * a session happen atomically: a touch racing an invalidation or an expiry
  * never recreates a partial hash, and a request costs one round trip.
  *
+ * A maxInactiveInterval of 0 is an ended session (Spring 3.4's invalidation
+ * writes it) whatever lastAccessedTime says: one ahead of this clock (another
+ * host's, or a request that began later) must not revive it.
+ *
  * Numbers are read as decimal text, or as ["java.lang.Long",n] and
  * ["java.lang.Integer",n] (spring-data-redis 2.7.0-2.7.1), and written as
  * decimal text, as GenericJackson2JsonRedisSerializer does.  Lua numbers
@@ -51,7 +55,9 @@
     "  if not (ct and la and n) or n < -2147483648 or n > 2147483647 then\n"  \
     "    return 'bad'\n"                                                      \
     "  end\n"                                                                 \
-    "  if n >= 0 and now >= la + n * 1000 then return 'expired' end\n"       \
+    "  if n == 0 or n > 0 and now >= la + n * 1000 then\n"                   \
+    "    return 'expired'\n"                                                  \
+    "  end\n"                                                                 \
     "  return 'ok', f, ct, la, n\n"                                           \
     "end\n"                                                                   \
     "local function bucket(expiry)\n"                                         \

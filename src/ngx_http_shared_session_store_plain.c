@@ -317,7 +317,9 @@ ngx_http_shared_session_plain_parse(ngx_http_shared_session_plain_t *plain,
         return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
     }
 
-    if (v[2] >= 0 && st->now >= v[1] + v[2] * 1000) {
+    /* 0: ended, whatever the clocks say (as the scripts) */
+
+    if (v[2] == 0 || (v[2] > 0 && st->now >= v[1] + v[2] * 1000)) {
         return NGX_HTTP_SHARED_SESSION_PLAIN_EXPIRED;
     }
 

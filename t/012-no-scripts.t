@@ -450,3 +450,53 @@ qr/\[error\].*shared session: redis 127\.0\.0\.1:\d+ SCRIPT LOAD failed: ERR unk
 --- no_error_log
 [alert]
 [crit]
+
+
+
+=== TEST 11: scripts off: an invalidated session (maxInactiveInterval 0) whose lastAccessedTime is ahead of this clock (another host's, or a request that began later) is still ended: not reused, not modified, no error
+--- config
+    shared_session_redis_scripts off;
+    shared_session_redis $TEST_NGINX_REDIS_HOST:$TEST_NGINX_REDIS_PORT;
+    location = /a {
+        shared_session;
+        shared_session_host hostA;
+    }
+    location = /b {
+        shared_session;
+        shared_session_host hostB;
+    }
+--- init
+SharedSessionTest::flush();
+my $last = SharedSessionTest::now_ms() + 120_000;
+SharedSessionTest::seed_session(
+    id => '0d4c8a1e-7f2b-4c3d-9e8f-a1b2c3d4e5f6', label => 'X',
+    creationTime => $last - 3_600_000, lastAccessedTime => $last,
+    maxInactiveInterval => 0);
+--- request
+GET /a
+--- more_headers
+Cookie: SESSION=MGQ0YzhhMWUtN2YyYi00YzNkLTllOGYtYTFiMmMzZDRlNWY2
+--- response_headers_like
+Set-Cookie: SESSION=[A-Za-z0-9+/]{48}; Path=/; HttpOnly; SameSite=Lax
+--- response_body_filters eval
+sub { SharedSessionTest::dump_db($_[0]) }
+--- response_body
+body: {"sessionId":"<new>","host":"hostA","lastUpdatedAt":<now>,"previousHost":null,"creationTime":<now>,"new":true}
+hash spring:session:sessions:<X> ttl=seeded
+  creationTime=<X.created>
+  maxInactiveInterval=0
+  lastAccessedTime=<X.last>
+hash spring:session:sessions:<new> ttl=2100s
+  creationTime=<now>
+  maxInactiveInterval=1800
+  lastAccessedTime=<now>
+  sessionAttr:scopedTarget.sampleSession={"@class":"org.debugroom.mynavi.sample.aws.elasticache.app.web.model.SampleSession","host":"hostA","lastUpdatedAt":["java.util.Date",<now>]}
+string spring:session:sessions:expires:<new> ttl=1800s value=""
+set spring:session:expirations:<bucket(X.last+0s)> ttl=seeded
+  "expires:<X>"
+set spring:session:expirations:<bucket(now+1800s)> ttl=2100s
+  "expires:<new>"
+--- no_error_log
+[error]
+[alert]
+[crit]
