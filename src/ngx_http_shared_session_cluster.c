@@ -88,6 +88,7 @@ struct ngx_http_shared_session_cluster_cmd_s {
     ngx_uint_t                                slot;
 
     ngx_msec_t                                deadline;
+    ngx_msec_t                                timeout;  /* the whole */
     ngx_msec_t                                delay;
     ngx_uint_t                                retries;
     ngx_uint_t                                redirects;
@@ -274,6 +275,7 @@ ngx_http_shared_session_cluster_send(ngx_http_shared_session_cluster_t *cl,
     cmd->slot = ngx_http_shared_session_cluster_slot((u_char *) argv[key],
                                                      argvlen[key]);
     cmd->deadline = ngx_current_msec + timeout;
+    cmd->timeout = timeout;
     cmd->delay = NGX_HTTP_SHARED_SESSION_CLUSTER_DELAY;
 
     cmd->timer.handler = ngx_http_shared_session_cluster_timer_handler;
@@ -597,7 +599,10 @@ ngx_http_shared_session_cluster_send_to(
         argv = "ASKING";
         len = sizeof("ASKING") - 1;
 
-        inner = ngx_http_shared_session_redis_send(node, cmd->log, timeout, 1,
+        /* not cancelled with the request: the cycle's log outlives it */
+
+        inner = ngx_http_shared_session_redis_send(node,
+                               cmd->cluster->log, timeout, cmd->timeout, 1,
                                &argv, &len,
                                ngx_http_shared_session_cluster_asking_handler,
                                NULL, &err);
@@ -607,7 +612,8 @@ ngx_http_shared_session_cluster_send_to(
     }
 
     inner = ngx_http_shared_session_redis_send(node, cmd->log, timeout,
-                                    cmd->argc, cmd->argv, cmd->argvlen,
+                                    cmd->timeout, cmd->argc, cmd->argv,
+                                    cmd->argvlen,
                                     ngx_http_shared_session_cluster_handler,
                                     cmd, &err);
     if (inner == NULL) {
@@ -1013,7 +1019,7 @@ ngx_http_shared_session_cluster_refresh_next(
         }
 
         refresh = ngx_http_shared_session_redis_send(node, cl->log, timeout,
-                             2, argv, len,
+                             timeout, 2, argv, len,
                              ngx_http_shared_session_cluster_refresh_handler,
                              cl, &err);
         if (refresh) {

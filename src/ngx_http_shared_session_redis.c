@@ -92,7 +92,8 @@ struct ngx_http_shared_session_redis_cmd_s {
     ngx_http_shared_session_redis_handler_pt   handler;
     void                                      *data;
     const char                                *init;   /* AUTH, SELECT.. */
-    ngx_msec_t                                 timeout;
+    ngx_msec_t                                 sent;
+    ngx_msec_t                                 wait;
     ngx_event_t                                timer;
     ngx_queue_t                                queue;
 };
@@ -574,9 +575,10 @@ ngx_http_shared_session_redis_backing_off(ngx_http_shared_session_redis_t *rs)
 
 ngx_http_shared_session_redis_cmd_t *
 ngx_http_shared_session_redis_send(ngx_http_shared_session_redis_t *rs,
-    ngx_log_t *log, ngx_msec_t timeout, int argc, const char **argv,
-    const size_t *argvlen, ngx_http_shared_session_redis_handler_pt handler,
-    void *data, ngx_str_t *error)
+    ngx_log_t *log, ngx_msec_t timeout, ngx_msec_t wait, int argc,
+    const char **argv, const size_t *argvlen,
+    ngx_http_shared_session_redis_handler_pt handler, void *data,
+    ngx_str_t *error)
 {
     ngx_http_shared_session_redis_cmd_t  *cmd;
 
@@ -599,7 +601,7 @@ ngx_http_shared_session_redis_send(ngx_http_shared_session_redis_t *rs,
 
     cmd->handler = handler;
     cmd->data = data;
-    cmd->timeout = timeout;
+    cmd->wait = ngx_max(wait, timeout);
 
     ngx_add_timer(&cmd->timer, timeout);
 
@@ -658,7 +660,13 @@ ngx_http_shared_session_redis_queue(ngx_http_shared_session_redis_t *rs,
                 return NULL;
             }
 
-            b->last = ngx_cpymem(p, b->pos, b->last - b->pos);
+            if (b->last > b->pos) {
+                b->last = ngx_cpymem(p, b->pos, b->last - b->pos);
+
+            } else {
+                b->last = p;
+            }
+
             ngx_free(b->start);
             b->start = p;
             b->pos = p;
@@ -673,6 +681,7 @@ ngx_http_shared_session_redis_queue(ngx_http_shared_session_redis_t *rs,
     }
 
     cmd->rs = rs;
+    cmd->sent = ngx_current_msec;
     cmd->timer.handler = ngx_http_shared_session_redis_cmd_timeout;
     cmd->timer.data = cmd;
     cmd->timer.log = log;
@@ -1235,15 +1244,17 @@ ngx_http_shared_session_redis_cmd_timeout(ngx_event_t *ev)
     }
 
     /*
-     * Replies come in order: if this command is the oldest one waiting, or
-     * nothing at all arrived for a whole timeout, the connection is stalled
-     * (a paused or vanished peer) and every command behind this one would
-     * time out too.
+     * Replies come in order: if this command is the oldest one waiting and
+     * was sent a whole "wait" ago, or nothing at all arrived for that long,
+     * the connection is stalled (a paused or vanished peer) and every
+     * command behind this one would time out too.  A retry sent with the
+     * rest of its request's time does not make a healthy peer stalled.
      */
 
     if (rs->state != NGX_HTTP_SHARED_SESSION_REDIS_IDLE
-        && (ngx_queue_head(&rs->commands) == &cmd->queue
-            || ngx_current_msec - rs->progress >= cmd->timeout))
+        && ((ngx_queue_head(&rs->commands) == &cmd->queue
+             && ngx_current_msec - cmd->sent >= cmd->wait)
+            || ngx_current_msec - rs->progress >= cmd->wait))
     {
         /* not answering: back off as after a failed connect */
         rs->ready = 0;

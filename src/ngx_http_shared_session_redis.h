@@ -111,12 +111,15 @@ ngx_uint_t ngx_http_shared_session_redis_backing_off(
 
 /*
  * Queues a command on this worker's connection (resolving and connecting
- * first if needed).  Returns NULL if it cannot be sent now; the cause is
- * then in "error".
+ * first if needed), to be answered within "timeout".  "wait" is the whole
+ * time its caller allows for an answer (the request's timeout, of which a
+ * retry may have only the rest): a connection is taken for stalled only
+ * when no reply came for that long.  Returns NULL if it cannot be sent
+ * now; the cause is then in "error".
  */
 ngx_http_shared_session_redis_cmd_t *ngx_http_shared_session_redis_send(
     ngx_http_shared_session_redis_t *rs, ngx_log_t *log, ngx_msec_t timeout,
-    int argc, const char **argv, const size_t *argvlen,
+    ngx_msec_t wait, int argc, const char **argv, const size_t *argvlen,
     ngx_http_shared_session_redis_handler_pt handler, void *data,
     ngx_str_t *error);
 

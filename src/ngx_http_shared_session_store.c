@@ -430,7 +430,8 @@ ngx_http_shared_session_store_send(ngx_http_shared_session_store_t *st)
 {
     st->cmd = ngx_http_shared_session_redis_send(st->redis,
                                          st->request->connection->log,
-                                         st->timeout, st->argc, st->argv,
+                                         st->timeout, st->timeout,
+                                         st->argc, st->argv,
                                          st->argvlen,
                                          ngx_http_shared_session_store_reply,
                                          st, &st->error);

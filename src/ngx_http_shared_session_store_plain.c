@@ -217,7 +217,8 @@ ngx_http_shared_session_plain_send(ngx_http_shared_session_plain_t *plain,
     } else {
         slot->cmd = ngx_http_shared_session_redis_send(st->redis,
                                             st->request->connection->log,
-                                            st->timeout, argc, argv, argvlen,
+                                            st->timeout, st->timeout,
+                                            argc, argv, argvlen,
                                             handler, slot, &st->error);
     }
     if (slot->cmd == NULL) {
