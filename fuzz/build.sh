@@ -6,6 +6,8 @@
 #   fuzz_json     the stored attribute's JSON decoder and both encoders
 #   fuzz_store    RESP bytes -> hiredis redisReader -> the session script's
 #                 reply parser
+#   fuzz_cluster  RESP bytes -> hiredis redisReader -> the cluster layer:
+#                 CLUSTER SLOTS, MOVED/ASK, retries, the hash slot
 #
 # nginx 1.22.1 (scripts/nginx-src.sh) is configured in its own copy under
 # build/fuzz/nginx with clang, -fsanitize=fuzzer-no-link,address,undefined
@@ -33,7 +35,7 @@ need_packages clang libclang-rt-14-dev llvm-14 binutils dpkg-dev make libc6-dev 
 out=$top/build/fuzz
 tree=$out/nginx
 bin=$out/bin
-targets=(fuzz_cookie fuzz_json fuzz_store)
+targets=(fuzz_cookie fuzz_json fuzz_store fuzz_cluster)
 
 mkdir -p "$out" "$bin"
 
@@ -207,9 +209,15 @@ for t in "${targets[@]}"; do
     for o in "${objs[@]}"; do
         case $o in
             # fuzz_store #includes the store's and the adapter's .c for
-            # their static functions (the reply parser, the reader's limits)
-            */ngx_http_shared_session_store.o|*/ngx_http_shared_session_redis.o)
+            # their static functions (the reply parser, the reader's limits),
+            # fuzz_cluster the adapter's and the cluster's
+            */ngx_http_shared_session_store.o)
                 [ "$t" = fuzz_store ] || link+=("$o") ;;
+            */ngx_http_shared_session_redis.o)
+                [ "$t" = fuzz_store ] || [ "$t" = fuzz_cluster ] \
+                    || link+=("$o") ;;
+            */ngx_http_shared_session_cluster.o)
+                [ "$t" = fuzz_cluster ] || link+=("$o") ;;
             *) link+=("$o") ;;
         esac
     done

@@ -6,14 +6,14 @@
 # -fprofile-instr-generate, and prints llvm-cov's report for the module
 # files each target is about.  HTML pages: build/fuzz/coverage/<target>/.
 #
-#   FUZZ_TARGETS="..."  a subset of: fuzz_cookie fuzz_json fuzz_store
+#   FUZZ_TARGETS="..."  a subset of: fuzz_cookie fuzz_json fuzz_store fuzz_cluster
 
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-read -r -a targets <<< "${FUZZ_TARGETS:-fuzz_cookie fuzz_json fuzz_store}"
+read -r -a targets <<< "${FUZZ_TARGETS:-fuzz_cookie fuzz_json fuzz_store fuzz_cluster}"
 
 FUZZ_COVERAGE=1 fuzz/build.sh
 
@@ -26,6 +26,7 @@ for t in "${targets[@]}"; do
         fuzz_cookie) files=(src/ngx_http_shared_session_cookie.c) ;;
         fuzz_json) files=(src/ngx_http_shared_session_json.c) ;;
         fuzz_store) files=(src/ngx_http_shared_session_store.c) ;;
+        fuzz_cluster) files=(src/ngx_http_shared_session_cluster.c) ;;
         *) echo "no such target: $t" >&2; exit 2 ;;
     esac
 

@@ -309,7 +309,7 @@ ngx_http_shared_session_redis_add(ngx_conf_t *cf, ngx_array_t *servers,
     ngx_str_t *address, ngx_http_shared_session_redis_conf_t *conf)
 {
     ngx_url_t                          u;
-    ngx_str_t                          name;
+    ngx_str_t                          name, host;
     ngx_uint_t                         i;
     ngx_http_shared_session_redis_t  **rsp, *rs;
 
@@ -371,14 +371,22 @@ ngx_http_shared_session_redis_add(ngx_conf_t *cf, ngx_array_t *servers,
     rs->conf = conf;
     rs->port = u.port;
 
-    rs->host.len = u.host.len;
-    rs->host.data = ngx_pnalloc(cf->pool, u.host.len + 1);
+    host = u.host;
+
+    if (host.len > 2 && host.data[0] == '[') {
+        /* an IPv6 address as CLUSTER SLOTS and the resolver write it */
+        host.data++;
+        host.len -= 2;
+    }
+
+    rs->host.len = host.len;
+    rs->host.data = ngx_pnalloc(cf->pool, host.len + 1);
     if (rs->host.data == NULL) {
         return NULL;
     }
 
-    ngx_memcpy(rs->host.data, u.host.data, u.host.len);
-    rs->host.data[u.host.len] = '\0';
+    ngx_memcpy(rs->host.data, host.data, host.len);
+    rs->host.data[host.len] = '\0';
 
     if (u.naddrs == 0) {
         rs->resolve = 1;
