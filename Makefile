@@ -41,6 +41,7 @@ soak:
 
 bench:
 	bench/run.sh
+bench-beyond: ; bench/beyond.sh
 
 demo:
 	scripts/demo.sh start
