@@ -19,8 +19,8 @@ SHELL := /bin/bash
 
 MODULE := build/ngx_http_shared_session_module.so
 
-.PHONY: all module test test-e2e lint-docker asan fuzz bench bench-beyond soak demo \
-        demo-stop demo-status nginx-src clean
+.PHONY: all module test test-e2e lint-docker asan fuzz bench bench-beyond \
+        soak demo demo-stop demo-status nginx-src clean
 
 all: module
 
