@@ -875,10 +875,17 @@ ngx_http_shared_session_merge_redis(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    /* a cluster uses plain commands: its scripts could not reach all keys */
+    /*
+     * A cluster uses plain commands, its scripts could not reach all keys:
+     * only the hash's one-key script, loaded on every node's connection.
+     */
 
     if (conf->redis_scripts && !conf->redis_cluster) {
         rc.scripts = ngx_http_shared_session_store_scripts(&rc.nscripts);
+
+    } else if (conf->redis_scripts) {
+        rc.scripts = ngx_http_shared_session_store_hash_script(NULL);
+        rc.nscripts = 1;
     }
 
     if (conf->redis_cluster && rc.tls && rc.tls_server_name.len == 0) {

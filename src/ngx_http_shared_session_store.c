@@ -193,6 +193,7 @@ static ngx_str_t  ngx_http_shared_session_hash_script = ngx_string(
 
 
 static u_char  ngx_http_shared_session_sha[2][40];
+static u_char  ngx_http_shared_session_hash_sha[40];
 
 
 static ngx_int_t ngx_http_shared_session_store_run(ngx_http_request_t *r,
@@ -226,6 +227,13 @@ ngx_http_shared_session_store_init(ngx_conf_t *cf)
         ngx_hex_dump(ngx_http_shared_session_sha[i], digest, sizeof(digest));
     }
 
+    ngx_sha1_init(&sha1);
+    ngx_sha1_update(&sha1, ngx_http_shared_session_hash_script.data,
+                    ngx_http_shared_session_hash_script.len);
+    ngx_sha1_final(digest, &sha1);
+
+    ngx_hex_dump(ngx_http_shared_session_hash_sha, digest, sizeof(digest));
+
     return NGX_OK;
 }
 
@@ -240,8 +248,13 @@ ngx_http_shared_session_store_scripts(ngx_uint_t *n)
 
 
 ngx_str_t *
-ngx_http_shared_session_store_hash_script(void)
+ngx_http_shared_session_store_hash_script(ngx_str_t *sha)
 {
+    if (sha) {
+        sha->data = ngx_http_shared_session_hash_sha;
+        sha->len = sizeof(ngx_http_shared_session_hash_sha);
+    }
+
     return &ngx_http_shared_session_hash_script;
 }
 

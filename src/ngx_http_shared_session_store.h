@@ -69,8 +69,11 @@ ngx_int_t ngx_http_shared_session_store_init(ngx_conf_t *cf);
 /* The Lua scripts, for the adapter to SCRIPT LOAD on each connection. */
 ngx_str_t *ngx_http_shared_session_store_scripts(ngx_uint_t *n);
 
-/* The one-key script that writes a session's hash in a Redis Cluster. */
-ngx_str_t *ngx_http_shared_session_store_hash_script(void);
+/*
+ * The one-key script that writes a session's hash in a Redis Cluster (to
+ * SCRIPT LOAD on each node's connection), and its SHA1 in "sha".
+ */
+ngx_str_t *ngx_http_shared_session_store_hash_script(ngx_str_t *sha);
 
 /*
  * Both return NGX_OK when the script was sent (st->handler follows),

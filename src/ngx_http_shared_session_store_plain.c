@@ -32,7 +32,7 @@
 #define NGX_HTTP_SHARED_SESSION_PLAIN_EXPIRED  2
 #define NGX_HTTP_SHARED_SESSION_PLAIN_OK       3
 
-/* at most: SADD, PEXPIRE, SREM, SET, HMSET, PEXPIRE */
+/* at most: SADD, PEXPIRE, SREM, SET, HMSET, PEXPIRE (or EVALSHA, EVAL) */
 #define NGX_HTTP_SHARED_SESSION_PLAIN_WRITES   6
 
 /* the hash's fields and values a write sets, at most */
@@ -48,6 +48,11 @@ typedef struct ngx_http_shared_session_plain_s  ngx_http_shared_session_plain_t;
 typedef struct {
     ngx_http_shared_session_plain_t      *plain;
     void                                 *cmd;      /* redis or cluster */
+
+    /* an EVALSHA of the hash script, sent as EVAL again after NOSCRIPT */
+    int                                   argc;
+    const char                          **argv;
+    size_t                               *argvlen;
 } ngx_http_shared_session_plain_slot_t;
 
 
@@ -192,8 +197,15 @@ ngx_http_shared_session_plain_send(ngx_http_shared_session_plain_t *plain,
     ngx_http_shared_session_plain_slot_t  *slot;
 
     st = plain->st;
+
+    if (plain->nslots == NGX_HTTP_SHARED_SESSION_PLAIN_SLOTS) {
+        ngx_str_set(&st->error, "too many commands");
+        return NGX_DECLINED;
+    }
+
     slot = &plain->slots[plain->nslots++];
     slot->plain = plain;
+    slot->argv = NULL;
 
     if (st->cluster) {
         /* a cluster may send it again (MOVED, ASK): argv must outlive us */
@@ -209,6 +221,12 @@ ngx_http_shared_session_plain_send(ngx_http_shared_session_plain_t *plain,
         ngx_memcpy(vlen, argvlen, argc * sizeof(size_t));
         argv = v;
         argvlen = vlen;
+
+        if (argvlen[0] == 7 && ngx_strncmp(argv[0], "EVALSHA", 7) == 0) {
+            slot->argc = argc;
+            slot->argv = v;
+            slot->argvlen = vlen;
+        }
 
         slot->cmd = ngx_http_shared_session_cluster_send(st->cluster,
                                             st->request->connection->log,
@@ -669,7 +687,7 @@ ngx_http_shared_session_plain_eval(ngx_http_shared_session_plain_t *plain,
 {
     int                               i, argc;
     size_t                            len[8 + NGX_HTTP_SHARED_SESSION_FIELDS];
-    ngx_str_t                        *script, *now;
+    ngx_str_t                        *now, sha;
     const char                       *argv[8 + NGX_HTTP_SHARED_SESSION_FIELDS];
     ngx_http_shared_session_store_t  *st;
 
@@ -680,12 +698,14 @@ ngx_http_shared_session_plain_eval(ngx_http_shared_session_plain_t *plain,
         return NGX_ERROR;
     }
 
-    script = ngx_http_shared_session_store_hash_script();
+    (void) ngx_http_shared_session_store_hash_script(&sha);
 
-    argv[0] = "EVAL";
-    len[0] = 4;
-    argv[1] = (const char *) script->data;
-    len[1] = script->len;
+    /* the script is loaded on every connection (NOSCRIPT: sent as EVAL) */
+
+    argv[0] = "EVALSHA";
+    len[0] = 7;
+    argv[1] = (const char *) sha.data;
+    len[1] = sha.len;
     argv[2] = "1";
     len[2] = 1;
     argv[3] = (const char *) key->data;
@@ -773,7 +793,8 @@ ngx_http_shared_session_plain_written(void *data, redisReply *reply,
 {
     ngx_http_shared_session_plain_slot_t  *slot = data;
 
-    ngx_str_t                         e;
+    ngx_str_t                         e, *script;
+    const char                      **argv;
     ngx_http_shared_session_plain_t  *plain;
 
     plain = slot->plain;
@@ -786,6 +807,34 @@ ngx_http_shared_session_plain_written(void *data, redisReply *reply,
     }
 
     if (reply->type == REDIS_REPLY_ERROR) {
+
+        if (slot->argv && !plain->failed
+            && reply->len >= 8 && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0)
+        {
+            /* a node whose scripts were flushed: once more, as EVAL */
+
+            script = ngx_http_shared_session_store_hash_script(NULL);
+
+            argv = slot->argv;
+            slot->argv = NULL;
+
+            argv[0] = "EVAL";
+            slot->argvlen[0] = 4;
+            argv[1] = (const char *) script->data;
+            slot->argvlen[1] = script->len;
+
+            if (ngx_http_shared_session_plain_send(plain,
+                                      ngx_http_shared_session_plain_written,
+                                      slot->argc, argv, slot->argvlen)
+                != NGX_OK)
+            {
+                ngx_http_shared_session_plain_fail(plain,
+                                                   &plain->st->error);
+            }
+
+            return;
+        }
+
         e.data = (u_char *) reply->str;
         e.len = reply->len;
         ngx_http_shared_session_plain_fail(plain, &e);

@@ -957,3 +957,59 @@ qr/\[error\].*shared session: redis 127\.0\.0\.1:$ENV{TEST_NGINX_AUTH_SEED1} .*N
 [alert]
 [crit]
 exited on signal
+
+
+
+=== TEST 13: the nodes' scripts flushed (SCRIPT FLUSH) under open connections: the hash's EVALSHA gets NOSCRIPT, is sent once more as EVAL, and the session is served and written
+--- init
+ClusterTest::flush();
+ClusterTest::seed_session(id => '7c1b2a3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+                          label => 'S');
+--- request
+GET /b
+--- more_headers
+Cookie: SESSION=N2MxYjJhM2QtNGU1Zi00YTZiLThjN2QtOWUwZjFhMmIzYzRk
+--- response_body_filters eval
+sub {
+    my $c = $main::cluster;
+    my $hash = 'spring:session:sessions:7c1b2a3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+    my $port = $c->node_for_key($hash);
+    my $cookie = 'SESSION=N2MxYjJhM2QtNGU1Zi00YTZiLThjN2QtOWUwZjFhMmIzYzRk';
+    my $out = $_[0] =~ /"new":false/ ? "served by B\n" : "B got: $_[0]\n";
+    # both workers open their connection to the hash's node (12 requests
+    # leave one of two workers without any once in 2000 runs)
+    SharedSessionTest::http_request(GET => '/b', Cookie => $cookie)
+        for 1 .. 12;
+    # the connections stay open: flush the scripts under them
+    for my $p ($c->live_ports) {
+        $c->cmd($p, 'SCRIPT', 'FLUSH');
+        $c->cmd($p, 'CONFIG', 'RESETSTAT');
+    }
+    my @bad;
+    for (1 .. 6) {
+        my $res = SharedSessionTest::http_request(GET => '/a',
+                                                  Cookie => $cookie);
+        push @bad, "$res->{status} $res->{body}"
+            unless $res->{status} == 200 && $res->{body} =~ /"new":false/;
+    }
+    $out .= @bad ? "A got: @bad\n" : "served by A after the flush\n";
+    my $attr = $c->cmd($port, 'HGET', $hash,
+                       'sessionAttr:scopedTarget.sampleSession') // '';
+    $out .= $attr =~ /"host":"hostA"/ ? "written by A\n" : "attribute: $attr\n";
+    my $stats = $c->cmd($port, 'INFO', 'commandstats') // '';
+    my %calls = $stats =~ /cmdstat_(evalsha|eval):calls=(\d+)/g;
+    $out . (($calls{evalsha} // 0) >= 1 && ($calls{eval} // 0) >= 1
+            ? "EVALSHA refused, then EVAL\n"
+            : "calls: evalsha=" . ($calls{evalsha} // 0)
+              . " eval=" . ($calls{eval} // 0) . "\n");
+}
+--- response_body
+served by B
+served by A after the flush
+written by A
+EVALSHA refused, then EVAL
+--- no_error_log
+[error]
+[alert]
+[crit]
+exited on signal

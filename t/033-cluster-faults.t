@@ -2,7 +2,7 @@
 # broken cluster nodes: scripted fakes (FaultTest::FakeRedis) on free ports
 # of 127.0.0.1 that answer CLUSTER SLOTS with slot maps pointing at each
 # other, and the session commands the module sends in cluster mode (HMGET
-# per candidate id, then EVAL of the one-key hash script, SET of the shadow
+# per candidate id, then EVALSHA of the one-key hash script, SET of the shadow
 # key, SADD/PEXPIRE/SREM of the bucket) as told.
 #
 #  1-2   a sane fake cluster of two nodes serves (the fakes are good enough,
@@ -31,6 +31,7 @@ use SharedSessionTest;
 use FaultTest;
 use ClusterTest ();
 use JSON::PP ();
+use Digest::SHA ();
 use Time::HiRes ();
 use Test::Nginx::Socket 'no_plan';
 no warnings 'once';    # $main::... set in one section, read in another
@@ -199,6 +200,8 @@ sub main::session_reply {
     return FaultTest::integer(1) if $name eq 'SADD' || $name eq 'PEXPIRE';
     return FaultTest::integer(0) if $name eq 'SREM';
     return FaultTest::status('OK') if $name eq 'ASKING';
+    return FaultTest::bulk(Digest::SHA::sha1_hex($argv->[2] // ''))
+        if $name eq 'SCRIPT' && uc($argv->[1] // '') eq 'LOAD';
     return FaultTest::status('PONG') if $name eq 'PING';
     return FaultTest::err("ERR unknown command '$argv->[0]'");
 }
@@ -279,7 +282,7 @@ sub main::bad_slots {
     main::settle();
 }
 
-# Session commands received by a fake, by name: "EVAL=6 SET=6 ..."
+# Session commands received by a fake, by name: "EVALSHA=6 SET=6 ..."
 sub main::session_counts {
     my ($name) = @_;
     my %n;
@@ -340,7 +343,7 @@ qr/\[info\].*shared session: redis cluster 127\.0\.0\.1:\d+: slot map from 127\.
 
 
 
-=== TEST 2: with an unknown session cookie: HMGET (nils), then EVAL, SET, SADD, PEXPIRE; each on the node of its key's slot
+=== TEST 2: with an unknown session cookie: HMGET (nils), then EVALSHA, SET, SADD, PEXPIRE; each on the node of its key's slot
 --- init
 %main::before = map { $_ => scalar(my @c = main::fake($_)->commands) } qw(SANE_A SANE_B);
 main::settle();
@@ -368,7 +371,7 @@ sub {
 --- response_body
 body: {"sessionId":"<new>","host":"hostF","lastUpdatedAt":<now>,"previousHost":null,"creationTime":<now>,"new":true}
 in time
-commands: EVAL HMGET PEXPIRE SADD SET
+commands: EVALSHA HMGET PEXPIRE SADD SET
 misrouted: none
 --- no_error_log eval
 [qr/\[(error|warn)\].*127\.0\.0\.1:($ENV{TEST_NGINX_FAKE_SANE_A}|$ENV{TEST_NGINX_FAKE_SANE_B})\b/,
