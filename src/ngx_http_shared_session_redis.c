@@ -99,8 +99,8 @@ struct ngx_http_shared_session_redis_cmd_s {
 };
 
 
-static ngx_int_t ngx_http_shared_session_redis_init_server(
-    ngx_http_shared_session_redis_t *rs, ngx_log_t *log);
+static void ngx_http_shared_session_redis_init_server(
+    ngx_http_shared_session_redis_t *rs);
 static ngx_int_t ngx_http_shared_session_redis_tls_init(ngx_conf_t *cf,
     ngx_http_shared_session_redis_conf_t *conf);
 static ngx_int_t ngx_http_shared_session_redis_connect(
@@ -115,8 +115,10 @@ static void ngx_http_shared_session_redis_connected(
 static void ngx_http_shared_session_redis_tls_handshake(
     ngx_http_shared_session_redis_t *rs);
 static void ngx_http_shared_session_redis_tls_handshaked(ngx_connection_t *c);
+static ngx_str_t *ngx_http_shared_session_redis_tls_name(
+    ngx_http_shared_session_redis_t *rs, ngx_uint_t *address);
 static ngx_int_t ngx_http_shared_session_redis_tls_check_name(
-    ngx_connection_t *c, ngx_str_t *name);
+    ngx_connection_t *c, ngx_str_t *name, ngx_uint_t address);
 #endif
 static ngx_http_shared_session_redis_cmd_t *
     ngx_http_shared_session_redis_queue(ngx_http_shared_session_redis_t *rs,
@@ -402,9 +404,7 @@ ngx_http_shared_session_redis_add(ngx_conf_t *cf, ngx_array_t *servers,
         }
     }
 
-    if (ngx_http_shared_session_redis_init_server(rs, cf->log) != NGX_OK) {
-        return NULL;
-    }
+    ngx_http_shared_session_redis_init_server(rs);
 
     rsp = ngx_array_push(servers);
     if (rsp == NULL) {
@@ -490,18 +490,14 @@ ngx_http_shared_session_redis_create(ngx_http_shared_session_redis_conf_t *conf,
         ngx_inet_set_port(&rs->sockaddr.sockaddr, port);
     }
 
-    if (ngx_http_shared_session_redis_init_server(rs, log) != NGX_OK) {
-        ngx_free(rs);
-        return NULL;
-    }
+    ngx_http_shared_session_redis_init_server(rs);
 
     return rs;
 }
 
 
-static ngx_int_t
-ngx_http_shared_session_redis_init_server(ngx_http_shared_session_redis_t *rs,
-    ngx_log_t *log)
+static void
+ngx_http_shared_session_redis_init_server(ngx_http_shared_session_redis_t *rs)
 {
     u_char  *p;
 
@@ -515,8 +511,6 @@ ngx_http_shared_session_redis_init_server(ngx_http_shared_session_redis_t *rs,
 
     p = ngx_cpymem(rs->error, "not connected", sizeof("not connected") - 1);
     rs->error_len = p - rs->error;
-
-    return NGX_OK;
 }
 
 
@@ -986,6 +980,7 @@ ngx_http_shared_session_redis_tls_handshake(
 {
     ngx_int_t          rc;
     ngx_str_t         *name;
+    ngx_uint_t         address;
     ngx_connection_t  *c;
 
     c = rs->peer.connection;
@@ -999,15 +994,13 @@ ngx_http_shared_session_redis_tls_handshake(
         return;
     }
 
-    name = rs->conf->tls_server_name.len ? &rs->conf->tls_server_name
-                                         : &rs->host;
+    name = ngx_http_shared_session_redis_tls_name(rs, &address);
 
 #ifdef SSL_CTRL_SET_TLSEXT_HOSTNAME
 
     /* no SNI for an IP address (RFC 6066); both strings are NUL-ended */
 
-    if (ngx_inet_addr(name->data, name->len) == INADDR_NONE
-        && ngx_strlchr(name->data, name->data + name->len, ':') == NULL
+    if (!address
         && SSL_set_tlsext_host_name(c->ssl->connection, (char *) name->data)
            == 0)
     {
@@ -1040,6 +1033,7 @@ ngx_http_shared_session_redis_tls_handshaked(ngx_connection_t *c)
 {
     long                              rc;
     ngx_str_t                        *name;
+    ngx_uint_t                        address;
     ngx_http_shared_session_redis_t  *rs;
 
     rs = c->data;
@@ -1053,8 +1047,7 @@ ngx_http_shared_session_redis_tls_handshaked(ngx_connection_t *c)
     }
 
     if (rs->conf->tls_verify) {
-        name = rs->conf->tls_server_name.len ? &rs->conf->tls_server_name
-                                             : &rs->host;
+        name = ngx_http_shared_session_redis_tls_name(rs, &address);
 
         rc = SSL_get_verify_result(c->ssl->connection);
 
@@ -1066,7 +1059,9 @@ ngx_http_shared_session_redis_tls_handshaked(ngx_connection_t *c)
             return;
         }
 
-        if (ngx_http_shared_session_redis_tls_check_name(c, name) != NGX_OK) {
+        if (ngx_http_shared_session_redis_tls_check_name(c, name, address)
+            != NGX_OK)
+        {
             ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR,
                                             "TLS certificate does not match "
                                             "\"%V\"", name);
@@ -1080,20 +1075,39 @@ ngx_http_shared_session_redis_tls_handshaked(ngx_connection_t *c)
 
 
 /*
+ * The name sent as SNI and verified: shared_session_redis_tls_server_name,
+ * or the server's host.  "address": whether it is an IP address.
+ */
+
+static ngx_str_t *
+ngx_http_shared_session_redis_tls_name(ngx_http_shared_session_redis_t *rs,
+    ngx_uint_t *address)
+{
+    ngx_str_t  *name;
+
+    name = rs->conf->tls_server_name.len ? &rs->conf->tls_server_name
+                                         : &rs->host;
+
+    *address = ngx_inet_addr(name->data, name->len) != INADDR_NONE
+               || ngx_strlchr(name->data, name->data + name->len, ':');
+
+    return name;
+}
+
+
+/*
  * ngx_ssl_check_host() matches DNS names only: a Redis configured by IP
  * address is checked against the certificate's IP addresses instead.
  */
 
 static ngx_int_t
 ngx_http_shared_session_redis_tls_check_name(ngx_connection_t *c,
-    ngx_str_t *name)
+    ngx_str_t *name, ngx_uint_t address)
 {
     X509  *cert;
     int    rc;
 
-    if (ngx_inet_addr(name->data, name->len) == INADDR_NONE
-        && ngx_strlchr(name->data, name->data + name->len, ':') == NULL)
-    {
+    if (!address) {
         return ngx_ssl_check_host(c, name);
     }
 
@@ -1274,7 +1288,6 @@ ngx_http_shared_session_redis_cmd_timeout(ngx_event_t *ev)
 static void
 ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
 {
-    u_char                               *p;
     ssize_t                               n;
     ngx_int_t                             rc;
     ngx_uint_t                            i, generation, readonly;
@@ -1286,8 +1299,6 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
     ngx_http_shared_session_redis_cmd_t  *cmd;
     u_char                                buf[
                                           NGX_HTTP_SHARED_SESSION_REDIS_READ];
-    u_char                                error[
-                                          NGX_HTTP_SHARED_SESSION_REDIS_ERRLEN];
 
     c = rev->data;
     rs = c->data;
@@ -1400,9 +1411,10 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
         rs->nreplies = 0;
 
         if (rc == NGX_DECLINED) {
-            p = ngx_cpymem(error, rs->error, rs->error_len);
-            ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN, "%*s",
-                                                p - error, error);
+            /* formatted before the reader is freed */
+            ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
+                                                "connection lost: %s",
+                                                rs->reader->errstr);
             return;
         }
     }
@@ -1419,7 +1431,7 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
  * handled: when there are more than commands waiting, which reply belongs
  * to which command is unknown, and none is handed out (NGX_ERROR, closed).
  * NGX_DECLINED: a protocol error follows the replies taken, the cause is
- * in rs->error.
+ * in the reader's errstr.
  */
 
 static ngx_int_t
@@ -1449,8 +1461,6 @@ ngx_http_shared_session_redis_replies(ngx_http_shared_session_redis_t *rs)
              * and handed out; then the connection is closed.
              */
 
-            ngx_http_shared_session_redis_set_error(rs, "connection lost: %s",
-                                                    reader->errstr);
             return NGX_DECLINED;
         }
 

@@ -99,7 +99,7 @@ static ngx_int_t ngx_http_shared_session_plain_end(
     ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
     int64_t accessed);
 static ngx_int_t ngx_http_shared_session_plain_eval(
-    ngx_http_shared_session_plain_t *plain, ngx_str_t *key,
+    ngx_http_shared_session_plain_t *plain, ngx_str_t *key, ngx_str_t *now,
     ngx_uint_t create, ngx_str_t *ttl, int nfields, const char **fields,
     size_t *flen);
 static ngx_int_t ngx_http_shared_session_plain_write(
@@ -576,7 +576,7 @@ ngx_http_shared_session_plain_write_hash(
     len[argc++] = st->value.len;
 
     if (st->hash_script) {
-        return ngx_http_shared_session_plain_eval(plain, &key, create,
+        return ngx_http_shared_session_plain_eval(plain, &key, now, create,
                                                   n < 0 ? NULL : ttl,
                                                   argc - 2, &argv[2],
                                                   &len[2]);
@@ -607,7 +607,7 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
 {
     size_t                            len[4];
     ngx_int_t                         rc;
-    ngx_str_t                        *b, *member, key, ttl;
+    ngx_str_t                        *b, *member, *now, key, ttl;
     const char                       *argv[4];
     ngx_pool_t                       *pool;
     ngx_http_shared_session_store_t  *st;
@@ -659,8 +659,13 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
     ngx_str_set(&ttl, "300000");
 
     if (st->hash_script) {
-        return ngx_http_shared_session_plain_eval(plain, &key, 0, &ttl, 2,
-                                                  &argv[2], &len[2]);
+        now = ngx_http_shared_session_plain_number(pool, st->now);
+        if (now == NULL) {
+            return NGX_ERROR;
+        }
+
+        return ngx_http_shared_session_plain_eval(plain, &key, now, 0, &ttl,
+                                                  2, &argv[2], &len[2]);
     }
 
     if (ngx_http_shared_session_plain_send(plain,
@@ -682,21 +687,16 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
 
 static ngx_int_t
 ngx_http_shared_session_plain_eval(ngx_http_shared_session_plain_t *plain,
-    ngx_str_t *key, ngx_uint_t create, ngx_str_t *ttl, int nfields,
-    const char **fields, size_t *flen)
+    ngx_str_t *key, ngx_str_t *now, ngx_uint_t create, ngx_str_t *ttl,
+    int nfields, const char **fields, size_t *flen)
 {
     int                               i, argc;
     size_t                            len[8 + NGX_HTTP_SHARED_SESSION_FIELDS];
-    ngx_str_t                        *now, sha;
+    ngx_str_t                         sha;
     const char                       *argv[8 + NGX_HTTP_SHARED_SESSION_FIELDS];
     ngx_http_shared_session_store_t  *st;
 
     st = plain->st;
-
-    now = ngx_http_shared_session_plain_number(st->request->pool, st->now);
-    if (now == NULL) {
-        return NGX_ERROR;
-    }
 
     (void) ngx_http_shared_session_store_hash_script(&sha);
 
@@ -726,15 +726,9 @@ ngx_http_shared_session_plain_eval(ngx_http_shared_session_plain_t *plain,
         len[argc++] = flen[i];
     }
 
-    if (ngx_http_shared_session_plain_send(plain,
+    return ngx_http_shared_session_plain_send(plain,
                                       ngx_http_shared_session_plain_written,
-                                      argc, argv, len)
-        != NGX_OK)
-    {
-        return NGX_DECLINED;
-    }
-
-    return NGX_OK;
+                                      argc, argv, len);
 }
 
 
