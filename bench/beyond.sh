@@ -47,6 +47,8 @@ cd "$top"
 
 # shellcheck source=scripts/common.sh
 . scripts/common.sh        # need_packages, free_port
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 DURATION=${BEYOND_DURATION:-4}
 ROUNDS=${BEYOND_ROUNDS:-2}
@@ -59,7 +61,6 @@ TARGETS=(plain tcp tls cluster)
 
 start_time=$EPOCHREALTIME
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-say() { printf '[%5.1fs] %s\n' "$(echo "$EPOCHREALTIME - $start_time" | bc)" "$*" >&2; }
 
 need_packages wrk redis-server redis-tools nginx-core perl procps curl bc \
     util-linux openssl
@@ -79,49 +80,17 @@ res=$work/results
 
 # ---------------------------------------------------------------- pinning
 
-cpus=()
-for part in $(awk '/^Cpus_allowed_list/ {print $2}' /proc/self/status \
-              | tr ',' ' ')
-do
-    if [[ $part == *-* ]]; then
-        for ((c = ${part%-*}; c <= ${part#*-}; c++)); do cpus+=("$c"); done
-    else
-        cpus+=("$part")
-    fi
-done
+pin_cpus
 if [ ${#cpus[@]} -ge 2 ]; then
-    NGX_CPU=${cpus[0]}
-    LOAD_CPU=${cpus[1]}
-    pin_nginx=(taskset -c "$NGX_CPU")
-    pin_load=(taskset -c "$LOAD_CPU")
     pinning="nginx on cpu $NGX_CPU; wrk and every redis-server on cpu $LOAD_CPU"
 else
-    NGX_CPU=${cpus[0]:-0}
-    LOAD_CPU=$NGX_CPU
-    pin_nginx=()
-    pin_load=()
     pinning="one cpu: no pinning, everything shares it"
 fi
 
 # ---------------------------------------------------------------- cleanup
 
-pids=()
-nginx_master=
 cleanup() {
-    local p
-    if [ -n "$nginx_master" ] && kill -0 "$nginx_master" 2>/dev/null; then
-        kill -QUIT "$nginx_master" 2>/dev/null || true
-    fi
-    for p in "${pids[@]}"; do
-        kill -TERM "$p" 2>/dev/null || true
-    done
-    for p in $nginx_master "${pids[@]}"; do
-        for _ in $(seq 50); do
-            kill -0 "$p" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$p" 2>/dev/null || true
-    done
+    stop_started
     if [ -n "${BEYOND_KEEP:-}" ]; then
         echo "bench/beyond.sh: kept $work" >&2
     else
@@ -133,34 +102,10 @@ trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- helpers
 
-clk_tck=$(getconf CLK_TCK)
-export HZ=$clk_tck
-
-# cpu_us PID: utime + stime of the whole process, in microseconds
-cpu_us() {
-    sed 's/^.*) //' "/proc/$1/stat" \
-        | awk -v hz="$clk_tck" '{ printf "%.0f\n", ($12 + $13) * 1000000 / hz }'
-}
-
 # cpu_busy CPU: busy time of one cpu so far, in microseconds
 cpu_busy() {
     awk -v c="cpu$1" -v hz="$clk_tck" '$1 == c {
         printf "%.0f\n", ($2 + $3 + $4 + $7 + $8) * 1000000 / hz }' /proc/stat
-}
-
-calc() { echo "scale=6; $*" | bc -l; }
-fmt() { printf "%.${1}f" "$2"; }
-
-kv() {  # kv KEY "k=v k=v ...": the value of KEY
-    local pair
-    for pair in $2; do
-        [ "${pair%%=*}" = "$1" ] && { echo "${pair#*=}"; return; }
-    done
-    echo 0
-}
-
-get() {  # get NAME KEY
-    kv "$2" "$(cat "$res/$1" 2>/dev/null)"
 }
 
 # fresh_port: a free port this script has not handed out yet (a cluster
@@ -202,15 +147,6 @@ wait_pong() {   # wait_pong PORT LOG
     echo "redis-server on port $1 does not answer:" >&2
     tail -n 20 "$2" >&2
     exit 1
-}
-
-wait_http() {   # URL TRIES
-    local i
-    for ((i = 0; i < $2; i++)); do
-        curl -sf -o /dev/null "$1" && return 0
-        sleep 0.1
-    done
-    return 1
 }
 
 # ---------------------------------------------------------------- PKI
