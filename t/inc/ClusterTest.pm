@@ -535,15 +535,7 @@ sub kill_node {
 sub stop_node {
     my ($self, $port) = @_;
     my $pid = delete $self->{pid}{$port} or return;
-    kill 'CONT', $pid;
-    kill 'TERM', $pid;
-    my $deadline = Time::HiRes::time() + 5;
-    while (Time::HiRes::time() < $deadline) {
-        return if waitpid($pid, POSIX::WNOHANG()) == $pid;
-        Time::HiRes::sleep(0.01);
-    }
-    kill 'KILL', $pid;
-    waitpid($pid, 0);
+    SharedSessionTest::stop_pid($pid);
     return;
 }
 

@@ -948,6 +948,13 @@ sub stop_redis {
     my ($port) = @_;
     my $r = $Redis{$port} or return;
     my $pid = delete $r->{pid} or return;
+    stop_pid($pid);
+}
+
+# A child server of ours, paused or not: SIGTERM (as a service manager stops
+# it), then SIGKILL if it lingers 5 s; reaped either way.
+sub stop_pid {
+    my ($pid) = @_;
     kill 'CONT', $pid;
     kill 'TERM', $pid;
     my $deadline = Time::HiRes::time() + 5;
@@ -957,6 +964,7 @@ sub stop_redis {
     }
     kill 'KILL', $pid;
     waitpid($pid, 0);
+    return;
 }
 
 # Starts a stopped private server again on the same port and config.

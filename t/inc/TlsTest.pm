@@ -341,15 +341,7 @@ sub stop_redis {
     my ($port) = @_;
     my $r = $Redis{$port} or return;
     my $pid = delete $r->{pid} or return;
-    kill 'CONT', $pid;
-    kill 'TERM', $pid;
-    my $deadline = Time::HiRes::time() + 5;
-    while (Time::HiRes::time() < $deadline) {
-        return if waitpid($pid, POSIX::WNOHANG()) == $pid;
-        Time::HiRes::sleep(0.01);
-    }
-    kill 'KILL', $pid;
-    waitpid($pid, 0);
+    SharedSessionTest::stop_pid($pid);
 }
 
 sub restart_redis {
