@@ -282,6 +282,7 @@ base=http://127.0.0.1:$nginx_port
 cat > "$work/nginx/conf/nginx.conf" <<EOF
 load_module $module;
 
+$(nginx_user)
 worker_processes 1;
 pid logs/nginx.pid;
 error_log logs/error.log warn;

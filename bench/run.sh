@@ -206,6 +206,7 @@ write_conf() {
     cat > "$1" <<EOF
 load_module $module;
 
+$(nginx_user)
 worker_processes 1;
 pid logs/nginx.pid;
 error_log logs/error.log warn;

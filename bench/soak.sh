@@ -66,6 +66,7 @@ stop_redis() {
 
 cat > "$work/nginx/conf/nginx.conf" <<EOF
 load_module $top/build/ngx_http_shared_session_module.so;
+$(nginx_user)
 worker_processes 1;
 pid logs/nginx.pid;
 error_log logs/error.log warn;

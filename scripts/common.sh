@@ -41,3 +41,11 @@ free_port() {
         'print IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1",
                                      LocalPort => 0)->sockport, "\n"'
 }
+
+# nginx_user: the "user" directive for an nginx this project starts.  A root
+# master runs its workers as "nobody", who cannot enter a checkout under a
+# private (0700) directory; keep them as root then, as Test::Nginx does.
+nginx_user() {
+    [ "$(id -u)" = 0 ] && echo 'user root;'
+    return 0
+}

@@ -4,8 +4,8 @@
 # port, runs the whole Test::Nginx suite with prove, stops what it started.
 #
 # With the real Test::Nginx installed (perl -MTest::Nginx::Socket), prove
-# uses it; otherwise our driver in t/lib.  Extra arguments go to prove
-# (e.g. scripts/test.sh t/001-session.t).
+# uses it; otherwise our driver in t/lib.  TEST_NGINX_DRIVER chooses (see
+# below).  Extra arguments go to prove (e.g. scripts/test.sh t/001-session.t).
 
 set -euo pipefail
 
@@ -56,10 +56,32 @@ export TEST_NGINX_REDIS_PORT=$port
 export TEST_NGINX_LOAD_MODULES=${TEST_NGINX_LOAD_MODULES-$top/build/ngx_http_shared_session_module.so}
 export TEST_NGINX_BINARY=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
 
+# The driver: TEST_NGINX_DRIVER=lib forces ours in t/lib; a directory
+# (e.g. ../shared/test-nginx/lib) forces the real Test::Nginx found there,
+# with t/lib kept off @INC; unset, the system's Test::Nginx when installed,
+# ours otherwise.
+driver=${TEST_NGINX_DRIVER:-}
 inc=()
-if ! perl -MTest::Nginx::Socket -e 1 2>/dev/null; then
+case $driver in
+'')
+    perl -MTest::Nginx::Socket -e 1 2>/dev/null || inc=(-I "$top/t/lib")
+    ;;
+lib)
     inc=(-I "$top/t/lib")
-fi
+    ;;
+*)
+    [ -f "$driver/Test/Nginx/Socket.pm" ] || {
+        echo "TEST_NGINX_DRIVER=$driver: no Test/Nginx/Socket.pm there" >&2
+        exit 1
+    }
+    need_packages libtest-base-perl libtest-longstring-perl \
+        liblist-moreutils-perl libwww-perl libhttp-message-perl \
+        liburi-perl libipc-run-perl
+    inc=(-I "$(cd "$driver" && pwd)")
+    ;;
+esac
+perl "${inc[@]}" -MTest::Nginx::Socket -e \
+    'print STDERR "Test::Nginx::Socket: $INC{q(Test/Nginx/Socket.pm)}\n"'
 
 if [ $# -eq 0 ]; then
     # not "-r t": t/e2e holds node_modules

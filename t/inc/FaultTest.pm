@@ -628,8 +628,10 @@ sub start {
     $ENV{TEST_NGINX_SERVER_PORT} //= $port;
 
     File::Path::remove_tree($root) if -d $root;
-    File::Path::make_path("$root/conf", "$root/logs", "$root/html",
-                          "$root/tmp");
+    # Only what Test::Nginx itself removes when it next sets up the same
+    # servroot (conf, html, logs, *_temp): a directory of another name
+    # would make its rmdir fail and bail out the next test file.
+    File::Path::make_path("$root/conf", "$root/logs", "$root/html");
 
     my $text = $o{http} // '';
     $text =~ s/\$PORT\b/$port/g;
@@ -639,24 +641,27 @@ sub start {
     my $load = join '', map { "load_module $_;\n" }
                         split ' ', $ENV{TEST_NGINX_LOAD_MODULES} // '';
     my $workers = $o{workers} // 2;
+    # As Test::Nginx: a root master keeps its workers as root, for a
+    # checkout that "nobody" cannot enter (a clone under a 0700 directory).
+    my $user = $> == 0 ? "user root;\n" : '';
     my $conf = <<"EOF";
-${load}daemon off;
+${load}${user}daemon off;
 master_process on;
 worker_processes $workers;
 pid logs/nginx.pid;
 error_log logs/error.log info;
 worker_rlimit_core 500m;
-working_directory $root/tmp;
+working_directory $root/logs;
 events {
     worker_connections ${\($o{worker_connections} // 1024)};
 }
 http {
     access_log off;
-    client_body_temp_path $root/tmp/client_body;
-    proxy_temp_path $root/tmp/proxy;
-    fastcgi_temp_path $root/tmp/fastcgi;
-    uwsgi_temp_path $root/tmp/uwsgi;
-    scgi_temp_path $root/tmp/scgi;
+    client_body_temp_path $root/client_body_temp;
+    proxy_temp_path $root/proxy_temp;
+    fastcgi_temp_path $root/fastcgi_temp;
+    uwsgi_temp_path $root/uwsgi_temp;
+    scgi_temp_path $root/scgi_temp;
 $text
 }
 EOF

@@ -306,13 +306,25 @@ sub _remember_key {
 #   hash_ttl_ms         explicit hash TTL (default as Spring computes it)
 #   ns                  namespace (default spring:session)
 #   plus target options: port, host, path, auth, db
+# Default timestamps are distinct across seeds: two sessions seeded in the
+# same millisecond would otherwise share a value, and the normalizer could
+# name either label for it.
+my %UsedTime;
+
+sub _unused_time {
+    my ($t) = @_;
+    $t-- while $UsedTime{$t};
+    $UsedTime{$t} = 1;
+    return $t;
+}
+
 sub seed_session {
     my (%o) = @_;
     my $id = $o{id} // die "seed_session: id required\n";
     my $ns = $o{ns} // $DEFAULT_NS;
     my $now = now_ms();
-    my $created = $o{creationTime} // $now - 120_000;
-    my $last = $o{lastAccessedTime} // $now - 60_000;
+    my $created = $o{creationTime} // _unused_time($now - 120_000);
+    my $last = $o{lastAccessedTime} // _unused_time($now - 60_000);
     my $mii = $o{maxInactiveInterval} // 1800;
     my $c = connect_redis(_target_opts(\%o));
 
