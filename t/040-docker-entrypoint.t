@@ -15,6 +15,13 @@
 # defers it to the resolver: "nginx -t" passes with the resolver and fails
 # without one.
 #
+# Last, the image's configuration runs: nginx started on the example, with
+# the resolver the entrypoint wrote (SHARED_SESSION_RESOLVER pointing at
+# the test DNS server of t/inc/DnsTest.pm, since resolv.conf cannot name a
+# port), serves a session from the private Redis of scripts/test.sh
+# through a name, and follows that name when it moves while the
+# connection is lost (a failover), then back.
+#
 # Plain Test::More: runs the same under t/lib's driver and the real
 # Test::Nginx.  Uses TEST_NGINX_BINARY and TEST_NGINX_LOAD_MODULES as
 # scripts/test.sh sets them.
@@ -22,12 +29,20 @@
 use strict;
 use warnings;
 
+use lib 't/inc';
+
 use Cwd ();
 use File::Basename ();
 use File::Path ();
 use File::Temp ();
+use IO::Select ();
+use IO::Socket::INET ();
 use POSIX ();
 use Test::More;
+use Time::HiRes ();
+
+use DnsTest;
+use SharedSessionTest;
 
 my $top = Cwd::abs_path(File::Basename::dirname(__FILE__) . '/..');
 my $script = "$top/scripts/docker-entrypoint.sh";
@@ -94,9 +109,12 @@ sub entrypoint {
              file => $file, conf => $conf, lines => \@lines };
 }
 
-# conf/nginx.conf.example, its paths moved into $dir; returns its path
+# conf/nginx.conf.example, its paths moved into $dir; returns its path.
+# With $port, for running: it listens on 127.0.0.1:$port, logs to
+# $dir/error.log at info, has one worker, and runs it as root when run as
+# root (as Test::Nginx does: the temporary folder is private)
 sub example_conf {
-    my ($dir) = @_;
+    my ($dir, $port) = @_;
     my $conf = slurp($example) // die "$example: $!";
     my $load = join '', map { "load_module $_;\n" } @modules;
     $conf =~ s{^load_module [^\n]*;\n}{$load}m
@@ -110,6 +128,14 @@ sub example_conf {
     my $temp = join '', map { "    ${_}_temp_path $dir/$_;\n" }
                             qw(client_body proxy fastcgi uwsgi scgi);
     $conf =~ s/^http \{\n/http {\n$temp/m or die "no http in $example";
+    if ($port) {
+        $conf =~ s{^(\s*listen) 80\b}{$1 127.0.0.1:$port}m
+            or die "no listen 80 in $example";
+        $conf =~ s{^user [^\n]*;\n}{$> == 0 ? "user root;\n" : ''}me;
+        $conf =~ s{^worker_processes [^\n]*;}{worker_processes 1;}m;
+        $conf =~ s{^error_log [^\n]*;}{error_log $dir/error.log info;}m;
+        $conf =~ s{^(\s*access_log) /dev/stdout;}{$1 $dir/access.log;}m;
+    }
     spew("$dir/nginx.conf", $conf);
     return "$dir/nginx.conf";
 }
@@ -362,6 +388,120 @@ refuses('SHARED_SESSION_RESOLVER without an address', qr/no address/,
          'an output file that cannot be written: message');
     is($r->{out}, '',
        'an output file that cannot be written: the command did not run');
+}
+
+############################################################################
+# The image's configuration running: the name followed through the resolver
+
+# GET $path from 127.0.0.1:$port; returns the status (0: no answer in 5 s)
+sub http_get {
+    my ($port, $path) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                  Proto => 'tcp', Timeout => 2)
+        or return 0;
+    print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    my ($buf, $sel) = ('', IO::Select->new($s));
+    my $deadline = Time::HiRes::time() + 5;
+    while (Time::HiRes::time() < $deadline && $sel->can_read(0.5)) {
+        my $n = sysread $s, $buf, 65536, length $buf;
+        last unless $n;
+    }
+    close $s;
+    return $buf =~ m{\AHTTP/1\.\d (\d{3})} ? $1 : 0;
+}
+
+# GET until $want comes or $seconds pass; returns the last status
+sub http_until {
+    my ($port, $want, $seconds) = @_;
+    my $deadline = Time::HiRes::time() + $seconds;
+    my $status;
+    do {
+        $status = http_get($port, '/1');
+        return $status if $status == $want;
+        Time::HiRes::sleep(0.1);
+    } while (Time::HiRes::time() < $deadline);
+    return $status;
+}
+
+SKIP: {
+    my $redis_port = $ENV{TEST_NGINX_REDIS_PORT};
+    skip 'no TEST_NGINX_REDIS_PORT on 127.0.0.1 (scripts/test.sh sets it)', 1
+        unless $redis_port
+               && ($ENV{TEST_NGINX_REDIS_HOST} // '127.0.0.1') eq '127.0.0.1';
+
+    my $name = 'redis.image.test';
+    # a long TTL: only valid= makes nginx ask again soon
+    my $dns = DnsTest->start(ttl => 300, records => { $name => '127.0.0.1' });
+    my $r = entrypoint(env => { SHARED_SESSION_RESOLVER => $dns->address,
+                                SHARED_SESSION_RESOLVER_VALID => '1s' });
+    my $line = 'resolver ' . $dns->address . ' valid=1s;';
+    is_deeply($r->{lines}, [$line], "running: \"$line\"");
+
+    my $port = $ENV{TEST_NGINX_PORT} || 1984;
+    ok(!SharedSessionTest::port_in_use($port),
+       "running: 127.0.0.1:$port is free before nginx starts");
+    my $dir = $r->{dir};
+    my $conf = example_conf($dir, $port);
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        $ENV{REDIS_CLUSTER_ENDPOINT} = $name;
+        $ENV{REDIS_CLUSTER_PORT} = $redis_port;
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', "$dir/stdout" or POSIX::_exit(126);
+        open STDERR, '>', "$dir/stderr" or POSIX::_exit(126);
+        exec $nginx, '-p', "$dir/", '-c', $conf, '-g', 'daemon off;'
+            or POSIX::_exit(127);
+    }
+    my $log = sub { (slurp("$dir/error.log") // '') . (slurp("$dir/stderr") // '') };
+
+    my $up = 0;
+    for (1 .. 50) {
+        last if waitpid($pid, POSIX::WNOHANG()) == $pid;
+        $up = SharedSessionTest::port_in_use($port) and last;
+        Time::HiRes::sleep(0.1);
+    }
+    ok($up, "running: nginx listens on 127.0.0.1:$port") or diag($log->());
+
+    SKIP: {
+        skip 'nginx did not start', 7 unless $up;
+
+        is(http_get($port, '/1'), 200,
+           "running: a session through $name (resolved by the resolver)");
+        like($log->(), qr/redis \Q$name:$redis_port\E resolved to 127\.0\.0\.1:/,
+             'running: the module resolved the name with the resolver');
+        ok($dns->queries($name, 'A') >= 1, 'running: the DNS server was asked');
+
+        # a failover: the name moves (nothing listens on 127.0.0.2), and
+        # the old primary keeps dropping the connection; each reconnect
+        # resolves the name again, the new address once nginx's cached
+        # answer is older than valid=1s (+ 1 s: nginx counts whole seconds)
+        $dns->set($name => '127.0.0.2');
+        my $t0 = Time::HiRes::time();
+        my $moved = 0;
+        while (!$moved && Time::HiRes::time() < $t0 + 6) {
+            SharedSessionTest::redis_cmd('CLIENT', 'KILL', 'TYPE', 'normal');
+            http_get($port, '/1');
+            $moved = $log->() =~ /resolved to 127\.0\.0\.2:/;
+            Time::HiRes::sleep(0.1) unless $moved;
+        }
+        ok($moved, 'running: the moved name is followed on a reconnect');
+        my $took = Time::HiRes::time() - $t0;
+        # up to 2 s of cache, and the reconnects' back-off
+        ok($took < 4, sprintf 'running: within valid=1s + 1 s, not the TTL'
+                              . ' of 300 s (%.1f s)', $took);
+
+        # and back: the sessions are served again
+        $dns->set($name => '127.0.0.1');
+        is(http_until($port, 200, 8), 200,
+           'running: served again once the name is back');
+        unlike($log->(), qr/\[(?:alert|crit|emerg)\]|exited on signal/,
+               'running: no alert, crit, emerg or crash in the log');
+    }
+
+    if (waitpid($pid, POSIX::WNOHANG()) == 0) {
+        SharedSessionTest::stop_pid($pid);
+    }
+    $dns->stop;
 }
 
 done_testing();
