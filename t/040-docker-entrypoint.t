@@ -442,6 +442,9 @@ SKIP: {
        "running: 127.0.0.1:$port is free before nginx starts");
     my $dir = $r->{dir};
     my $conf = example_conf($dir, $port);
+    # an nginx built from source opens <prefix>/logs/error.log before it
+    # reads the configuration
+    mkdir "$dir/logs";
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {
         $ENV{REDIS_CLUSTER_ENDPOINT} = $name;
