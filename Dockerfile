@@ -9,6 +9,13 @@
 # the same Debian packages (nginx-dev, libhiredis-dev, libcjson-dev).  nginx
 # reads REDIS_CLUSTER_ENDPOINT/REDIS_CLUSTER_PORT when it loads its
 # configuration; the host a session records is the container's hostname.
+#
+# The entrypoint (scripts/docker-entrypoint.sh) writes nginx's "resolver"
+# from the container's /etc/resolv.conf before nginx starts, so that the
+# module resolves the Redis name on every reconnect and follows an
+# ElastiCache failover.  SHARED_SESSION_RESOLVER="addresses" gives the
+# servers, SHARED_SESSION_RESOLVER=off turns it off,
+# SHARED_SESSION_RESOLVER_VALID (5s) sets how long an answer is kept.
 
 FROM debian:bookworm-slim AS build
 
@@ -35,9 +42,13 @@ COPY --from=build /src/build/ngx_http_shared_session_module.so \
      /usr/lib/nginx/modules/
 COPY conf/nginx.conf.example /etc/nginx/nginx.conf
 COPY conf/index.html /usr/share/nginx/html/index.html
+COPY scripts/docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 
-# fails the build when the module does not load into this nginx
-RUN nginx -t
+# fails the build when the module does not load into this nginx, or when
+# the entrypoint or the resolver it writes (here from the build's
+# resolv.conf; each container writes its own) do not work in this image
+RUN docker-entrypoint.sh nginx -t \
+    && rm /etc/nginx/conf.d/resolver.conf
 
 EXPOSE 80
 
@@ -47,4 +58,5 @@ HEALTHCHECK --interval=30s --timeout=3s --retries=3 \
 
 STOPSIGNAL SIGQUIT
 
+ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]
 CMD ["nginx", "-g", "daemon off;"]
