@@ -382,6 +382,18 @@ ngx_http_shared_session_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
+    /* a password is never printed; "env:NAME" names only its variable */
+
+    if (slot == &ngx_http_shared_session_secret_slot
+        && !(value[1].len > sizeof("env:") - 1
+             && ngx_strncmp(value[1].data, "env:", sizeof("env:") - 1) == 0))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value in \"%V\" directive: %s",
+                           &cmd->name, rv);
+        return NGX_CONF_ERROR;
+    }
+
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid value \"%V\" in \"%V\" directive: %s",
                        &value[1], &cmd->name, rv);

@@ -144,6 +144,24 @@ for my $case (@cases) {
         or diag($text);
 }
 
+# A password is never printed, not even the one refused for a control
+# character; an env: password is named by its variable, never by its value.
+$ENV{SS_TEST_CONTROL_SECRET} = "env\tS3cret-v4lue";
+for my $case ([ '"lit\tS3cret-l1teral"', 'S3cret-l1teral', undef ],
+              [ 'env:SS_TEST_CONTROL_SECRET', 'S3cret-v4lue',
+                'env:SS_TEST_CONTROL_SECRET' ])
+{
+    my ($written, $secret, $named) = @$case;
+    ($status, $out) = nginx_t(config_text(
+        http => "        shared_session_redis_password $written;\n"));
+    is(status_text($status), 'exit 1',
+       "shared_session_redis_password $written: nginx -t fails");
+    like($out, qr/\[emerg\].*"shared_session_redis_password".*control/,
+         '... naming the directive and the reason');
+    unlike($out, qr/\Q$secret\E/, '... without the password') or diag($out);
+    like($out, qr/\Q$named\E/, '... naming the variable') if $named;
+}
+
 # Handlers take no argument and belong in a location.
 ($status, $out) = nginx_t(config_text(
     server => "        location = /x {\n            shared_session on;\n        }\n"));
