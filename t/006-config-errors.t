@@ -34,6 +34,8 @@ EOT
         shared_session_cookie_httponly on;
         shared_session_cookie_samesite Lax;
         shared_session_cookie_base64 on;
+        shared_session_invalidate_methods GET POST;
+        shared_session_invalidate_check_origin on;
 EOT
     location => <<'EOT',
         shared_session_redis_password secret;
@@ -131,6 +133,10 @@ my @cases = (
     [ server   => 'shared_session_cookie_domain', '"a;b"', 'a;b' ],
     [ location => 'shared_session_namespace', '""' ],
     [ http     => 'shared_session_redis_password', 'env:SS_TEST_UNSET_VARIABLE' ],
+    [ location => 'shared_session_invalidate_methods', 'PUT' ],
+    [ location => 'shared_session_invalidate_methods', 'POST DELETE', 'DELETE' ],
+    [ http     => 'shared_session_invalidate_methods', 'GET POST HEAD', 'HEAD' ],
+    [ location => 'shared_session_invalidate_check_origin', 'maybe' ],
 );
 
 for my $case (@cases) {
