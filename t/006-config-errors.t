@@ -168,6 +168,24 @@ for my $case ([ '"lit\tS3cret-l1teral"', 'S3cret-l1teral', undef ],
     like($out, qr/\Q$named\E/, '... naming the variable') if $named;
 }
 
+# The image's configuration, with its limit_req and invalidation settings
+# (README, Security), passes as it is, but for the module's path.
+{
+    open my $fh, '<', 'conf/nginx.conf.example' or die "nginx.conf.example: $!";
+    my $example = do { local $/; <$fh> };
+    close $fh;
+    my $load = join '', map { "load_module $_;\n" } @modules;
+    $example =~ s/^load_module [^;]*;\n/$load/m;
+    like($example, qr/^\s*limit_req zone=sessions /m,
+         'nginx.conf.example limits the session endpoint');
+    like($example, qr/^\s*shared_session_invalidate_methods POST;/m,
+         'nginx.conf.example invalidates by POST');
+    local $ENV{REDIS_CLUSTER_ENDPOINT} = '127.0.0.1';
+    ($status, $out) = nginx_t($example);
+    is(status_text($status), 'exit 0', 'conf/nginx.conf.example passes nginx -t')
+        or diag($out);
+}
+
 # Handlers take no argument and belong in a location.
 ($status, $out) = nginx_t(config_text(
     server => "        location = /x {\n            shared_session on;\n        }\n"));
