@@ -870,7 +870,7 @@ sub {
     my @odd = grep {
         !/\Aspring:session:(?:sessions:(?:expires:)?[0-9a-f-]{36}|expirations:\d+)\z/
     } @new;
-    my $odd = join ' ', sort @odd;
+    my $odd = CORE::join(' ', sort @odd);
     SharedSessionTest::body_and_seeds($_[0])
     . "keys not made of a UUID: " . ($odd || 'none') . "\n";
 }
