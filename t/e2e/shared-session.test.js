@@ -220,10 +220,10 @@ async function main() {
         }
       } finally {
         await page.unroute(other + "**");
+        await page.goto(base + "/index.html");
       }
       check((await context.cookies(base)).some((c) => c.name === "SESSION"),
             "SESSION cookie gone");
-      await page.goto(base + "/index.html");
     });
 
     await test("Invalidate Session ends it, a new session follows", async () => {
