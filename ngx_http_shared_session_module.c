@@ -30,6 +30,8 @@ static char *ngx_http_shared_session(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_shared_session_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_shared_session_methods(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_shared_session_samesite(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_shared_session_check_msec(ngx_conf_t *cf, void *post,
@@ -120,6 +122,20 @@ static ngx_command_t  ngx_http_shared_session_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_shared_session_loc_conf_t, invalidate_redirect),
       &ngx_http_shared_session_attr_slot },
+
+    { ngx_string("shared_session_invalidate_methods"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_shared_session_methods,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, invalidate_methods),
+      NULL },
+
+    { ngx_string("shared_session_invalidate_check_origin"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, invalidate_check_origin),
+      NULL },
 
     { ngx_string("shared_session_redis"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -382,11 +398,76 @@ ngx_http_shared_session_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
+    /* a password is never printed; "env:NAME" names only its variable */
+
+    if (slot == &ngx_http_shared_session_secret_slot
+        && !(value[1].len > sizeof("env:") - 1
+             && ngx_strncmp(value[1].data, "env:", sizeof("env:") - 1) == 0))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value in \"%V\" directive: %s",
+                           &cmd->name, rv);
+        return NGX_CONF_ERROR;
+    }
+
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid value \"%V\" in \"%V\" directive: %s",
                        &value[1], &cmd->name, rv);
 
     return NGX_CONF_ERROR;
+}
+
+
+/* as dav_methods: "GET" stands for GET and HEAD, as in limit_except */
+
+static char *
+ngx_http_shared_session_methods(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t  *field, i, m;
+
+    static ngx_conf_bitmask_t  methods[] = {
+        { ngx_string("GET"), NGX_HTTP_GET|NGX_HTTP_HEAD },
+        { ngx_string("POST"), NGX_HTTP_POST },
+        { ngx_null_string, 0 }
+    };
+
+    field = (ngx_uint_t *) (p + cmd->offset);
+
+    if (*field != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    *field = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        for (m = 0; methods[m].name.len; m++) {
+            if (value[i].len == methods[m].name.len
+                && ngx_strncasecmp(value[i].data, methods[m].name.data,
+                                   value[i].len)
+                   == 0)
+            {
+                break;
+            }
+        }
+
+        if (methods[m].name.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\" in \"%V\" directive, "
+                               "it must be \"GET\" or \"POST\"",
+                               &value[i], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        *field |= methods[m].mask;
+    }
+
+    return NGX_CONF_OK;
 }
 
 
@@ -721,6 +802,8 @@ ngx_http_shared_session_create_loc_conf(ngx_conf_t *cf)
      */
 
     conf->endpoint = NGX_CONF_UNSET_UINT;
+    conf->invalidate_methods = NGX_CONF_UNSET_UINT;
+    conf->invalidate_check_origin = NGX_CONF_UNSET;
     conf->redis = NGX_CONF_UNSET_PTR;
     conf->redis_cluster = NGX_CONF_UNSET;
     conf->redis_timeout = NGX_CONF_UNSET_MSEC;
@@ -755,6 +838,11 @@ ngx_http_shared_session_merge_loc_conf(ngx_conf_t *cf, void *parent,
 
     ngx_conf_merge_str_value(conf->invalidate_redirect,
                              prev->invalidate_redirect, "/index.html");
+    ngx_conf_merge_uint_value(conf->invalidate_methods,
+                              prev->invalidate_methods,
+                              NGX_HTTP_GET|NGX_HTTP_HEAD);
+    ngx_conf_merge_value(conf->invalidate_check_origin,
+                         prev->invalidate_check_origin, 0);
     ngx_conf_merge_ptr_value(conf->redis, prev->redis, NULL);
     ngx_conf_merge_value(conf->redis_cluster, prev->redis_cluster, 0);
     ngx_conf_merge_msec_value(conf->redis_timeout, prev->redis_timeout, 1000);

@@ -18,7 +18,7 @@
  * Checked: the ids are exactly those of an independent reference parser
  * (RFC 6265 pairs, SP/HTAB trimmed, java.util.Base64's strict decoding
  * written apart from the module's, nginx's ngx_decode_base64 for the
- * arithmetic); each is 1..128 bytes of printable ASCII but ; , " \; no
+ * arithmetic); each is 1..128 bytes of A-Z a-z 0-9 - _; no
  * duplicates; no more than asked.  Every id found, and the input itself
  * when it is a valid id, makes a Set-Cookie whose value parses back to
  * the same single id.  decode(encode(x)) == x for padded and unpadded
@@ -94,8 +94,8 @@ ref_b64_decode(ngx_str_t *src, ngx_str_t *dst)
 static ngx_uint_t
 ref_id_char(u_char c)
 {
-    return c > 0x20 && c < 0x7f
-           && c != ';' && c != ',' && c != '"' && c != '\\';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+           || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
 

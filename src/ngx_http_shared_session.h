@@ -34,6 +34,8 @@ typedef struct {
 typedef struct {
     ngx_uint_t                             endpoint;
     ngx_str_t                              invalidate_redirect;
+    ngx_uint_t                             invalidate_methods;
+    ngx_flag_t                             invalidate_check_origin;
     ngx_array_t                           *redis;    /* of ngx_str_t */
     ngx_flag_t                             redis_cluster;
     ngx_msec_t                             redis_timeout;

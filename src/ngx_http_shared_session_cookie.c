@@ -261,6 +261,12 @@ ngx_http_shared_session_base64_decode(ngx_str_t *dst, ngx_str_t *src)
 }
 
 
+/*
+ * The id becomes part of key names: "{...}" would choose a cluster slot,
+ * ":" and glob characters would blur what a key is.  A UUID's characters,
+ * and the letters and "_" of other generators' ids, are all it may hold.
+ */
+
 ngx_int_t
 ngx_http_shared_session_id_valid(ngx_str_t *id)
 {
@@ -273,8 +279,8 @@ ngx_http_shared_session_id_valid(ngx_str_t *id)
     last = id->data + id->len;
 
     for (p = id->data; p < last; p++) {
-        if (*p <= ' ' || *p >= 0x7f
-            || *p == ';' || *p == ',' || *p == '"' || *p == '\\')
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
         {
             return NGX_ERROR;
         }

@@ -56,7 +56,7 @@ ngx_int_t ngx_http_shared_session_cookie_valid_attr(ngx_str_t *value,
 ngx_int_t ngx_http_shared_session_base64_decode(ngx_str_t *dst,
     ngx_str_t *src);
 
-/* An id is 1..128 bytes of printable ASCII but space ; , " \ */
+/* An id is 1..128 bytes of A-Z a-z 0-9 - _ (a UUID's characters and more) */
 ngx_int_t ngx_http_shared_session_id_valid(ngx_str_t *id);
 
 

@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_shared_session.h"
+#include "ngx_http_shared_session_csrf.h"
 #include "ngx_http_shared_session_id.h"
 #include "ngx_http_shared_session_json.h"
 #include "ngx_http_shared_session_store.h"
@@ -157,14 +158,9 @@ ngx_http_shared_session_start(ngx_http_request_t *r,
     ngx_http_shared_session_store_t     *st;
     ngx_http_shared_session_loc_conf_t  *sscf;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        if (ngx_http_shared_session_header(r, "Allow", "GET, HEAD")
-            == NULL)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return NGX_HTTP_NOT_ALLOWED;
+    rc = ngx_http_shared_session_csrf_check(r);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     rc = ngx_http_discard_request_body(r);

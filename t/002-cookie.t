@@ -202,7 +202,7 @@ seeds untouched
 
 
 
-=== TEST 6: the same id in standard Base64 (+ and /) is found, and any printable id works
+=== TEST 6: standard Base64 (+ and /) decodes, but the id "~~~???>>>" is ignored though that session exists; A-Z a-z 0-9 - _ ids that are no UUID are found
 --- config
     shared_session_redis $TEST_NGINX_REDIS_HOST:$TEST_NGINX_REDIS_PORT;
     location = /a {
@@ -216,26 +216,18 @@ seeds untouched
     }
 --- init
 SharedSessionTest::flush();
-SharedSessionTest::seed_session(id => '~~~???>>>', label => 'U',
+SharedSessionTest::seed_session(id => '~~~???>>>', label => 'U');
+SharedSessionTest::seed_session(id => 'Legacy_ID-42', label => 'L',
                                 creationTime => 1552128921707);
---- request
-GET /a
---- more_headers
-Cookie: SESSION=fn5+Pz8/Pj4+
---- response_headers
-!Set-Cookie
+--- request eval
+["GET /a", "GET /a"]
+--- more_headers eval
+["Cookie: SESSION=fn5+Pz8/Pj4+", "Cookie: SESSION=TGVnYWN5X0lELTQy"]
 --- response_body_filters eval
-sub { SharedSessionTest::dump_db($_[0]) }
---- response_body
-body: {"sessionId":"<U>","host":"hostA","lastUpdatedAt":<now>,"previousHost":null,"creationTime":1552128921707,"new":false}
-hash spring:session:sessions:<U> ttl=2100s
-  creationTime=1552128921707
-  maxInactiveInterval=1800
-  lastAccessedTime=<now>
-  sessionAttr:scopedTarget.sampleSession={"@class":"org.debugroom.mynavi.sample.aws.elasticache.app.web.model.SampleSession","host":"hostA","lastUpdatedAt":["java.util.Date",<now>]}
-string spring:session:sessions:expires:<U> ttl=1800s value=""
-set spring:session:expirations:<bucket(now+1800s)> ttl=2100s
-  "expires:<U>"
+sub { SharedSessionTest::normalizer()->body($_[0]) }
+--- response_body eval
+['body: {"sessionId":"<new>","host":"hostA","lastUpdatedAt":<now>,"previousHost":null,"creationTime":<now>,"new":true}' . "\n",
+ 'body: {"sessionId":"<L>","host":"hostA","lastUpdatedAt":<now>,"previousHost":null,"creationTime":1552128921707,"new":false}' . "\n"]
 --- no_error_log
 [error]
 [alert]
@@ -830,6 +822,64 @@ status: 200
 set-cookie: SESSION=<new>; Path=/; HttpOnly; SameSite=Lax
 body: {"sessionId":"<new>","host":"hostA","lastUpdatedAt":<now>,"previousHost":null,"creationTime":<now>,"new":true}
 seeds untouched
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 23: ids with characters a UUID never has ({ } : * ? [ ] . ~ / @ %, space) are ignored even though those sessions exist; no key is made from them
+Hash tags ({...}) would pick a cluster slot, ":" and glob characters
+would blur what a key means; such ids never reach a key name.
+--- config
+    shared_session_redis $TEST_NGINX_REDIS_HOST:$TEST_NGINX_REDIS_PORT;
+    location = /a {
+        shared_session;
+        shared_session_host hostA;
+    }
+    location = /raw {
+        shared_session;
+        shared_session_host hostA;
+        shared_session_cookie_base64 off;
+    }
+--- init
+SharedSessionTest::flush();
+@main::ODD = ('a{b}c', '{x}', 'p:q', 'expires:x', 'glob*?[a]', 'dot.ted',
+              'tilde~', 'sl/ash', 'at@host', 'pct%41', 'sp ace', 'x+y=');
+my ($i, $now) = (0, SharedSessionTest::now_ms());
+# the hash alone: a touch would add the shadow key, which the scan shows
+SharedSessionTest::seed_session(id => $_, label => 'S' . $i++,
+    fields => [creationTime => $now - 120000, lastAccessedTime => $now - 60000,
+               maxInactiveInterval => 1800])
+    for @main::ODD;
+%main::BEFORE = map { ($_ => 1) } split /\n/,
+    `redis-cli -h $ENV{TEST_NGINX_REDIS_HOST} -p $ENV{TEST_NGINX_REDIS_PORT} --scan`;
+--- request eval
+[("GET /a") x 12, ("GET /raw") x 6]
+--- more_headers eval
+[(map { "Cookie: SESSION=" . SharedSessionTest::b64($_) }
+      ('a{b}c', '{x}', 'p:q', 'expires:x', 'glob*?[a]', 'dot.ted',
+       'tilde~', 'sl/ash', 'at@host', 'pct%41', 'sp ace', 'x+y=')),
+ (map { "Cookie: SESSION=$_" }
+      ('a{b}c', '{x}', 'p:q', 'glob*?[a]', 'dot.ted', 'at@host'))]
+--- response_body_filters eval
+sub {
+    my @new = grep { !$main::BEFORE{$_} } split /\n/,
+        `redis-cli -h $ENV{TEST_NGINX_REDIS_HOST} -p $ENV{TEST_NGINX_REDIS_PORT} --scan`;
+    my @odd = grep {
+        !/\Aspring:session:(?:sessions:(?:expires:)?[0-9a-f-]{36}|expirations:\d+)\z/
+    } @new;
+    my $odd = CORE::join(' ', sort @odd);
+    SharedSessionTest::body_and_seeds($_[0])
+    . "keys not made of a UUID: " . ($odd || 'none') . "\n";
+}
+--- response_body eval
+[(<<'EOT') x 18]
+body: {"sessionId":"<new>","host":"hostA","lastUpdatedAt":<now>,"previousHost":null,"creationTime":<now>,"new":true}
+seeds untouched
+keys not made of a UUID: none
+EOT
 --- no_error_log
 [error]
 [alert]

@@ -34,6 +34,8 @@ EOT
         shared_session_cookie_httponly on;
         shared_session_cookie_samesite Lax;
         shared_session_cookie_base64 on;
+        shared_session_invalidate_methods GET POST;
+        shared_session_invalidate_check_origin on;
 EOT
     location => <<'EOT',
         shared_session_redis_password secret;
@@ -131,6 +133,10 @@ my @cases = (
     [ server   => 'shared_session_cookie_domain', '"a;b"', 'a;b' ],
     [ location => 'shared_session_namespace', '""' ],
     [ http     => 'shared_session_redis_password', 'env:SS_TEST_UNSET_VARIABLE' ],
+    [ location => 'shared_session_invalidate_methods', 'PUT' ],
+    [ location => 'shared_session_invalidate_methods', 'POST DELETE', 'DELETE' ],
+    [ http     => 'shared_session_invalidate_methods', 'GET POST HEAD', 'HEAD' ],
+    [ location => 'shared_session_invalidate_check_origin', 'maybe' ],
 );
 
 for my $case (@cases) {
@@ -142,6 +148,42 @@ for my $case (@cases) {
     ok((grep { /"\Q$directive\E"/ && /\Q$printed\E/ } @emerg),
        "$directive $written: an [emerg] line names the directive and the value")
         or diag($text);
+}
+
+# A password is never printed, not even the one refused for a control
+# character; an env: password is named by its variable, never by its value.
+$ENV{SS_TEST_CONTROL_SECRET} = "env\tS3cret-v4lue";
+for my $case ([ '"lit\tS3cret-l1teral"', 'S3cret-l1teral', undef ],
+              [ 'env:SS_TEST_CONTROL_SECRET', 'S3cret-v4lue',
+                'env:SS_TEST_CONTROL_SECRET' ])
+{
+    my ($written, $secret, $named) = @$case;
+    ($status, $out) = nginx_t(config_text(
+        http => "        shared_session_redis_password $written;\n"));
+    is(status_text($status), 'exit 1',
+       "shared_session_redis_password $written: nginx -t fails");
+    like($out, qr/\[emerg\].*"shared_session_redis_password".*control/,
+         '... naming the directive and the reason');
+    unlike($out, qr/\Q$secret\E/, '... without the password') or diag($out);
+    like($out, qr/\Q$named\E/, '... naming the variable') if $named;
+}
+
+# The image's configuration, with its limit_req and invalidation settings
+# (README, Security), passes as it is, but for the module's path.
+{
+    open my $fh, '<', 'conf/nginx.conf.example' or die "nginx.conf.example: $!";
+    my $example = do { local $/; <$fh> };
+    close $fh;
+    my $load = join '', map { "load_module $_;\n" } @modules;
+    $example =~ s/^load_module [^;]*;\n/$load/m;
+    like($example, qr/^\s*limit_req zone=sessions /m,
+         'nginx.conf.example limits the session endpoint');
+    like($example, qr/^\s*shared_session_invalidate_methods POST;/m,
+         'nginx.conf.example invalidates by POST');
+    local $ENV{REDIS_CLUSTER_ENDPOINT} = '127.0.0.1';
+    ($status, $out) = nginx_t($example);
+    is(status_text($status), 'exit 0', 'conf/nginx.conf.example passes nginx -t')
+        or diag($out);
 }
 
 # Handlers take no argument and belong in a location.

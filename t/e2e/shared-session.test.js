@@ -3,8 +3,10 @@
 //
 // Headless Debian Chromium driven by playwright-core: open index.html, ask
 // container 1, 2, 1 and check that the host switches while the session stays,
-// look at Redis, invalidate and check that a new session follows, then stop
-// Redis and check that the module's 503 is shown on the page.  Screenshots
+// look at Redis, check that another site's link and form cannot end the
+// session, invalidate with the page's own form (a POST) and check that a
+// new session follows, then stop Redis and check that the module's 503 is
+// shown on the page.  Screenshots
 // go to E2E_OUTPUT.  Prints "N passed, N failed" last; exits 1 on a failure.
 //
 // Environment (scripts/e2e.sh sets it):
@@ -133,7 +135,9 @@ async function main() {
       equal((await page.locator("#shared-session").textContent()).trim(),
             "Shared Session", "button text");
       check(await page.locator("#invalidate").isVisible(),
-            '"Invalidate Session" link not visible');
+            '"Invalidate Session" button not visible');
+      equal(await page.locator("#invalidate-form").getAttribute("method"),
+            "post", "Invalidate Session's form method");
     });
 
     await test("container 1, 2, 1: the host switches, the session stays",
@@ -183,6 +187,43 @@ async function main() {
       equal(attr["@class"], "org.debugroom.mynavi.sample.aws.elasticache"
             + ".app.web.model.SampleSession", "attribute class");
       equal(attr.lastUpdatedAt[1], s[2].lastUpdatedMs, "attribute lastUpdatedAt");
+    });
+
+    // A page of another site (served by the browser itself) with a link and
+    // a form to the endpoint: the link's GET carries the SameSite=Lax
+    // cookie (a top-level navigation) and gets 405, the form's POST is
+    // cross-site and gets 403.  The session lives on.
+    await test("another site's link and form do not end the session",
+               async () => {
+      check(s[2], "no session from the previous tests");
+      const id = s[2].sessionId;
+      const target = base + "/invalidateSession";
+      const other = "http://attacker.test/";
+      await page.route(other + "**", (route) => route.fulfill({
+        status: 200, contentType: "text/html",
+        body: `<!DOCTYPE html><title>another site</title>`
+              + `<a id="link" href="${target}">a link</a>`
+              + `<form method="post" action="${target}">`
+              + `<button id="post" type="submit">a form</button></form>`,
+      }));
+      try {
+        for (const [what, selector, status] of [["link (GET)", "#link", 405],
+                                                ["form (POST)", "#post", 403]]) {
+          await page.goto(other);
+          const [response] = await Promise.all([
+            page.waitForResponse((r) => r.url() === target),
+            page.click(selector),
+          ]);
+          equal(response.status(), status, `another site's ${what}: status`);
+          equal(hgetall(NS + "sessions:" + id).maxInactiveInterval, "1800",
+                `maxInactiveInterval after another site's ${what}`);
+        }
+      } finally {
+        await page.unroute(other + "**");
+        await page.goto(base + "/index.html");
+      }
+      check((await context.cookies(base)).some((c) => c.name === "SESSION"),
+            "SESSION cookie gone");
     });
 
     await test("Invalidate Session ends it, a new session follows", async () => {
