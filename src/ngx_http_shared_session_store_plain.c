@@ -79,6 +79,8 @@ struct ngx_http_shared_session_plain_s {
 };
 
 
+static ngx_int_t ngx_http_shared_session_plain_reads(
+    ngx_http_shared_session_plain_t *plain);
 static ngx_int_t ngx_http_shared_session_plain_send(
     ngx_http_shared_session_plain_t *plain,
     ngx_http_shared_session_redis_handler_pt handler, int argc,
@@ -111,6 +113,8 @@ static void ngx_http_shared_session_plain_written(void *data,
     redisReply *reply, ngx_str_t *error);
 static void ngx_http_shared_session_plain_fail(
     ngx_http_shared_session_plain_t *plain, ngx_str_t *error);
+static void ngx_http_shared_session_plain_abort(
+    ngx_http_shared_session_plain_t *plain);
 static void ngx_http_shared_session_plain_cleanup(void *data);
 static ngx_str_t *ngx_http_shared_session_plain_bucket(
     ngx_http_shared_session_plain_t *plain, int64_t expiry);
@@ -122,10 +126,7 @@ ngx_int_t
 ngx_http_shared_session_store_plain(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st, ngx_uint_t invalidate)
 {
-    int                               argc;
-    size_t                            len[6];
-    ngx_uint_t                        i;
-    const char                       *argv[6];
+    ngx_int_t                         rc;
     ngx_pool_cleanup_t               *cln;
     ngx_http_shared_session_plain_t  *plain;
 
@@ -146,8 +147,36 @@ ngx_http_shared_session_store_plain(ngx_http_request_t *r,
     st->plain = plain;
 
     if (st->nids == 0) {
-        return ngx_http_shared_session_plain_decide(plain);
+        rc = ngx_http_shared_session_plain_decide(plain);
+
+    } else {
+        rc = ngx_http_shared_session_plain_reads(plain);
     }
+
+    if (rc != NGX_OK) {
+        /*
+         * The caller answers now, and the request may live on (a body
+         * still to discard): what was sent must not answer it again.
+         */
+        ngx_http_shared_session_plain_abort(plain);
+    }
+
+    return rc;
+}
+
+
+/* one pipelined HMGET per candidate id */
+
+static ngx_int_t
+ngx_http_shared_session_plain_reads(ngx_http_shared_session_plain_t *plain)
+{
+    int                               argc;
+    size_t                            len[6];
+    ngx_uint_t                        i;
+    const char                       *argv[6];
+    ngx_http_shared_session_store_t  *st;
+
+    st = plain->st;
 
     argv[0] = "HMGET";
     len[0] = sizeof("HMGET") - 1;
@@ -162,12 +191,12 @@ ngx_http_shared_session_store_plain(ngx_http_request_t *r,
 
     argv[5] = (const char *) st->field.data;
     len[5] = st->field.len;
-    argc = invalidate ? 5 : 6;
+    argc = plain->invalidate ? 5 : 6;
 
     for (i = 0; i < st->nids; i++) {
-        argv[1] = (const char *) ngx_http_shared_session_store_key(r->pool,
-                                         &st->prefix, "sessions:",
-                                         &st->ids[i], &len[1]);
+        argv[1] = (const char *) ngx_http_shared_session_store_key(
+                                         st->request->pool, &st->prefix,
+                                         "sessions:", &st->ids[i], &len[1]);
         if (argv[1] == NULL) {
             return NGX_ERROR;
         }
@@ -177,7 +206,6 @@ ngx_http_shared_session_store_plain(ngx_http_request_t *r,
                                       argc, argv, len)
             != NGX_OK)
         {
-            /* those already sent are cancelled by the pool cleanup */
             return NGX_DECLINED;
         }
     }
@@ -262,6 +290,11 @@ ngx_http_shared_session_plain_read(void *data, redisReply *reply,
     plain = slot->plain;
     slot->cmd = NULL;
     plain->pending--;
+
+    if (plain->failed) {
+        /* the request was answered: nothing more is read or written */
+        return;
+    }
 
     if (reply == NULL) {
         ngx_http_shared_session_plain_fail(plain, error);
@@ -795,6 +828,10 @@ ngx_http_shared_session_plain_written(void *data, redisReply *reply,
     slot->cmd = NULL;
     plain->pending--;
 
+    if (plain->failed) {
+        return;
+    }
+
     if (reply == NULL) {
         ngx_http_shared_session_plain_fail(plain, error);
         return;
@@ -802,7 +839,7 @@ ngx_http_shared_session_plain_written(void *data, redisReply *reply,
 
     if (reply->type == REDIS_REPLY_ERROR) {
 
-        if (slot->argv && !plain->failed
+        if (slot->argv
             && reply->len >= 8 && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0)
         {
             /* a node whose scripts were flushed: once more, as EVAL */
@@ -835,7 +872,7 @@ ngx_http_shared_session_plain_written(void *data, redisReply *reply,
         return;
     }
 
-    if (plain->pending == 0 && !plain->failed) {
+    if (plain->pending == 0) {
         plain->st->handler(plain->st->request, plain->st, NGX_OK);
     }
 }
@@ -853,7 +890,6 @@ ngx_http_shared_session_plain_fail(ngx_http_shared_session_plain_t *plain,
         return;
     }
 
-    plain->failed = 1;
     st = plain->st;
 
     if (error != &st->error) {
@@ -868,9 +904,24 @@ ngx_http_shared_session_plain_fail(ngx_http_shared_session_plain_t *plain,
         }
     }
 
-    ngx_http_shared_session_plain_cleanup(plain);
+    ngx_http_shared_session_plain_abort(plain);
 
     st->handler(st->request, st, NGX_ERROR);
+}
+
+
+/*
+ * The request is answered (or about to be) with an error: the commands in
+ * flight are cancelled, and a reply already on its way is dropped.  Those
+ * sent still run in Redis, but no write is sent after their replies.
+ */
+
+static void
+ngx_http_shared_session_plain_abort(ngx_http_shared_session_plain_t *plain)
+{
+    plain->failed = 1;
+
+    ngx_http_shared_session_plain_cleanup(plain);
 }
 
 
