@@ -38,9 +38,13 @@
 /* the hash's fields and values a write sets, at most */
 #define NGX_HTTP_SHARED_SESSION_FIELDS         8
 
+/* the reads: one HMGET per candidate id, and TIME */
+#define NGX_HTTP_SHARED_SESSION_PLAIN_READS                                    \
+    (NGX_HTTP_SHARED_SESSION_MAX_IDS + 1)
+
 #define NGX_HTTP_SHARED_SESSION_PLAIN_SLOTS                                    \
-    (NGX_HTTP_SHARED_SESSION_MAX_IDS > NGX_HTTP_SHARED_SESSION_PLAIN_WRITES    \
-     ? NGX_HTTP_SHARED_SESSION_MAX_IDS : NGX_HTTP_SHARED_SESSION_PLAIN_WRITES)
+    ngx_max(NGX_HTTP_SHARED_SESSION_PLAIN_READS,                               \
+            NGX_HTTP_SHARED_SESSION_PLAIN_WRITES)
 
 
 typedef struct ngx_http_shared_session_plain_s  ngx_http_shared_session_plain_t;
@@ -65,6 +69,10 @@ struct ngx_http_shared_session_plain_s {
     ngx_http_shared_session_plain_slot_t   slots[
                                            NGX_HTTP_SHARED_SESSION_PLAIN_SLOTS];
 
+    /* Redis's clock when it read the hashes (ms), if it told it */
+    int64_t                                clock;
+    ngx_uint_t                             clocked;
+
     /* what the reads found, per candidate id */
     ngx_uint_t                             state[
                                            NGX_HTTP_SHARED_SESSION_MAX_IDS];
@@ -87,6 +95,10 @@ static ngx_int_t ngx_http_shared_session_plain_send(
     const char **argv, size_t *argvlen);
 static void ngx_http_shared_session_plain_read(void *data, redisReply *reply,
     ngx_str_t *error);
+static void ngx_http_shared_session_plain_time(void *data, redisReply *reply,
+    ngx_str_t *error);
+static void ngx_http_shared_session_plain_read_done(
+    ngx_http_shared_session_plain_t *plain);
 static ngx_uint_t ngx_http_shared_session_plain_parse(
     ngx_http_shared_session_plain_t *plain, ngx_uint_t i, redisReply *reply);
 static ngx_int_t ngx_http_shared_session_plain_decide(
@@ -210,6 +222,29 @@ ngx_http_shared_session_plain_reads(ngx_http_shared_session_plain_t *plain)
         }
     }
 
+    /*
+     * Expiry is judged by Redis's clock, as the scripts judge it: TIME,
+     * right behind the reads on the same connection.  A cluster has no
+     * one clock and TIME no key to route it by: there, the request's
+     * clock decides, and the hash script (scripts on) checks again with
+     * the clock of the hash's node before it writes.
+     */
+
+    if (st->cluster) {
+        return NGX_OK;
+    }
+
+    argv[0] = "TIME";
+    len[0] = sizeof("TIME") - 1;
+
+    if (ngx_http_shared_session_plain_send(plain,
+                                      ngx_http_shared_session_plain_time,
+                                      1, argv, len)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
     return NGX_OK;
 }
 
@@ -318,6 +353,68 @@ ngx_http_shared_session_plain_read(void *data, redisReply *reply,
         plain->state[i] = ngx_http_shared_session_plain_parse(plain, i, reply);
     }
 
+    ngx_http_shared_session_plain_read_done(plain);
+}
+
+
+/*
+ * TIME's reply: seconds and microseconds.  A server that refuses it (a
+ * proxy that forwards keyed commands only) leaves the request's clock to
+ * judge, as in a cluster.
+ */
+
+static void
+ngx_http_shared_session_plain_time(void *data, redisReply *reply,
+    ngx_str_t *error)
+{
+    ngx_http_shared_session_plain_slot_t  *slot = data;
+
+    ngx_int_t                         sec, usec;
+    ngx_http_shared_session_plain_t  *plain;
+
+    plain = slot->plain;
+    slot->cmd = NULL;
+    plain->pending--;
+
+    if (plain->failed) {
+        return;
+    }
+
+    if (reply == NULL) {
+        ngx_http_shared_session_plain_fail(plain, error);
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ARRAY
+        && reply->elements == 2
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && reply->element[1]->type == REDIS_REPLY_STRING)
+    {
+        sec = ngx_atoi((u_char *) reply->element[0]->str,
+                       reply->element[0]->len);
+        usec = ngx_atoi((u_char *) reply->element[1]->str,
+                        reply->element[1]->len);
+
+        if (sec != NGX_ERROR && usec != NGX_ERROR && usec < 1000000) {
+            plain->clock = (int64_t) sec * 1000 + usec / 1000;
+            plain->clocked = 1;
+        }
+    }
+
+    if (!plain->clocked) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP,
+                       plain->st->request->connection->log, 0,
+                       "shared session: no TIME from redis, "
+                       "expiry judged by this host's clock");
+    }
+
+    ngx_http_shared_session_plain_read_done(plain);
+}
+
+
+static void
+ngx_http_shared_session_plain_read_done(ngx_http_shared_session_plain_t *plain)
+{
     if (plain->pending == 0
         && ngx_http_shared_session_plain_decide(plain) != NGX_OK)
     {
@@ -369,9 +466,9 @@ ngx_http_shared_session_plain_parse(ngx_http_shared_session_plain_t *plain,
         return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
     }
 
-    /* 0: ended, whatever the clocks say (as the scripts) */
+    /* 0: ended, whatever the clocks say (as the scripts); else: decide() */
 
-    if (v[2] == 0 || (v[2] > 0 && st->now >= v[1] + v[2] * 1000)) {
+    if (v[2] == 0) {
         return NGX_HTTP_SHARED_SESSION_PLAIN_EXPIRED;
     }
 
@@ -400,6 +497,7 @@ ngx_http_shared_session_plain_parse(ngx_http_shared_session_plain_t *plain,
 static ngx_int_t
 ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
 {
+    int64_t                           clock;
     ngx_int_t                         rc;
     ngx_uint_t                        i;
     ngx_http_shared_session_store_t  *st;
@@ -407,7 +505,16 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
     st = plain->st;
     plain->nslots = 0;
 
+    clock = plain->clocked ? plain->clock : st->now;
+
     for (i = 0; i < st->nids; i++) {
+        if (plain->state[i] == NGX_HTTP_SHARED_SESSION_PLAIN_OK
+            && plain->interval[i] > 0
+            && clock >= plain->accessed[i] + plain->interval[i] * 1000)
+        {
+            plain->state[i] = NGX_HTTP_SHARED_SESSION_PLAIN_EXPIRED;
+        }
+
         if (plain->state[i] == NGX_HTTP_SHARED_SESSION_PLAIN_BAD) {
             ngx_http_shared_session_store_invalid(st, st->ids[i].data,
                                                   st->ids[i].len);

@@ -166,8 +166,11 @@ __DATA__
 
 === TEST 1: scripts: a session that ended by Redis's clock while nginx's "now" says live is not revived
 nginx's "now" is 1 s before the session's expiry; the script runs 2.5 s
-later.  Before: the script compared with nginx's "now", touched the session
-(lastAccessedTime, attribute, TTLs) and answered it as current.
+later, after the shadow key expired (the moment Spring publishes
+SessionExpiredEvent): only that key is gone, the rest is left as it was.
+Before: the script compared with nginx's "now", touched the session
+(lastAccessedTime, attribute, TTLs, a new shadow key) and answered it as
+current.
 --- config
     shared_session_redis $TEST_NGINX_REDIS_HOST:$TEST_NGINX_REDIS_PORT;
     shared_session_redis_timeout 10s;
@@ -190,7 +193,7 @@ Set-Cookie: SESSION=[A-Za-z0-9+/]{48}; Path=/; HttpOnly; SameSite=Lax
 sub { SharedSessionTest::body_and_seeds($_[0]) }
 --- response_body
 body: {"sessionId":"<new>","host":"hostA","lastUpdatedAt":<now>,"previousHost":null,"creationTime":<now>,"new":true}
-seeds untouched
+deleted spring:session:sessions:expires:e1237df7-5646-4382-aa12-41435ed09dc7
 --- no_error_log
 [error]
 [alert]
@@ -223,7 +226,7 @@ Set-Cookie: SESSION=[A-Za-z0-9+/]{48}; Path=/; HttpOnly; SameSite=Lax
 sub { SharedSessionTest::body_and_seeds($_[0]) }
 --- response_body
 body: {"sessionId":"<new>","host":"hostA","lastUpdatedAt":<now>,"previousHost":null,"creationTime":<now>,"new":true}
-seeds untouched
+deleted spring:session:sessions:expires:e1237df7-5646-4382-aa12-41435ed09dc7
 --- no_error_log
 [error]
 [alert]
