@@ -18,12 +18,19 @@
  * Redis Cluster, where a session's keys live on different shards and each
  * command goes to its key's (there, unless scripts are off, the hash is
  * written by a one-key script that writes only a session still live).  One
- * pipelined HMGET per candidate id, then, decided here, the writes.  The
- * writes keep Spring's layout and the order that makes a failing write the
- * first one; but unlike the scripts, a session invalidated or expired
- * between the two round trips may get lastAccessedTime and the attribute
- * written again (such a hash lacks creationTime: every reader, this module
- * included, takes it for "not a session", and it expires with its TTL).
+ * pipelined HMGET per candidate id (and TIME, for Redis's clock), then,
+ * decided here, the writes.  The writes keep Spring's layout and the order
+ * that makes a failing write the first one.
+ *
+ * Unlike the scripts, the plain writes cannot check that the session is
+ * still there: one deleted between the two round trips (DEL, as a Spring
+ * Boot 3 app invalidates) is written back whole, with the creationTime and
+ * maxInactiveInterval it was read with, and is live again for every reader
+ * (Spring included) with the module's attribute alone; one invalidated
+ * meanwhile by maxInactiveInterval 0 (Spring 3.4) stays ended, as HSETNX
+ * leaves that field alone.  Never a hash without creationTime: Spring
+ * Session 3 throws on such a hash (IllegalStateException), Spring Session
+ * 2 fills it with defaults.
  */
 
 
@@ -32,8 +39,9 @@
 #define NGX_HTTP_SHARED_SESSION_PLAIN_EXPIRED  2
 #define NGX_HTTP_SHARED_SESSION_PLAIN_OK       3
 
-/* at most: SADD, PEXPIRE, SREM, SET, HMSET, PEXPIRE (or EVALSHA, EVAL) */
-#define NGX_HTTP_SHARED_SESSION_PLAIN_WRITES   6
+/* at most: SADD, PEXPIRE, SREM, SET, HSETNX, HMSET, PEXPIRE (or EVALSHA,
+ * EVAL in place of the last three) */
+#define NGX_HTTP_SHARED_SESSION_PLAIN_WRITES   7
 
 /* the hash's fields and values a write sets, at most */
 #define NGX_HTTP_SHARED_SESSION_FIELDS         8
@@ -84,6 +92,12 @@ struct ngx_http_shared_session_plain_s {
                                            NGX_HTTP_SHARED_SESSION_MAX_IDS];
     ngx_str_t                              attribute[
                                            NGX_HTTP_SHARED_SESSION_MAX_IDS];
+
+    /* creationTime and maxInactiveInterval as stored, to write them back */
+    ngx_str_t                              raw_created[
+                                           NGX_HTTP_SHARED_SESSION_MAX_IDS];
+    ngx_str_t                              raw_interval[
+                                           NGX_HTTP_SHARED_SESSION_MAX_IDS];
 };
 
 
@@ -108,7 +122,9 @@ static ngx_int_t ngx_http_shared_session_plain_expire(
     int64_t old);
 static ngx_int_t ngx_http_shared_session_plain_write_hash(
     ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
-    ngx_uint_t create);
+    ngx_int_t read);
+static ngx_int_t ngx_http_shared_session_plain_copy(ngx_pool_t *pool,
+    ngx_str_t *to, redisReply *e);
 static ngx_int_t ngx_http_shared_session_plain_end(
     ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
     int64_t accessed);
@@ -432,6 +448,7 @@ ngx_http_shared_session_plain_parse(ngx_http_shared_session_plain_t *plain,
     int64_t                           v[3];
     ngx_uint_t                        k;
     redisReply                       *e;
+    ngx_pool_t                       *pool;
     ngx_http_shared_session_store_t  *st;
 
     st = plain->st;
@@ -476,19 +493,45 @@ ngx_http_shared_session_plain_parse(ngx_http_shared_session_plain_t *plain,
     plain->accessed[i] = v[1];
     plain->interval[i] = v[2];
 
-    if (reply->elements > 3 && reply->element[3]->type == REDIS_REPLY_STRING) {
-        e = reply->element[3];
+    pool = st->request->pool;
 
-        plain->attribute[i].len = e->len;
-        plain->attribute[i].data = ngx_pnalloc(st->request->pool, e->len + 1);
-        if (plain->attribute[i].data == NULL) {
-            return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
-        }
+    if (ngx_http_shared_session_plain_copy(pool, &plain->raw_created[i],
+                                           reply->element[0])
+        != NGX_OK
+        || ngx_http_shared_session_plain_copy(pool, &plain->raw_interval[i],
+                                              reply->element[2])
+           != NGX_OK)
+    {
+        return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
+    }
 
-        ngx_memcpy(plain->attribute[i].data, e->str, e->len);
+    if (reply->elements > 3 && reply->element[3]->type == REDIS_REPLY_STRING
+        && ngx_http_shared_session_plain_copy(pool, &plain->attribute[i],
+                                              reply->element[3])
+           != NGX_OK)
+    {
+        return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
     }
 
     return NGX_HTTP_SHARED_SESSION_PLAIN_OK;
+}
+
+
+/* a bulk string of a reply, which is freed after its handler returns */
+
+static ngx_int_t
+ngx_http_shared_session_plain_copy(ngx_pool_t *pool, ngx_str_t *to,
+    redisReply *e)
+{
+    to->len = e->len;
+    to->data = ngx_pnalloc(pool, e->len + 1);
+    if (to->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(to->data, e->str, e->len);
+
+    return NGX_OK;
 }
 
 
@@ -542,7 +585,8 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
             if (rc == NGX_OK) {
                 rc = ngx_http_shared_session_plain_write_hash(plain,
                                                  &st->ids[i],
-                                                 plain->interval[i], 0);
+                                                 plain->interval[i],
+                                                 (ngx_int_t) i);
             }
         }
 
@@ -559,7 +603,7 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
         if (rc == NGX_OK) {
             rc = ngx_http_shared_session_plain_write_hash(plain, &st->new_id,
                                                   st->max_inactive_interval,
-                                                  1);
+                                                  -1);
         }
     }
 
@@ -662,10 +706,24 @@ ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
 }
 
 
+/*
+ * The hash: a new session's every field, or an existing one's
+ * lastAccessedTime and attribute ("read" is its index; -1: create).
+ *
+ * Without the hash script, a session deleted since it was read (DEL by a
+ * Spring Boot 3 app's invalidation) would come back as a hash of
+ * lastAccessedTime and the attribute alone, which Spring Session 3 cannot
+ * read (IllegalStateException) and Spring Session 2 fills with defaults.
+ * So the two other numbers go along as they were read: creationTime in the
+ * HMSET (it never changes), maxInactiveInterval with HSETNX before it,
+ * which writes it only into a hash that lacks it, so that an invalidation
+ * that set it to 0 meanwhile stays in force.
+ */
+
 static ngx_int_t
 ngx_http_shared_session_plain_write_hash(
     ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
-    ngx_uint_t create)
+    ngx_int_t read)
 {
     int                               argc;
     size_t                            len[10];
@@ -688,6 +746,25 @@ ngx_http_shared_session_plain_write_hash(
         return NGX_ERROR;
     }
 
+    if (read >= 0 && !st->hash_script) {
+        argv[0] = "HSETNX";
+        len[0] = sizeof("HSETNX") - 1;
+        argv[1] = (const char *) key.data;
+        len[1] = key.len;
+        argv[2] = "maxInactiveInterval";
+        len[2] = sizeof("maxInactiveInterval") - 1;
+        argv[3] = (const char *) plain->raw_interval[read].data;
+        len[3] = plain->raw_interval[read].len;
+
+        if (ngx_http_shared_session_plain_send(plain,
+                                      ngx_http_shared_session_plain_written,
+                                      4, argv, len)
+            != NGX_OK)
+        {
+            return NGX_DECLINED;
+        }
+    }
+
     argv[1] = (const char *) key.data;
     len[1] = key.len;
 
@@ -695,7 +772,7 @@ ngx_http_shared_session_plain_write_hash(
     len[0] = 5;
     argc = 2;
 
-    if (create) {
+    if (read < 0) {
         argv[argc] = "creationTime";
         len[argc++] = sizeof("creationTime") - 1;
         argv[argc] = (const char *) now->data;
@@ -704,6 +781,12 @@ ngx_http_shared_session_plain_write_hash(
         len[argc++] = sizeof("maxInactiveInterval") - 1;
         argv[argc] = (const char *) mii->data;
         len[argc++] = mii->len;
+
+    } else if (!st->hash_script) {
+        argv[argc] = "creationTime";
+        len[argc++] = sizeof("creationTime") - 1;
+        argv[argc] = (const char *) plain->raw_created[read].data;
+        len[argc++] = plain->raw_created[read].len;
     }
 
     argv[argc] = "lastAccessedTime";
@@ -716,7 +799,9 @@ ngx_http_shared_session_plain_write_hash(
     len[argc++] = st->value.len;
 
     if (st->hash_script) {
-        return ngx_http_shared_session_plain_eval(plain, &key, now, create,
+        /* the script writes only a session still live: no field needed */
+
+        return ngx_http_shared_session_plain_eval(plain, &key, now, read < 0,
                                                   n < 0 ? NULL : ttl,
                                                   argc - 2, &argv[2],
                                                   &len[2]);
