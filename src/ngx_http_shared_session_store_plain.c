@@ -28,9 +28,16 @@
  * maxInactiveInterval it was read with, and is live again for every reader
  * (Spring included) with the module's attribute alone; one invalidated
  * meanwhile by maxInactiveInterval 0 (Spring 3.4) stays ended, as HSETNX
- * leaves that field alone.  Never a hash without creationTime: Spring
- * Session 3 throws on such a hash (IllegalStateException), Spring Session
- * 2 fills it with defaults.
+ * leaves that field alone.  No hash is left without creationTime,
+ * lastAccessedTime or maxInactiveInterval: Spring Session 3 throws on such
+ * a hash (IllegalStateException), Spring Session 2 fills it with defaults.
+ * (A hash deleted meanwhile has maxInactiveInterval alone between the
+ * HSETNX and the HMSET that follows it in the same pipeline.)
+ *
+ * With the hash script (Redis Cluster, scripts on), the hash is written
+ * first and alone: its shard's clock and contents decide.  A session that
+ * ended meanwhile is an ended session (a new one is made), and its shadow
+ * key and expiry bucket are not written.
  */
 
 
@@ -39,8 +46,7 @@
 #define NGX_HTTP_SHARED_SESSION_PLAIN_EXPIRED  2
 #define NGX_HTTP_SHARED_SESSION_PLAIN_OK       3
 
-/* at most: SADD, PEXPIRE, SREM, SET, HSETNX, HMSET, PEXPIRE (or EVALSHA,
- * EVAL in place of the last three) */
+/* at most SADD, PEXPIRE, SREM, SET, HSETNX, HMSET, PEXPIRE; or EVALSHA, EVAL */
 #define NGX_HTTP_SHARED_SESSION_PLAIN_WRITES   7
 
 /* the hash's fields and values a write sets, at most */
@@ -60,6 +66,7 @@ typedef struct ngx_http_shared_session_plain_s  ngx_http_shared_session_plain_t;
 typedef struct {
     ngx_http_shared_session_plain_t      *plain;
     void                                 *cmd;      /* redis or cluster */
+    ngx_http_shared_session_redis_handler_pt  handler;
 
     /* an EVALSHA of the hash script, sent as EVAL again after NOSCRIPT */
     int                                   argc;
@@ -73,6 +80,7 @@ struct ngx_http_shared_session_plain_s {
     ngx_uint_t                             invalidate;
     ngx_uint_t                             pending;
     ngx_uint_t                             failed;
+    ngx_uint_t                             warned;   /* bad ids logged */
     ngx_uint_t                             nslots;
     ngx_http_shared_session_plain_slot_t   slots[
                                            NGX_HTTP_SHARED_SESSION_PLAIN_SLOTS];
@@ -131,7 +139,7 @@ static ngx_int_t ngx_http_shared_session_plain_end(
 static ngx_int_t ngx_http_shared_session_plain_eval(
     ngx_http_shared_session_plain_t *plain, ngx_str_t *key, ngx_str_t *now,
     ngx_uint_t create, ngx_str_t *ttl, int nfields, const char **fields,
-    size_t *flen);
+    size_t *flen, ngx_http_shared_session_redis_handler_pt handler);
 static ngx_int_t ngx_http_shared_session_plain_write(
     ngx_http_shared_session_plain_t *plain, const char *name, ngx_str_t *key,
     ngx_str_t *arg);
@@ -139,6 +147,10 @@ static ngx_str_t *ngx_http_shared_session_plain_member(ngx_pool_t *pool,
     ngx_str_t *id);
 static void ngx_http_shared_session_plain_written(void *data,
     redisReply *reply, ngx_str_t *error);
+static void ngx_http_shared_session_plain_hashed(void *data,
+    redisReply *reply, ngx_str_t *error);
+static ngx_int_t ngx_http_shared_session_plain_noscript(
+    ngx_http_shared_session_plain_slot_t *slot, redisReply *reply);
 static void ngx_http_shared_session_plain_fail(
     ngx_http_shared_session_plain_t *plain, ngx_str_t *error);
 static void ngx_http_shared_session_plain_abort(
@@ -284,6 +296,7 @@ ngx_http_shared_session_plain_send(ngx_http_shared_session_plain_t *plain,
 
     slot = &plain->slots[plain->nslots++];
     slot->plain = plain;
+    slot->handler = handler;
     slot->argv = NULL;
 
     if (st->cluster) {
@@ -558,7 +571,10 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
             plain->state[i] = NGX_HTTP_SHARED_SESSION_PLAIN_EXPIRED;
         }
 
-        if (plain->state[i] == NGX_HTTP_SHARED_SESSION_PLAIN_BAD) {
+        if (plain->state[i] == NGX_HTTP_SHARED_SESSION_PLAIN_BAD
+            && !(plain->warned & ((ngx_uint_t) 1 << i)))
+        {
+            plain->warned |= (ngx_uint_t) 1 << i;
             ngx_http_shared_session_store_invalid(st, st->ids[i].data,
                                                   st->ids[i].len);
         }
@@ -578,6 +594,16 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
                                                    plain->interval[i],
                                                    plain->accessed[i]);
 
+        } else if (st->hash_script) {
+            /*
+             * The hash first, alone: its shard says whether the session is
+             * still live; the shadow key and the bucket follow (hashed()).
+             */
+
+            rc = ngx_http_shared_session_plain_write_hash(plain, &st->ids[i],
+                                                  plain->interval[i],
+                                                  (ngx_int_t) i);
+
         } else {
             rc = ngx_http_shared_session_plain_expire(plain, &st->ids[i],
                                                       plain->interval[i],
@@ -596,6 +622,7 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
     } else {
         st->found = 0;
         st->creation_time = st->now;
+        ngx_str_null(&st->previous);
 
         rc = ngx_http_shared_session_plain_expire(plain, &st->new_id,
                                                   st->max_inactive_interval,
@@ -628,6 +655,8 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
  * The bucket first: SADD is the write that can meet a key of another type
  * or Redis out of memory; when it fails, nothing else is written (the
  * commands after it fail the same way or are cancelled with the request).
+ * In a cluster, each goes to its own shard, and an existing session's hash
+ * script has gone first (decide()).
  */
 
 static ngx_int_t
@@ -802,9 +831,11 @@ ngx_http_shared_session_plain_write_hash(
         /* the script writes only a session still live: no field needed */
 
         return ngx_http_shared_session_plain_eval(plain, &key, now, read < 0,
-                                                  n < 0 ? NULL : ttl,
-                                                  argc - 2, &argv[2],
-                                                  &len[2]);
+                                      n < 0 ? NULL : ttl, argc - 2,
+                                      &argv[2], &len[2],
+                                      read < 0
+                                      ? ngx_http_shared_session_plain_written
+                                      : ngx_http_shared_session_plain_hashed);
     }
 
     if (ngx_http_shared_session_plain_send(plain,
@@ -890,7 +921,8 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
         }
 
         return ngx_http_shared_session_plain_eval(plain, &key, now, 0, &ttl,
-                                                  2, &argv[2], &len[2]);
+                                      2, &argv[2], &len[2],
+                                      ngx_http_shared_session_plain_written);
     }
 
     if (ngx_http_shared_session_plain_send(plain,
@@ -913,7 +945,8 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
 static ngx_int_t
 ngx_http_shared_session_plain_eval(ngx_http_shared_session_plain_t *plain,
     ngx_str_t *key, ngx_str_t *now, ngx_uint_t create, ngx_str_t *ttl,
-    int nfields, const char **fields, size_t *flen)
+    int nfields, const char **fields, size_t *flen,
+    ngx_http_shared_session_redis_handler_pt handler)
 {
     int                               i, argc;
     size_t                            len[8 + NGX_HTTP_SHARED_SESSION_FIELDS];
@@ -951,9 +984,8 @@ ngx_http_shared_session_plain_eval(ngx_http_shared_session_plain_t *plain,
         len[argc++] = flen[i];
     }
 
-    return ngx_http_shared_session_plain_send(plain,
-                                      ngx_http_shared_session_plain_written,
-                                      argc, argv, len);
+    return ngx_http_shared_session_plain_send(plain, handler, argc, argv,
+                                              len);
 }
 
 
@@ -1012,8 +1044,7 @@ ngx_http_shared_session_plain_written(void *data, redisReply *reply,
 {
     ngx_http_shared_session_plain_slot_t  *slot = data;
 
-    ngx_str_t                         e, *script;
-    const char                      **argv;
+    ngx_str_t                         e;
     ngx_http_shared_session_plain_t  *plain;
 
     plain = slot->plain;
@@ -1031,30 +1062,7 @@ ngx_http_shared_session_plain_written(void *data, redisReply *reply,
 
     if (reply->type == REDIS_REPLY_ERROR) {
 
-        if (slot->argv
-            && reply->len >= 8 && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0)
-        {
-            /* a node whose scripts were flushed: once more, as EVAL */
-
-            script = ngx_http_shared_session_store_hash_script(NULL);
-
-            argv = slot->argv;
-            slot->argv = NULL;
-
-            argv[0] = "EVAL";
-            slot->argvlen[0] = 4;
-            argv[1] = (const char *) script->data;
-            slot->argvlen[1] = script->len;
-
-            if (ngx_http_shared_session_plain_send(plain,
-                                      ngx_http_shared_session_plain_written,
-                                      slot->argc, argv, slot->argvlen)
-                != NGX_OK)
-            {
-                ngx_http_shared_session_plain_fail(plain,
-                                                   &plain->st->error);
-            }
-
+        if (ngx_http_shared_session_plain_noscript(slot, reply) == NGX_OK) {
             return;
         }
 
@@ -1067,6 +1075,129 @@ ngx_http_shared_session_plain_written(void *data, redisReply *reply,
     if (plain->pending == 0) {
         plain->st->handler(plain->st->request, plain->st, NGX_OK);
     }
+}
+
+
+/*
+ * The hash script's answer for a session read as live (Redis Cluster):
+ * 1, written: now its shadow key and expiry bucket; 0, the session ended
+ * meanwhile (expired by its shard's clock, invalidated, deleted): it is an
+ * ended session, and the next live candidate, or a new session, is chosen
+ * as if the read had found it ended.  Nothing else is in flight here.
+ */
+
+static void
+ngx_http_shared_session_plain_hashed(void *data, redisReply *reply,
+    ngx_str_t *error)
+{
+    ngx_http_shared_session_plain_slot_t  *slot = data;
+
+    ngx_int_t                         rc;
+    ngx_str_t                         e;
+    ngx_uint_t                        i;
+    ngx_http_shared_session_store_t  *st;
+    ngx_http_shared_session_plain_t  *plain;
+
+    plain = slot->plain;
+    slot->cmd = NULL;
+    plain->pending--;
+
+    if (plain->failed) {
+        return;
+    }
+
+    if (reply == NULL) {
+        ngx_http_shared_session_plain_fail(plain, error);
+        return;
+    }
+
+    st = plain->st;
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+
+        if (ngx_http_shared_session_plain_noscript(slot, reply) == NGX_OK) {
+            return;
+        }
+
+        e.data = (u_char *) reply->str;
+        e.len = reply->len;
+        ngx_http_shared_session_plain_fail(plain, &e);
+        return;
+    }
+
+    if (reply->type != REDIS_REPLY_INTEGER
+        || (reply->integer != 0 && reply->integer != 1)
+        || st->found == 0)
+    {
+        ngx_str_set(&e, "unexpected reply to the hash script");
+        ngx_http_shared_session_plain_fail(plain, &e);
+        return;
+    }
+
+    i = st->found - 1;
+
+    if (reply->integer == 1) {
+        rc = ngx_http_shared_session_plain_expire(plain, &st->ids[i],
+                                                  plain->interval[i],
+                                                  plain->accessed[i]);
+    } else {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, st->request->connection->log, 0,
+                       "shared session: session \"%V\" ended meanwhile",
+                       &st->ids[i]);
+
+        plain->state[i] = NGX_HTTP_SHARED_SESSION_PLAIN_EXPIRED;
+
+        rc = ngx_http_shared_session_plain_decide(plain);
+    }
+
+    if (rc != NGX_OK) {
+        if (st->error.len == 0) {
+            ngx_str_set(&st->error, "out of memory");
+        }
+
+        ngx_http_shared_session_plain_fail(plain, &st->error);
+    }
+}
+
+
+/*
+ * NOSCRIPT from a node whose scripts were flushed: the hash script once
+ * more, as EVAL, to the same handler.  NGX_DECLINED: not that case.
+ */
+
+static ngx_int_t
+ngx_http_shared_session_plain_noscript(
+    ngx_http_shared_session_plain_slot_t *slot, redisReply *reply)
+{
+    ngx_str_t                         *script;
+    const char                       **argv;
+    ngx_http_shared_session_plain_t   *plain;
+
+    if (slot->argv == NULL
+        || reply->len < 8 || ngx_strncmp(reply->str, "NOSCRIPT", 8) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    plain = slot->plain;
+    script = ngx_http_shared_session_store_hash_script(NULL);
+
+    argv = slot->argv;
+    slot->argv = NULL;
+
+    argv[0] = "EVAL";
+    slot->argvlen[0] = 4;
+    argv[1] = (const char *) script->data;
+    slot->argvlen[1] = script->len;
+
+    if (ngx_http_shared_session_plain_send(plain, slot->handler, slot->argc,
+                                           argv, slot->argvlen)
+        != NGX_OK)
+    {
+        ngx_http_shared_session_plain_fail(plain, &plain->st->error);
+    }
+
+    return NGX_OK;
 }
 
 

@@ -9,11 +9,13 @@
 #  3    shared_session_redis_scripts off: the hash deleted between the
 #       HMGET and the writes (a proxy deletes it before it hands the HMGET
 #       reply to nginx) is written back as a hash Spring can read.
-#  4    cluster: the hash script's "the session ended meanwhile" (its TTL
+#  4    the same with maxInactiveInterval set to 0 in between (an
+#       invalidation): it stays 0, the session ended.
+#  5    cluster: the hash script's "the session ended meanwhile" (its TTL
 #       ran out while the write waited behind CLIENT PAUSE WRITE) is an
 #       ended session: a new session, and the old one's shadow key and
 #       bucket are not written.
-#  5    cluster with a primary down: a 503 answered while another command
+#  6    cluster with a primary down: a 503 answered while another command
 #       was already sent is final: the reply that comes later neither
 #       writes the session nor answers the request a second time, though
 #       the request lives on (its body never came).
@@ -77,13 +79,14 @@ sub main::read_for {
     return $buf;
 }
 
-# A TCP proxy between nginx and the shared Redis that deletes the hash
-# $key once, at the moment the first HMGET has been answered and before
-# nginx sees that answer: the deletion falls between the plain strategy's
-# read and its writes, as a Spring Boot 3 app's invalidation (DEL) or the
-# hash's TTL could.  Runs for at most 30 s.
-sub main::start_delete_proxy {
-    my ($key) = @_;
+# A TCP proxy between nginx and the shared Redis that runs the command
+# @cmd once, at the moment the first HMGET has been answered and before
+# nginx sees that answer: it falls between the plain strategy's read and
+# its writes, as a Spring app's invalidation could (DEL for Spring Boot 3's
+# RedisSessionRepository, maxInactiveInterval 0 for Spring Session 3.4's
+# indexed one).  Runs for at most 30 s.
+sub main::start_proxy {
+    my (@cmd) = @_;
     my $listen = IO::Socket::INET->new(
         LocalAddr => '127.0.0.1', LocalPort => $ENV{TEST_NGINX_PROXY_PORT},
         Listen => 16, ReuseAddr => 1)
@@ -121,7 +124,7 @@ sub main::start_delete_proxy {
             }
             if ($up{$fh}) {
                 if ($armed && !$done) {
-                    SharedSessionTest::redis_cmd('DEL', $key);
+                    SharedSessionTest::redis_cmd(@cmd);
                     $done = 1;
                 }
             } elsif ($data =~ /HMGET/) {
@@ -250,7 +253,7 @@ SharedSessionTest::flush();
 SharedSessionTest::seed_session(
     id => 'e1237df7-5646-4382-aa12-41435ed09dc7', label => 'B',
     creationTime => 1552128921707, maxInactiveInterval => 1800);
-main::start_delete_proxy("spring:session:sessions:e1237df7-5646-4382-aa12-41435ed09dc7");
+main::start_proxy('DEL', 'spring:session:sessions:e1237df7-5646-4382-aa12-41435ed09dc7');
 --- request
 GET /a
 --- more_headers
@@ -277,7 +280,47 @@ set spring:session:expirations:<bucket(now+1800s)> ttl=2100s
 
 
 
-=== TEST 4: cluster: the hash script's "ended meanwhile" is an ended session: a new session, the old one's shadow key and bucket not written
+=== TEST 4: scripts off: a session invalidated (maxInactiveInterval 0) between the HMGET and the writes stays ended
+The writes add lastAccessedTime and the attribute, but maxInactiveInterval
+stays 0 (HSETNX): every reader, Spring included, takes the session for
+ended.  Guards the fix of TEST 3 against writing maxInactiveInterval over
+an invalidation.
+--- config
+    shared_session_redis 127.0.0.1:$TEST_NGINX_PROXY_PORT;
+    shared_session_redis_scripts off;
+    location = /a {
+        shared_session;
+        shared_session_host hostA;
+    }
+--- init
+SharedSessionTest::flush();
+SharedSessionTest::seed_session(
+    id => 'e1237df7-5646-4382-aa12-41435ed09dc7', label => 'B',
+    creationTime => 1552128921707, maxInactiveInterval => 1800);
+main::start_proxy('HSET', 'spring:session:sessions:e1237df7-5646-4382-aa12-41435ed09dc7',
+                  'maxInactiveInterval', '0');
+--- request
+GET /a
+--- more_headers
+Cookie: SESSION=ZTEyMzdkZjctNTY0Ni00MzgyLWFhMTItNDE0MzVlZDA5ZGM3
+--- response_body_filters eval
+sub {
+    main::stop_proxy();
+    my $h = SharedSessionTest::redis_cmd('HGET',
+        'spring:session:sessions:e1237df7-5646-4382-aa12-41435ed09dc7',
+        'maxInactiveInterval');
+    "maxInactiveInterval=$h\n";
+}
+--- response_body
+maxInactiveInterval=0
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 5: cluster: the hash script's "ended meanwhile" is an ended session: a new session, the old one's shadow key and bucket not written
 The hash's TTL (700 ms) runs out while its primary holds writes (CLIENT
 PAUSE WRITE, 1.5 s): the HMGET saw the session live, the hash script finds
 it gone.  Before: answered as the current session (200, "new":false) after
@@ -341,7 +384,7 @@ exited on signal
 
 
 
-=== TEST 5: cluster, a primary down: the 503 of a request whose first HMGET was already sent is final
+=== TEST 6: cluster, a primary down: the 503 of a request whose first HMGET was already sent is final
 Cookies A (on a live primary) then D (on the stopped one, backing off:
 a send to it fails at once).  The client keeps the request alive: Content-Length 1, and
 the body never comes.  Before: the HMGET of A was answered after the 503,
