@@ -64,14 +64,14 @@
 typedef struct ngx_http_shared_session_plain_s  ngx_http_shared_session_plain_t;
 
 typedef struct {
-    ngx_http_shared_session_plain_t      *plain;
-    void                                 *cmd;      /* redis or cluster */
-    ngx_http_shared_session_redis_handler_pt  handler;
+    ngx_http_shared_session_plain_t           *plain;
+    void                                      *cmd;  /* redis or cluster */
+    ngx_http_shared_session_redis_handler_pt   handler;
 
     /* an EVALSHA of the hash script, sent as EVAL again after NOSCRIPT */
-    int                                   argc;
-    const char                          **argv;
-    size_t                               *argvlen;
+    int                                        argc;
+    const char                               **argv;
+    size_t                                    *argvlen;
 } ngx_http_shared_session_plain_slot_t;
 
 
@@ -86,8 +86,8 @@ struct ngx_http_shared_session_plain_s {
                                            NGX_HTTP_SHARED_SESSION_PLAIN_SLOTS];
 
     /* Redis's clock when it read the hashes (ms), if it told it */
-    int64_t                                clock;
-    ngx_uint_t                             clocked;
+    int64_t                                redis_now;
+    ngx_uint_t                             redis_now_set;
 
     /* what the reads found, per candidate id */
     ngx_uint_t                             state[
@@ -425,12 +425,12 @@ ngx_http_shared_session_plain_time(void *data, redisReply *reply,
                         reply->element[1]->len);
 
         if (sec != NGX_ERROR && usec != NGX_ERROR && usec < 1000000) {
-            plain->clock = (int64_t) sec * 1000 + usec / 1000;
-            plain->clocked = 1;
+            plain->redis_now = (int64_t) sec * 1000 + usec / 1000;
+            plain->redis_now_set = 1;
         }
     }
 
-    if (!plain->clocked) {
+    if (!plain->redis_now_set) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP,
                        plain->st->request->connection->log, 0,
                        "shared session: no TIME from redis, "
@@ -553,7 +553,7 @@ ngx_http_shared_session_plain_copy(ngx_pool_t *pool, ngx_str_t *to,
 static ngx_int_t
 ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
 {
-    int64_t                           clock;
+    int64_t                           now;
     ngx_int_t                         rc;
     ngx_uint_t                        i;
     ngx_http_shared_session_store_t  *st;
@@ -561,12 +561,12 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
     st = plain->st;
     plain->nslots = 0;
 
-    clock = plain->clocked ? plain->clock : st->now;
+    now = plain->redis_now_set ? plain->redis_now : st->now;
 
     for (i = 0; i < st->nids; i++) {
         if (plain->state[i] == NGX_HTTP_SHARED_SESSION_PLAIN_OK
             && plain->interval[i] > 0
-            && clock >= plain->accessed[i] + plain->interval[i] * 1000)
+            && now >= plain->accessed[i] + plain->interval[i] * 1000)
         {
             plain->state[i] = NGX_HTTP_SHARED_SESSION_PLAIN_EXPIRED;
         }
@@ -1140,6 +1140,7 @@ ngx_http_shared_session_plain_hashed(void *data, redisReply *reply,
         rc = ngx_http_shared_session_plain_expire(plain, &st->ids[i],
                                                   plain->interval[i],
                                                   plain->accessed[i]);
+
     } else {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, st->request->connection->log, 0,
                        "shared session: session \"%V\" ended meanwhile",
