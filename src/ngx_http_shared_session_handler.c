@@ -98,6 +98,12 @@ ngx_http_shared_session_handler(ngx_http_request_t *r)
 
     rc = ngx_http_shared_session_store_touch(r, st);
 
+    /*
+     * Answered now, without NGX_DONE: the store cancelled whatever it had
+     * already sent, so touched() is not called for this request, even if
+     * it lives on (a body still to discard).
+     */
+
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

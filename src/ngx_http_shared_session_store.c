@@ -25,6 +25,15 @@
  * writes it) whatever lastAccessedTime says: one ahead of this clock (another
  * host's, or a request that began later) must not revive it.
  *
+ * Whether a session is still live is judged by Redis's clock (TIME), the
+ * one clock every host sharing the sessions sees: a host whose clock lags,
+ * or a request that waited, must not revive a session that Spring already
+ * took for expired.  The request's time is still what is written
+ * (lastAccessedTime, the expiry bucket), as each Spring host writes its
+ * own.  A script that reads TIME and then writes is replicated by its
+ * effects: the default from Redis 5 on (the only way in Redis 7), asked
+ * for with redis.replicate_commands() on Redis 3.2 to 4.
+ *
  * Numbers are read as decimal text, or as ["java.lang.Long",n] and
  * ["java.lang.Integer",n] (spring-data-redis 2.7.0-2.7.1), and written as
  * decimal text, as GenericJackson2JsonRedisSerializer does.  Lua numbers
@@ -32,7 +41,10 @@
  */
 
 #define NGX_HTTP_SHARED_SESSION_LUA_COMMON                                    \
+    "if redis.replicate_commands then redis.replicate_commands() end\n"       \
     "local prefix, now = ARGV[1], tonumber(ARGV[2])\n"                        \
+    "local t = redis.call('TIME')\n"                                          \
+    "local clock = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"\
     "local function num(v)\n"                                                 \
     "  if not v then return nil end\n"                                        \
     "  local d = string.match(v, '^%-?%d+$')\n"                               \
@@ -55,7 +67,7 @@
     "  if not (ct and la and n) or n < -2147483648 or n > 2147483647 then\n"  \
     "    return 'bad'\n"                                                      \
     "  end\n"                                                                 \
-    "  if n == 0 or n > 0 and now >= la + n * 1000 then\n"                   \
+    "  if n == 0 or n > 0 and clock >= la + n * 1000 then\n"                 \
     "    return 'expired'\n"                                                  \
     "  end\n"                                                                 \
     "  return 'ok', f, ct, la, n\n"                                           \

@@ -78,7 +78,8 @@ ngx_str_t *ngx_http_shared_session_store_hash_script(ngx_str_t *sha);
 /*
  * Both return NGX_OK when the script was sent (st->handler follows),
  * NGX_DECLINED when Redis cannot be asked now (cause in st->error), or
- * NGX_ERROR.
+ * NGX_ERROR.  After NGX_DECLINED or NGX_ERROR nothing of the request is
+ * outstanding: st->handler is never called for it.
  *
  * Atomically finds the first live session among st->ids and touches it
  * (lastAccessedTime, the attribute, TTLs, shadow key, expiry bucket) as

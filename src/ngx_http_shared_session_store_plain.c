@@ -18,12 +18,26 @@
  * Redis Cluster, where a session's keys live on different shards and each
  * command goes to its key's (there, unless scripts are off, the hash is
  * written by a one-key script that writes only a session still live).  One
- * pipelined HMGET per candidate id, then, decided here, the writes.  The
- * writes keep Spring's layout and the order that makes a failing write the
- * first one; but unlike the scripts, a session invalidated or expired
- * between the two round trips may get lastAccessedTime and the attribute
- * written again (such a hash lacks creationTime: every reader, this module
- * included, takes it for "not a session", and it expires with its TTL).
+ * pipelined HMGET per candidate id (and TIME, for Redis's clock), then,
+ * decided here, the writes.  The writes keep Spring's layout and the order
+ * that makes a failing write the first one.
+ *
+ * Unlike the scripts, the plain writes cannot check that the session is
+ * still there: one deleted between the two round trips (DEL, as a Spring
+ * Boot 3 app invalidates) is written back whole, with the creationTime and
+ * maxInactiveInterval it was read with, and is live again for every reader
+ * (Spring included) with the module's attribute alone; one invalidated
+ * meanwhile by maxInactiveInterval 0 (Spring 3.4) stays ended, as HSETNX
+ * leaves that field alone.  No hash is left without creationTime,
+ * lastAccessedTime or maxInactiveInterval: Spring Session 3 throws on such
+ * a hash (IllegalStateException), Spring Session 2 fills it with defaults.
+ * (A hash deleted meanwhile has maxInactiveInterval alone between the
+ * HSETNX and the HMSET that follows it in the same pipeline.)
+ *
+ * With the hash script (Redis Cluster, scripts on), the hash is written
+ * first and alone: its shard's clock and contents decide.  A session that
+ * ended meanwhile is an ended session (a new one is made), and its shadow
+ * key and expiry bucket are not written.
  */
 
 
@@ -32,27 +46,32 @@
 #define NGX_HTTP_SHARED_SESSION_PLAIN_EXPIRED  2
 #define NGX_HTTP_SHARED_SESSION_PLAIN_OK       3
 
-/* at most: SADD, PEXPIRE, SREM, SET, HMSET, PEXPIRE (or EVALSHA, EVAL) */
-#define NGX_HTTP_SHARED_SESSION_PLAIN_WRITES   6
+/* at most SADD, PEXPIRE, SREM, SET, HSETNX, HMSET, PEXPIRE; or EVALSHA, EVAL */
+#define NGX_HTTP_SHARED_SESSION_PLAIN_WRITES   7
 
 /* the hash's fields and values a write sets, at most */
 #define NGX_HTTP_SHARED_SESSION_FIELDS         8
 
+/* the reads: one HMGET per candidate id, and TIME */
+#define NGX_HTTP_SHARED_SESSION_PLAIN_READS                                    \
+    (NGX_HTTP_SHARED_SESSION_MAX_IDS + 1)
+
 #define NGX_HTTP_SHARED_SESSION_PLAIN_SLOTS                                    \
-    (NGX_HTTP_SHARED_SESSION_MAX_IDS > NGX_HTTP_SHARED_SESSION_PLAIN_WRITES    \
-     ? NGX_HTTP_SHARED_SESSION_MAX_IDS : NGX_HTTP_SHARED_SESSION_PLAIN_WRITES)
+    ngx_max(NGX_HTTP_SHARED_SESSION_PLAIN_READS,                               \
+            NGX_HTTP_SHARED_SESSION_PLAIN_WRITES)
 
 
 typedef struct ngx_http_shared_session_plain_s  ngx_http_shared_session_plain_t;
 
 typedef struct {
-    ngx_http_shared_session_plain_t      *plain;
-    void                                 *cmd;      /* redis or cluster */
+    ngx_http_shared_session_plain_t           *plain;
+    void                                      *cmd;  /* redis or cluster */
+    ngx_http_shared_session_redis_handler_pt   handler;
 
     /* an EVALSHA of the hash script, sent as EVAL again after NOSCRIPT */
-    int                                   argc;
-    const char                          **argv;
-    size_t                               *argvlen;
+    int                                        argc;
+    const char                               **argv;
+    size_t                                    *argvlen;
 } ngx_http_shared_session_plain_slot_t;
 
 
@@ -61,9 +80,14 @@ struct ngx_http_shared_session_plain_s {
     ngx_uint_t                             invalidate;
     ngx_uint_t                             pending;
     ngx_uint_t                             failed;
+    ngx_uint_t                             warned;   /* bad ids logged */
     ngx_uint_t                             nslots;
     ngx_http_shared_session_plain_slot_t   slots[
                                            NGX_HTTP_SHARED_SESSION_PLAIN_SLOTS];
+
+    /* Redis's clock when it read the hashes (ms), if it told it */
+    int64_t                                redis_now;
+    ngx_uint_t                             redis_now_set;
 
     /* what the reads found, per candidate id */
     ngx_uint_t                             state[
@@ -76,15 +100,27 @@ struct ngx_http_shared_session_plain_s {
                                            NGX_HTTP_SHARED_SESSION_MAX_IDS];
     ngx_str_t                              attribute[
                                            NGX_HTTP_SHARED_SESSION_MAX_IDS];
+
+    /* creationTime and maxInactiveInterval as stored, to write them back */
+    ngx_str_t                              raw_created[
+                                           NGX_HTTP_SHARED_SESSION_MAX_IDS];
+    ngx_str_t                              raw_interval[
+                                           NGX_HTTP_SHARED_SESSION_MAX_IDS];
 };
 
 
+static ngx_int_t ngx_http_shared_session_plain_reads(
+    ngx_http_shared_session_plain_t *plain);
 static ngx_int_t ngx_http_shared_session_plain_send(
     ngx_http_shared_session_plain_t *plain,
     ngx_http_shared_session_redis_handler_pt handler, int argc,
     const char **argv, size_t *argvlen);
 static void ngx_http_shared_session_plain_read(void *data, redisReply *reply,
     ngx_str_t *error);
+static void ngx_http_shared_session_plain_time(void *data, redisReply *reply,
+    ngx_str_t *error);
+static void ngx_http_shared_session_plain_read_done(
+    ngx_http_shared_session_plain_t *plain);
 static ngx_uint_t ngx_http_shared_session_plain_parse(
     ngx_http_shared_session_plain_t *plain, ngx_uint_t i, redisReply *reply);
 static ngx_int_t ngx_http_shared_session_plain_decide(
@@ -94,14 +130,16 @@ static ngx_int_t ngx_http_shared_session_plain_expire(
     int64_t old);
 static ngx_int_t ngx_http_shared_session_plain_write_hash(
     ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
-    ngx_uint_t create);
+    ngx_int_t read);
+static ngx_int_t ngx_http_shared_session_plain_copy(ngx_pool_t *pool,
+    ngx_str_t *to, redisReply *e);
 static ngx_int_t ngx_http_shared_session_plain_end(
     ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
     int64_t accessed);
 static ngx_int_t ngx_http_shared_session_plain_eval(
     ngx_http_shared_session_plain_t *plain, ngx_str_t *key, ngx_str_t *now,
     ngx_uint_t create, ngx_str_t *ttl, int nfields, const char **fields,
-    size_t *flen);
+    size_t *flen, ngx_http_shared_session_redis_handler_pt handler);
 static ngx_int_t ngx_http_shared_session_plain_write(
     ngx_http_shared_session_plain_t *plain, const char *name, ngx_str_t *key,
     ngx_str_t *arg);
@@ -109,8 +147,14 @@ static ngx_str_t *ngx_http_shared_session_plain_member(ngx_pool_t *pool,
     ngx_str_t *id);
 static void ngx_http_shared_session_plain_written(void *data,
     redisReply *reply, ngx_str_t *error);
+static void ngx_http_shared_session_plain_hashed(void *data,
+    redisReply *reply, ngx_str_t *error);
+static ngx_int_t ngx_http_shared_session_plain_noscript(
+    ngx_http_shared_session_plain_slot_t *slot, redisReply *reply);
 static void ngx_http_shared_session_plain_fail(
     ngx_http_shared_session_plain_t *plain, ngx_str_t *error);
+static void ngx_http_shared_session_plain_abort(
+    ngx_http_shared_session_plain_t *plain);
 static void ngx_http_shared_session_plain_cleanup(void *data);
 static ngx_str_t *ngx_http_shared_session_plain_bucket(
     ngx_http_shared_session_plain_t *plain, int64_t expiry);
@@ -122,10 +166,7 @@ ngx_int_t
 ngx_http_shared_session_store_plain(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st, ngx_uint_t invalidate)
 {
-    int                               argc;
-    size_t                            len[6];
-    ngx_uint_t                        i;
-    const char                       *argv[6];
+    ngx_int_t                         rc;
     ngx_pool_cleanup_t               *cln;
     ngx_http_shared_session_plain_t  *plain;
 
@@ -146,8 +187,36 @@ ngx_http_shared_session_store_plain(ngx_http_request_t *r,
     st->plain = plain;
 
     if (st->nids == 0) {
-        return ngx_http_shared_session_plain_decide(plain);
+        rc = ngx_http_shared_session_plain_decide(plain);
+
+    } else {
+        rc = ngx_http_shared_session_plain_reads(plain);
     }
+
+    if (rc != NGX_OK) {
+        /*
+         * The caller answers now, and the request may live on (a body
+         * still to discard): what was sent must not answer it again.
+         */
+        ngx_http_shared_session_plain_abort(plain);
+    }
+
+    return rc;
+}
+
+
+/* one pipelined HMGET per candidate id */
+
+static ngx_int_t
+ngx_http_shared_session_plain_reads(ngx_http_shared_session_plain_t *plain)
+{
+    int                               argc;
+    size_t                            len[6];
+    ngx_uint_t                        i;
+    const char                       *argv[6];
+    ngx_http_shared_session_store_t  *st;
+
+    st = plain->st;
 
     argv[0] = "HMGET";
     len[0] = sizeof("HMGET") - 1;
@@ -162,12 +231,12 @@ ngx_http_shared_session_store_plain(ngx_http_request_t *r,
 
     argv[5] = (const char *) st->field.data;
     len[5] = st->field.len;
-    argc = invalidate ? 5 : 6;
+    argc = plain->invalidate ? 5 : 6;
 
     for (i = 0; i < st->nids; i++) {
-        argv[1] = (const char *) ngx_http_shared_session_store_key(r->pool,
-                                         &st->prefix, "sessions:",
-                                         &st->ids[i], &len[1]);
+        argv[1] = (const char *) ngx_http_shared_session_store_key(
+                                         st->request->pool, &st->prefix,
+                                         "sessions:", &st->ids[i], &len[1]);
         if (argv[1] == NULL) {
             return NGX_ERROR;
         }
@@ -177,9 +246,31 @@ ngx_http_shared_session_store_plain(ngx_http_request_t *r,
                                       argc, argv, len)
             != NGX_OK)
         {
-            /* those already sent are cancelled by the pool cleanup */
             return NGX_DECLINED;
         }
+    }
+
+    /*
+     * Expiry is judged by Redis's clock, as the scripts judge it: TIME,
+     * right behind the reads on the same connection.  A cluster has no
+     * one clock and TIME no key to route it by: there, the request's
+     * clock decides, and the hash script (scripts on) checks again with
+     * the clock of the hash's node before it writes.
+     */
+
+    if (st->cluster) {
+        return NGX_OK;
+    }
+
+    argv[0] = "TIME";
+    len[0] = sizeof("TIME") - 1;
+
+    if (ngx_http_shared_session_plain_send(plain,
+                                      ngx_http_shared_session_plain_time,
+                                      1, argv, len)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
     }
 
     return NGX_OK;
@@ -205,6 +296,7 @@ ngx_http_shared_session_plain_send(ngx_http_shared_session_plain_t *plain,
 
     slot = &plain->slots[plain->nslots++];
     slot->plain = plain;
+    slot->handler = handler;
     slot->argv = NULL;
 
     if (st->cluster) {
@@ -263,6 +355,11 @@ ngx_http_shared_session_plain_read(void *data, redisReply *reply,
     slot->cmd = NULL;
     plain->pending--;
 
+    if (plain->failed) {
+        /* the request was answered: nothing more is read or written */
+        return;
+    }
+
     if (reply == NULL) {
         ngx_http_shared_session_plain_fail(plain, error);
         return;
@@ -285,6 +382,68 @@ ngx_http_shared_session_plain_read(void *data, redisReply *reply,
         plain->state[i] = ngx_http_shared_session_plain_parse(plain, i, reply);
     }
 
+    ngx_http_shared_session_plain_read_done(plain);
+}
+
+
+/*
+ * TIME's reply: seconds and microseconds.  A server that refuses it (a
+ * proxy that forwards keyed commands only) leaves the request's clock to
+ * judge, as in a cluster.
+ */
+
+static void
+ngx_http_shared_session_plain_time(void *data, redisReply *reply,
+    ngx_str_t *error)
+{
+    ngx_http_shared_session_plain_slot_t  *slot = data;
+
+    ngx_int_t                         sec, usec;
+    ngx_http_shared_session_plain_t  *plain;
+
+    plain = slot->plain;
+    slot->cmd = NULL;
+    plain->pending--;
+
+    if (plain->failed) {
+        return;
+    }
+
+    if (reply == NULL) {
+        ngx_http_shared_session_plain_fail(plain, error);
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ARRAY
+        && reply->elements == 2
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && reply->element[1]->type == REDIS_REPLY_STRING)
+    {
+        sec = ngx_atoi((u_char *) reply->element[0]->str,
+                       reply->element[0]->len);
+        usec = ngx_atoi((u_char *) reply->element[1]->str,
+                        reply->element[1]->len);
+
+        if (sec != NGX_ERROR && usec != NGX_ERROR && usec < 1000000) {
+            plain->redis_now = (int64_t) sec * 1000 + usec / 1000;
+            plain->redis_now_set = 1;
+        }
+    }
+
+    if (!plain->redis_now_set) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP,
+                       plain->st->request->connection->log, 0,
+                       "shared session: no TIME from redis, "
+                       "expiry judged by this host's clock");
+    }
+
+    ngx_http_shared_session_plain_read_done(plain);
+}
+
+
+static void
+ngx_http_shared_session_plain_read_done(ngx_http_shared_session_plain_t *plain)
+{
     if (plain->pending == 0
         && ngx_http_shared_session_plain_decide(plain) != NGX_OK)
     {
@@ -302,6 +461,7 @@ ngx_http_shared_session_plain_parse(ngx_http_shared_session_plain_t *plain,
     int64_t                           v[3];
     ngx_uint_t                        k;
     redisReply                       *e;
+    ngx_pool_t                       *pool;
     ngx_http_shared_session_store_t  *st;
 
     st = plain->st;
@@ -336,9 +496,9 @@ ngx_http_shared_session_plain_parse(ngx_http_shared_session_plain_t *plain,
         return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
     }
 
-    /* 0: ended, whatever the clocks say (as the scripts) */
+    /* 0: ended, whatever the clocks say (as the scripts); else: decide() */
 
-    if (v[2] == 0 || (v[2] > 0 && st->now >= v[1] + v[2] * 1000)) {
+    if (v[2] == 0) {
         return NGX_HTTP_SHARED_SESSION_PLAIN_EXPIRED;
     }
 
@@ -346,19 +506,45 @@ ngx_http_shared_session_plain_parse(ngx_http_shared_session_plain_t *plain,
     plain->accessed[i] = v[1];
     plain->interval[i] = v[2];
 
-    if (reply->elements > 3 && reply->element[3]->type == REDIS_REPLY_STRING) {
-        e = reply->element[3];
+    pool = st->request->pool;
 
-        plain->attribute[i].len = e->len;
-        plain->attribute[i].data = ngx_pnalloc(st->request->pool, e->len + 1);
-        if (plain->attribute[i].data == NULL) {
-            return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
-        }
+    if (ngx_http_shared_session_plain_copy(pool, &plain->raw_created[i],
+                                           reply->element[0])
+        != NGX_OK
+        || ngx_http_shared_session_plain_copy(pool, &plain->raw_interval[i],
+                                              reply->element[2])
+           != NGX_OK)
+    {
+        return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
+    }
 
-        ngx_memcpy(plain->attribute[i].data, e->str, e->len);
+    if (reply->elements > 3 && reply->element[3]->type == REDIS_REPLY_STRING
+        && ngx_http_shared_session_plain_copy(pool, &plain->attribute[i],
+                                              reply->element[3])
+           != NGX_OK)
+    {
+        return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
     }
 
     return NGX_HTTP_SHARED_SESSION_PLAIN_OK;
+}
+
+
+/* a bulk string of a reply, which is freed after its handler returns */
+
+static ngx_int_t
+ngx_http_shared_session_plain_copy(ngx_pool_t *pool, ngx_str_t *to,
+    redisReply *e)
+{
+    to->len = e->len;
+    to->data = ngx_pnalloc(pool, e->len + 1);
+    if (to->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(to->data, e->str, e->len);
+
+    return NGX_OK;
 }
 
 
@@ -367,6 +553,7 @@ ngx_http_shared_session_plain_parse(ngx_http_shared_session_plain_t *plain,
 static ngx_int_t
 ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
 {
+    int64_t                           now;
     ngx_int_t                         rc;
     ngx_uint_t                        i;
     ngx_http_shared_session_store_t  *st;
@@ -374,8 +561,20 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
     st = plain->st;
     plain->nslots = 0;
 
+    now = plain->redis_now_set ? plain->redis_now : st->now;
+
     for (i = 0; i < st->nids; i++) {
-        if (plain->state[i] == NGX_HTTP_SHARED_SESSION_PLAIN_BAD) {
+        if (plain->state[i] == NGX_HTTP_SHARED_SESSION_PLAIN_OK
+            && plain->interval[i] > 0
+            && now >= plain->accessed[i] + plain->interval[i] * 1000)
+        {
+            plain->state[i] = NGX_HTTP_SHARED_SESSION_PLAIN_EXPIRED;
+        }
+
+        if (plain->state[i] == NGX_HTTP_SHARED_SESSION_PLAIN_BAD
+            && !(plain->warned & ((ngx_uint_t) 1 << i)))
+        {
+            plain->warned |= (ngx_uint_t) 1 << i;
             ngx_http_shared_session_store_invalid(st, st->ids[i].data,
                                                   st->ids[i].len);
         }
@@ -395,6 +594,16 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
                                                    plain->interval[i],
                                                    plain->accessed[i]);
 
+        } else if (st->hash_script) {
+            /*
+             * The hash first, alone: its shard says whether the session is
+             * still live; the shadow key and the bucket follow (hashed()).
+             */
+
+            rc = ngx_http_shared_session_plain_write_hash(plain, &st->ids[i],
+                                                  plain->interval[i],
+                                                  (ngx_int_t) i);
+
         } else {
             rc = ngx_http_shared_session_plain_expire(plain, &st->ids[i],
                                                       plain->interval[i],
@@ -402,7 +611,8 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
             if (rc == NGX_OK) {
                 rc = ngx_http_shared_session_plain_write_hash(plain,
                                                  &st->ids[i],
-                                                 plain->interval[i], 0);
+                                                 plain->interval[i],
+                                                 (ngx_int_t) i);
             }
         }
 
@@ -412,6 +622,7 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
     } else {
         st->found = 0;
         st->creation_time = st->now;
+        ngx_str_null(&st->previous);
 
         rc = ngx_http_shared_session_plain_expire(plain, &st->new_id,
                                                   st->max_inactive_interval,
@@ -419,7 +630,7 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
         if (rc == NGX_OK) {
             rc = ngx_http_shared_session_plain_write_hash(plain, &st->new_id,
                                                   st->max_inactive_interval,
-                                                  1);
+                                                  -1);
         }
     }
 
@@ -444,6 +655,8 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
  * The bucket first: SADD is the write that can meet a key of another type
  * or Redis out of memory; when it fails, nothing else is written (the
  * commands after it fail the same way or are cancelled with the request).
+ * In a cluster, each goes to its own shard, and an existing session's hash
+ * script has gone first (decide()).
  */
 
 static ngx_int_t
@@ -522,10 +735,24 @@ ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
 }
 
 
+/*
+ * The hash: a new session's every field, or an existing one's
+ * lastAccessedTime and attribute ("read" is its index; -1: create).
+ *
+ * Without the hash script, a session deleted since it was read (DEL by a
+ * Spring Boot 3 app's invalidation) would come back as a hash of
+ * lastAccessedTime and the attribute alone, which Spring Session 3 cannot
+ * read (IllegalStateException) and Spring Session 2 fills with defaults.
+ * So the two other numbers go along as they were read: creationTime in the
+ * HMSET (it never changes), maxInactiveInterval with HSETNX before it,
+ * which writes it only into a hash that lacks it, so that an invalidation
+ * that set it to 0 meanwhile stays in force.
+ */
+
 static ngx_int_t
 ngx_http_shared_session_plain_write_hash(
     ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
-    ngx_uint_t create)
+    ngx_int_t read)
 {
     int                               argc;
     size_t                            len[10];
@@ -548,6 +775,25 @@ ngx_http_shared_session_plain_write_hash(
         return NGX_ERROR;
     }
 
+    if (read >= 0 && !st->hash_script) {
+        argv[0] = "HSETNX";
+        len[0] = sizeof("HSETNX") - 1;
+        argv[1] = (const char *) key.data;
+        len[1] = key.len;
+        argv[2] = "maxInactiveInterval";
+        len[2] = sizeof("maxInactiveInterval") - 1;
+        argv[3] = (const char *) plain->raw_interval[read].data;
+        len[3] = plain->raw_interval[read].len;
+
+        if (ngx_http_shared_session_plain_send(plain,
+                                      ngx_http_shared_session_plain_written,
+                                      4, argv, len)
+            != NGX_OK)
+        {
+            return NGX_DECLINED;
+        }
+    }
+
     argv[1] = (const char *) key.data;
     len[1] = key.len;
 
@@ -555,7 +801,7 @@ ngx_http_shared_session_plain_write_hash(
     len[0] = 5;
     argc = 2;
 
-    if (create) {
+    if (read < 0) {
         argv[argc] = "creationTime";
         len[argc++] = sizeof("creationTime") - 1;
         argv[argc] = (const char *) now->data;
@@ -564,6 +810,12 @@ ngx_http_shared_session_plain_write_hash(
         len[argc++] = sizeof("maxInactiveInterval") - 1;
         argv[argc] = (const char *) mii->data;
         len[argc++] = mii->len;
+
+    } else if (!st->hash_script) {
+        argv[argc] = "creationTime";
+        len[argc++] = sizeof("creationTime") - 1;
+        argv[argc] = (const char *) plain->raw_created[read].data;
+        len[argc++] = plain->raw_created[read].len;
     }
 
     argv[argc] = "lastAccessedTime";
@@ -576,10 +828,14 @@ ngx_http_shared_session_plain_write_hash(
     len[argc++] = st->value.len;
 
     if (st->hash_script) {
-        return ngx_http_shared_session_plain_eval(plain, &key, now, create,
-                                                  n < 0 ? NULL : ttl,
-                                                  argc - 2, &argv[2],
-                                                  &len[2]);
+        /* the script writes only a session still live: no field needed */
+
+        return ngx_http_shared_session_plain_eval(plain, &key, now, read < 0,
+                                      n < 0 ? NULL : ttl, argc - 2,
+                                      &argv[2], &len[2],
+                                      read < 0
+                                      ? ngx_http_shared_session_plain_written
+                                      : ngx_http_shared_session_plain_hashed);
     }
 
     if (ngx_http_shared_session_plain_send(plain,
@@ -665,7 +921,8 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
         }
 
         return ngx_http_shared_session_plain_eval(plain, &key, now, 0, &ttl,
-                                                  2, &argv[2], &len[2]);
+                                      2, &argv[2], &len[2],
+                                      ngx_http_shared_session_plain_written);
     }
 
     if (ngx_http_shared_session_plain_send(plain,
@@ -688,7 +945,8 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
 static ngx_int_t
 ngx_http_shared_session_plain_eval(ngx_http_shared_session_plain_t *plain,
     ngx_str_t *key, ngx_str_t *now, ngx_uint_t create, ngx_str_t *ttl,
-    int nfields, const char **fields, size_t *flen)
+    int nfields, const char **fields, size_t *flen,
+    ngx_http_shared_session_redis_handler_pt handler)
 {
     int                               i, argc;
     size_t                            len[8 + NGX_HTTP_SHARED_SESSION_FIELDS];
@@ -726,9 +984,8 @@ ngx_http_shared_session_plain_eval(ngx_http_shared_session_plain_t *plain,
         len[argc++] = flen[i];
     }
 
-    return ngx_http_shared_session_plain_send(plain,
-                                      ngx_http_shared_session_plain_written,
-                                      argc, argv, len);
+    return ngx_http_shared_session_plain_send(plain, handler, argc, argv,
+                                              len);
 }
 
 
@@ -787,13 +1044,16 @@ ngx_http_shared_session_plain_written(void *data, redisReply *reply,
 {
     ngx_http_shared_session_plain_slot_t  *slot = data;
 
-    ngx_str_t                         e, *script;
-    const char                      **argv;
+    ngx_str_t                         e;
     ngx_http_shared_session_plain_t  *plain;
 
     plain = slot->plain;
     slot->cmd = NULL;
     plain->pending--;
+
+    if (plain->failed) {
+        return;
+    }
 
     if (reply == NULL) {
         ngx_http_shared_session_plain_fail(plain, error);
@@ -802,30 +1062,7 @@ ngx_http_shared_session_plain_written(void *data, redisReply *reply,
 
     if (reply->type == REDIS_REPLY_ERROR) {
 
-        if (slot->argv && !plain->failed
-            && reply->len >= 8 && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0)
-        {
-            /* a node whose scripts were flushed: once more, as EVAL */
-
-            script = ngx_http_shared_session_store_hash_script(NULL);
-
-            argv = slot->argv;
-            slot->argv = NULL;
-
-            argv[0] = "EVAL";
-            slot->argvlen[0] = 4;
-            argv[1] = (const char *) script->data;
-            slot->argvlen[1] = script->len;
-
-            if (ngx_http_shared_session_plain_send(plain,
-                                      ngx_http_shared_session_plain_written,
-                                      slot->argc, argv, slot->argvlen)
-                != NGX_OK)
-            {
-                ngx_http_shared_session_plain_fail(plain,
-                                                   &plain->st->error);
-            }
-
+        if (ngx_http_shared_session_plain_noscript(slot, reply) == NGX_OK) {
             return;
         }
 
@@ -835,9 +1072,133 @@ ngx_http_shared_session_plain_written(void *data, redisReply *reply,
         return;
     }
 
-    if (plain->pending == 0 && !plain->failed) {
+    if (plain->pending == 0) {
         plain->st->handler(plain->st->request, plain->st, NGX_OK);
     }
+}
+
+
+/*
+ * The hash script's answer for a session read as live (Redis Cluster):
+ * 1, written: now its shadow key and expiry bucket; 0, the session ended
+ * meanwhile (expired by its shard's clock, invalidated, deleted): it is an
+ * ended session, and the next live candidate, or a new session, is chosen
+ * as if the read had found it ended.  Nothing else is in flight here.
+ */
+
+static void
+ngx_http_shared_session_plain_hashed(void *data, redisReply *reply,
+    ngx_str_t *error)
+{
+    ngx_http_shared_session_plain_slot_t  *slot = data;
+
+    ngx_int_t                         rc;
+    ngx_str_t                         e;
+    ngx_uint_t                        i;
+    ngx_http_shared_session_store_t  *st;
+    ngx_http_shared_session_plain_t  *plain;
+
+    plain = slot->plain;
+    slot->cmd = NULL;
+    plain->pending--;
+
+    if (plain->failed) {
+        return;
+    }
+
+    if (reply == NULL) {
+        ngx_http_shared_session_plain_fail(plain, error);
+        return;
+    }
+
+    st = plain->st;
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+
+        if (ngx_http_shared_session_plain_noscript(slot, reply) == NGX_OK) {
+            return;
+        }
+
+        e.data = (u_char *) reply->str;
+        e.len = reply->len;
+        ngx_http_shared_session_plain_fail(plain, &e);
+        return;
+    }
+
+    if (reply->type != REDIS_REPLY_INTEGER
+        || (reply->integer != 0 && reply->integer != 1)
+        || st->found == 0)
+    {
+        ngx_str_set(&e, "unexpected reply to the hash script");
+        ngx_http_shared_session_plain_fail(plain, &e);
+        return;
+    }
+
+    i = st->found - 1;
+
+    if (reply->integer == 1) {
+        rc = ngx_http_shared_session_plain_expire(plain, &st->ids[i],
+                                                  plain->interval[i],
+                                                  plain->accessed[i]);
+
+    } else {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, st->request->connection->log, 0,
+                       "shared session: session \"%V\" ended meanwhile",
+                       &st->ids[i]);
+
+        plain->state[i] = NGX_HTTP_SHARED_SESSION_PLAIN_EXPIRED;
+
+        rc = ngx_http_shared_session_plain_decide(plain);
+    }
+
+    if (rc != NGX_OK) {
+        if (st->error.len == 0) {
+            ngx_str_set(&st->error, "out of memory");
+        }
+
+        ngx_http_shared_session_plain_fail(plain, &st->error);
+    }
+}
+
+
+/*
+ * NOSCRIPT from a node whose scripts were flushed: the hash script once
+ * more, as EVAL, to the same handler.  NGX_DECLINED: not that case.
+ */
+
+static ngx_int_t
+ngx_http_shared_session_plain_noscript(
+    ngx_http_shared_session_plain_slot_t *slot, redisReply *reply)
+{
+    ngx_str_t                         *script;
+    const char                       **argv;
+    ngx_http_shared_session_plain_t   *plain;
+
+    if (slot->argv == NULL
+        || reply->len < 8 || ngx_strncmp(reply->str, "NOSCRIPT", 8) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    plain = slot->plain;
+    script = ngx_http_shared_session_store_hash_script(NULL);
+
+    argv = slot->argv;
+    slot->argv = NULL;
+
+    argv[0] = "EVAL";
+    slot->argvlen[0] = 4;
+    argv[1] = (const char *) script->data;
+    slot->argvlen[1] = script->len;
+
+    if (ngx_http_shared_session_plain_send(plain, slot->handler, slot->argc,
+                                           argv, slot->argvlen)
+        != NGX_OK)
+    {
+        ngx_http_shared_session_plain_fail(plain, &plain->st->error);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -853,7 +1214,6 @@ ngx_http_shared_session_plain_fail(ngx_http_shared_session_plain_t *plain,
         return;
     }
 
-    plain->failed = 1;
     st = plain->st;
 
     if (error != &st->error) {
@@ -868,9 +1228,24 @@ ngx_http_shared_session_plain_fail(ngx_http_shared_session_plain_t *plain,
         }
     }
 
-    ngx_http_shared_session_plain_cleanup(plain);
+    ngx_http_shared_session_plain_abort(plain);
 
     st->handler(st->request, st, NGX_ERROR);
+}
+
+
+/*
+ * The request is answered (or about to be) with an error: the commands in
+ * flight are cancelled, and a reply already on its way is dropped.  Those
+ * sent still run in Redis, but no write is sent after their replies.
+ */
+
+static void
+ngx_http_shared_session_plain_abort(ngx_http_shared_session_plain_t *plain)
+{
+    plain->failed = 1;
+
+    ngx_http_shared_session_plain_cleanup(plain);
 }
 
 

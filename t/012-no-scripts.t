@@ -1,7 +1,9 @@
 # shared_session_redis_scripts off: the same Spring layout and answers as
 # the scripts give (blocks taken from t/001 and t/003), with plain pipelined
 # commands, for Redis-compatible servers that forbid scripting; and against
-# a redis-server whose EVAL, EVALSHA and SCRIPT are renamed away.
+# a redis-server whose EVAL, EVALSHA and SCRIPT are renamed away (and TIME:
+# expiry is then judged by nginx's clock, as behind a proxy that forwards
+# keyed commands only).
 
 use lib 't/inc';
 use SharedSessionTest;
@@ -14,7 +16,7 @@ timeout(5);
 
 $ENV{TEST_NGINX_NOSCRIPT_REDIS_PORT} = SharedSessionTest::start_redis(
     conf => ['rename-command EVAL ""', 'rename-command EVALSHA ""',
-             'rename-command SCRIPT ""']);
+             'rename-command SCRIPT ""', 'rename-command TIME ""']);
 
 run_tests();
 
@@ -496,6 +498,37 @@ set spring:session:expirations:<bucket(X.last+0s)> ttl=seeded
   "expires:<X>"
 set spring:session:expirations:<bucket(now+1800s)> ttl=2100s
   "expires:<new>"
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 12: a server that refuses TIME: a session is reused all the same (expiry judged by nginx's clock)
+--- config
+    location = /plain {
+        shared_session;
+        shared_session_host hostB;
+        shared_session_redis 127.0.0.1:$TEST_NGINX_NOSCRIPT_REDIS_PORT;
+        shared_session_redis_scripts off;
+    }
+--- init
+SharedSessionTest::flush(port => $ENV{TEST_NGINX_NOSCRIPT_REDIS_PORT});
+SharedSessionTest::seed_session(
+    port => $ENV{TEST_NGINX_NOSCRIPT_REDIS_PORT},
+    id => 'e1237df7-5646-4382-aa12-41435ed09dc7', label => 'B',
+    creationTime => 1552128921707,
+    attrs => [ 'scopedTarget.sampleSession' =>
+               SharedSessionTest::spring_attr('hostA', 1552129074569) ]);
+--- request
+GET /plain
+--- more_headers
+Cookie: SESSION=ZTEyMzdkZjctNTY0Ni00MzgyLWFhMTItNDE0MzVlZDA5ZGM3
+--- response_body_filters eval
+sub { SharedSessionTest::normalizer()->body($_[0]) }
+--- response_body
+body: {"sessionId":"<B>","host":"hostB","lastUpdatedAt":<now>,"previousHost":"hostA","creationTime":1552128921707,"new":false}
 --- no_error_log
 [error]
 [alert]
