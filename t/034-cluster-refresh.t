@@ -59,7 +59,8 @@ diag(sprintf('clusters ready in %.1f s', Time::HiRes::time() - $t_start))
     ($ENV{TEST_NGINX_C1}, $ENV{TEST_NGINX_C2}) = @p[0, 1];
 }
 
-my $THROTTLE = 0.1;
+# the time between two rounds; valgrind slows nginx and this script alike
+my $THROTTLE = $ENV{TEST_NGINX_USE_VALGRIND} ? 0.5 : 0.1;
 my $DEAD = qr/connect failed|connection lost|closed by the server|refused|reset|timed out/;
 
 
