@@ -42,8 +42,11 @@
  * SLOTS reply is taken iff a reference check written here accepts it, and
  * then the map is exactly the one a reference computes (a range's primary,
  * its host "", "?" or nil meaning the node asked, a host name needing the
- * resolver, later ranges overriding earlier ones), otherwise the map and
- * the nodes stay as they were; a MOVED or ASK read as a reference parser
+ * resolver, later ranges overriding earlier ones), and the nodes are the
+ * reference's (the primaries, then the usable replicas listed with each
+ * primary's first range, at most 16 each), otherwise the map and the nodes
+ * stay as they were; a refresh round asks each node once at most, and at
+ * most 16 of them; a MOVED or ASK read as a reference parser
  * reads it goes to the node it names (ASKING first for ASK, the slot
  * remapped for MOVED), at most 5 times; every send goes to a known node,
  * with wait >= timeout, an ASKING with the cycle's log;
@@ -155,11 +158,17 @@ static ngx_uint_t                          fuzz_in_send;
 static redisReply                         *fuzz_delivering;
 static fuzz_req_t                          fuzz_reqs[FUZZ_MAX_REQS];
 static ngx_uint_t                          fuzz_nreqs;
+static ngx_uint_t                          fuzz_round;
+static ngx_http_shared_session_redis_t    *fuzz_asked[
+                                    NGX_HTTP_SHARED_SESSION_CLUSTER_ROUND_MAX];
+static ngx_uint_t                          fuzz_nasked;
 
 /* the references' */
 
 static ngx_http_shared_session_redis_t    *fuzz_old_slots[FUZZ_SLOTS];
 static ngx_int_t                           fuzz_ref_slots[FUZZ_SLOTS];
+static ngx_int_t                           fuzz_ref_first[FUZZ_SLOTS];
+static u_char                              fuzz_ref_seen[FUZZ_MAX_NODES];
 static fuzz_node_t                         fuzz_ref_nodes[FUZZ_MAX_NODES];
 static ngx_http_shared_session_redis_t    *fuzz_sorted[FUZZ_MAX_NODES];
 
@@ -296,7 +305,7 @@ fuzz_redis_send(ngx_http_shared_session_redis_t *rs, ngx_log_t *log,
     const size_t *argvlen, ngx_http_shared_session_redis_handler_pt handler,
     void *data, ngx_str_t *error)
 {
-    ngx_uint_t                            asking;
+    ngx_uint_t                            i, asking;
     ngx_http_shared_session_redis_cmd_t  *cmd;
 
     ngx_fuzz_check(fuzz_is_node(rs));
@@ -307,6 +316,23 @@ fuzz_redis_send(ngx_http_shared_session_redis_t *rs, ngx_log_t *log,
 
     /* ASKING is never cancelled: it must not hold a request's log */
     ngx_fuzz_check(!asking || log == fuzz_cl->log);
+
+    /* a refresh round asks a node once at most, and a bounded number */
+
+    if (handler == ngx_http_shared_session_cluster_refresh_handler) {
+        if (fuzz_round != fuzz_cl->round) {
+            fuzz_round = fuzz_cl->round;
+            fuzz_nasked = 0;
+        }
+
+        for (i = 0; i < fuzz_nasked; i++) {
+            ngx_fuzz_check(fuzz_asked[i] != rs);
+        }
+
+        ngx_fuzz_check(fuzz_nasked
+                       < NGX_HTTP_SHARED_SESSION_CLUSTER_ROUND_MAX);
+        fuzz_asked[fuzz_nasked++] = rs;
+    }
 
     if (fuzz_nsends < FUZZ_MAX_SENDS) {
         fuzz_sends[fuzz_nsends].rs = rs;
@@ -672,28 +698,45 @@ fuzz_check_nodes(ngx_uint_t n)
 }
 
 
+/* a replica entry the cluster takes: [host, port, ...] as a primary's */
+
+FUZZ_NOCOV static ngx_uint_t
+fuzz_ref_replica_valid(redisReply *e)
+{
+    return e->type == REDIS_REPLY_ARRAY && e->elements >= 2
+           && fuzz_ref_valid_host(e->element[0])
+           && e->element[1]->type == REDIS_REPLY_INTEGER
+           && e->element[1]->integer >= 1 && e->element[1]->integer <= 65535;
+}
+
+
 /*
  * The map a CLUSTER SLOTS reply that fuzz_ref_slots_valid() accepts makes:
- * fuzz_ref_slots[] holds indexes into fuzz_ref_nodes, -1 for no node.
+ * fuzz_ref_slots[] holds indexes into fuzz_ref_nodes, -1 for no node.  The
+ * replicas come after all the primaries, those of each primary's first
+ * range only, 16 at most, the unusable ones left out.
  */
 
 FUZZ_NOCOV static void
 fuzz_ref_map(redisReply *reply, ngx_uint_t *n,
     ngx_http_shared_session_redis_t *origin)
 {
-    size_t       i;
+    size_t       i, j;
     ngx_int_t    idx;
     ngx_uint_t   s;
-    redisReply  *r, *p, *h;
+    redisReply  *r, *p, *h, *e;
 
     for (s = 0; s < FUZZ_SLOTS; s++) {
         fuzz_ref_slots[s] = -1;
     }
 
+    ngx_memzero(fuzz_ref_seen, sizeof(fuzz_ref_seen));
+
     for (i = 0; i < reply->elements; i++) {
         r = reply->element[i];
         p = r->element[2];
         h = p->element[0];
+        fuzz_ref_first[i] = -1;
 
         /* nil: the node asked, as "" and "?" */
 
@@ -706,11 +749,39 @@ fuzz_ref_map(redisReply *reply, ngx_uint_t *n,
             continue;
         }
 
+        if (!fuzz_ref_seen[idx]) {
+            fuzz_ref_seen[idx] = 1;
+            fuzz_ref_first[i] = idx;
+        }
+
         for (s = (ngx_uint_t) r->element[0]->integer;
              s <= (ngx_uint_t) r->element[1]->integer;
              s++)
         {
             fuzz_ref_slots[s] = idx;
+        }
+    }
+
+    for (i = 0; i < reply->elements; i++) {
+        if (fuzz_ref_first[i] == -1) {
+            continue;
+        }
+
+        r = reply->element[i];
+
+        for (j = 3; j < r->elements && j < 3 + 16; j++) {
+            e = r->element[j];
+
+            if (!fuzz_ref_replica_valid(e)) {
+                continue;
+            }
+
+            h = e->element[0];
+
+            (void) fuzz_ref_node(n, (h->type == REDIS_REPLY_NIL)
+                                    ? (u_char *) "" : (u_char *) h->str,
+                                 (h->type == REDIS_REPLY_NIL) ? 0 : h->len,
+                                 (ngx_uint_t) e->element[1]->integer, origin);
         }
     }
 }
@@ -1204,6 +1275,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ngx_queue_init(&fuzz_pending);
     fuzz_nsent = 0;
     fuzz_nreqs = 0;
+    fuzz_round = 0;
+    fuzz_nasked = 0;
     ngx_memzero(fuzz_reqs, sizeof(fuzz_reqs));
 
     if ((fuzz_flags & 0x0c) == 0x0c) {

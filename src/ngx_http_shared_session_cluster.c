@@ -30,12 +30,15 @@
 #define NGX_HTTP_SHARED_SESSION_CLUSTER_REPLY_TIME 1000
 #define NGX_HTTP_SHARED_SESSION_CLUSTER_ERRLEN     256
 #define NGX_HTTP_SHARED_SESSION_CLUSTER_MAX_HOST   255
+#define NGX_HTTP_SHARED_SESSION_CLUSTER_ROUND_MAX  16
+#define NGX_HTTP_SHARED_SESSION_CLUSTER_REPLICAS   16
 
 
 typedef struct {
     ngx_http_shared_session_redis_t          *redis;
     ngx_uint_t                                learned;  /* destroyed here */
-    ngx_uint_t                                mark;
+    ngx_uint_t                                mark;     /* map generation */
+    ngx_uint_t                                round;    /* last asked in */
 } ngx_http_shared_session_cluster_node_t;
 
 
@@ -59,9 +62,15 @@ struct ngx_http_shared_session_cluster_s {
 
     ngx_http_shared_session_redis_cmd_t      *refresh;  /* CLUSTER SLOTS */
     ngx_http_shared_session_redis_t          *asked;
+    ngx_uint_t                                asked_n;  /* its index */
+    ngx_int_t                                 answered; /* index, or -1 */
     ngx_http_shared_session_redis_t          *exclude;
-    ngx_uint_t                                next;     /* round-robin */
-    ngx_uint_t                                tried;    /* in this round */
+    ngx_uint_t                                round;
+    ngx_uint_t                                phase;    /* in the order */
+    ngx_uint_t                                cursor;
+    ngx_uint_t                                attempts; /* in this round */
+    ngx_uint_t                                failed;   /* in this round */
+    ngx_uint_t                                unlogged; /* cl->error */
     ngx_uint_t                                again;
     ngx_uint_t                                refreshed;
     ngx_msec_t                                refreshed_at;
@@ -134,6 +143,8 @@ static void ngx_http_shared_session_cluster_request_refresh(
 static void ngx_http_shared_session_cluster_refresh_timer(ngx_event_t *ev);
 static void ngx_http_shared_session_cluster_refresh(
     ngx_http_shared_session_cluster_t *cl);
+static ngx_int_t ngx_http_shared_session_cluster_candidate(
+    ngx_http_shared_session_cluster_t *cl);
 static void ngx_http_shared_session_cluster_refresh_next(
     ngx_http_shared_session_cluster_t *cl);
 static void ngx_http_shared_session_cluster_refresh_handler(void *data,
@@ -145,6 +156,12 @@ static ngx_int_t ngx_http_shared_session_cluster_apply(
     ngx_http_shared_session_cluster_t *cl, redisReply *reply);
 static ngx_int_t ngx_http_shared_session_cluster_valid_host(u_char *p,
     size_t len);
+static ngx_int_t ngx_http_shared_session_cluster_replica(
+    ngx_http_shared_session_cluster_t *cl, redisReply *entry);
+static ngx_int_t ngx_http_shared_session_cluster_usable(
+    ngx_http_shared_session_cluster_t *cl, ngx_str_t *host);
+static ngx_int_t ngx_http_shared_session_cluster_find(
+    ngx_http_shared_session_cluster_t *cl, ngx_str_t *host, in_port_t port);
 static ngx_int_t ngx_http_shared_session_cluster_node(
     ngx_http_shared_session_cluster_t *cl, ngx_str_t *host, in_port_t port,
     ngx_http_shared_session_redis_t *origin, ngx_log_t *log);
@@ -471,9 +488,11 @@ ngx_http_shared_session_cluster_init(ngx_http_shared_session_cluster_t *cl,
         cl->nodes[i].redis = cl->seeds[i];
         cl->nodes[i].learned = 0;
         cl->nodes[i].mark = 0;
+        cl->nodes[i].round = 0;
     }
 
     cl->nnodes = cl->nseeds;
+    cl->answered = -1;
     cl->log = ngx_cycle->log;
 
     ngx_queue_init(&cl->commands);
@@ -963,23 +982,114 @@ ngx_http_shared_session_cluster_refresh_timer(ngx_event_t *ev)
 }
 
 
-/* a round: one node after the other until one answers or all were asked */
+/*
+ * A round: one node after the other until one answers or all were asked.
+ * A node that fails, at once or later (refused, reset, timed out, an error
+ * or a bad reply), moves the round on to the next one.
+ */
 
 static void
 ngx_http_shared_session_cluster_refresh(ngx_http_shared_session_cluster_t *cl)
 {
+    ngx_uint_t  i;
+
     if (cl->refresh) {
         return;
     }
 
     cl->refreshed = 1;
     cl->refreshed_at = ngx_current_msec;
-    cl->tried = 0;
+    cl->round++;
+    cl->phase = 0;
+    cl->cursor = 0;
+    cl->attempts = 0;
+    cl->failed = 0;
+    cl->unlogged = 0;
     cl->again = 0;
 
     ngx_str_set(&cl->error, "no node to ask");
 
+    /* the node whose connection just failed is not asked again at once */
+
+    if (cl->exclude && cl->nnodes > 1) {
+        for (i = 0; i < cl->nnodes; i++) {
+            if (cl->nodes[i].redis == cl->exclude) {
+                cl->nodes[i].round = cl->round;
+                break;
+            }
+        }
+    }
+
+    cl->exclude = NULL;
+
     ngx_http_shared_session_cluster_refresh_next(cl);
+}
+
+
+/*
+ * The order of a round: the node that answered the last one (the likeliest
+ * to answer again), the seeds as configured, the nodes of the last map (its
+ * primaries, then its replicas), then those no map names any more.  Each
+ * node once per round.  Returns its index in cl->nodes, or NGX_DECLINED.
+ */
+
+static ngx_int_t
+ngx_http_shared_session_cluster_candidate(ngx_http_shared_session_cluster_t *cl)
+{
+    ngx_uint_t  i, in_map;
+
+    for ( ;; ) {
+
+        switch (cl->phase) {
+
+        case 0:
+            cl->phase = 1;
+            cl->cursor = 0;
+
+            if (cl->answered < 0 || (ngx_uint_t) cl->answered >= cl->nnodes) {
+                continue;
+            }
+
+            i = (ngx_uint_t) cl->answered;
+            break;
+
+        case 1:
+            if (cl->cursor >= cl->nseeds) {
+                cl->phase = 2;
+                cl->cursor = cl->nseeds;
+                continue;
+            }
+
+            i = cl->cursor++;
+            break;
+
+        default: /* 2: named by the last map; 3: the others */
+
+            if (cl->cursor >= cl->nnodes) {
+                if (cl->phase == 3) {
+                    return NGX_DECLINED;
+                }
+
+                cl->phase = 3;
+                cl->cursor = cl->nseeds;
+                continue;
+            }
+
+            i = cl->cursor++;
+            in_map = (cl->nodes[i].mark == cl->generation);
+
+            if (in_map != (cl->phase == 2)) {
+                continue;
+            }
+
+            break;
+        }
+
+        if (cl->nodes[i].round != cl->round) {
+            cl->nodes[i].round = cl->round;
+            return i;
+        }
+    }
 }
 
 
@@ -988,7 +1098,8 @@ ngx_http_shared_session_cluster_refresh_next(
     ngx_http_shared_session_cluster_t *cl)
 {
     size_t                                len[2];
-    ngx_str_t                             err;
+    ngx_int_t                             n;
+    ngx_str_t                             err, *name;
     ngx_msec_t                            timeout;
     const char                           *argv[2];
     ngx_http_shared_session_redis_t      *node;
@@ -1002,21 +1113,48 @@ ngx_http_shared_session_cluster_refresh_next(
     timeout = cl->conf->connect_timeout
               + NGX_HTTP_SHARED_SESSION_CLUSTER_REPLY_TIME;
 
-    while (cl->tried < cl->nnodes) {
-        node = cl->nodes[cl->next % cl->nnodes].redis;
-        cl->next++;
-        cl->tried++;
+    /* bounded: a map may name a thousand nodes that all refuse */
 
-        if (node == cl->exclude && cl->nnodes > 1) {
-            continue;
+    while (cl->attempts < NGX_HTTP_SHARED_SESSION_CLUSTER_ROUND_MAX) {
+
+        n = ngx_http_shared_session_cluster_candidate(cl);
+        if (n == NGX_DECLINED) {
+            break;
         }
+
+        node = cl->nodes[n].redis;
+        name = ngx_http_shared_session_redis_name(node);
 
         if (ngx_http_shared_session_redis_backing_off(node)) {
-            ngx_http_shared_session_cluster_set_error(&cl->error, cl->errbuf,
-                                     "%V: backing off",
-                                     ngx_http_shared_session_redis_name(node));
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, cl->log, 0,
+                           "shared session: redis cluster %V: %V is backing "
+                           "off, not asked",
+                           ngx_http_shared_session_cluster_name(cl), name);
+
+            /* the cause if nothing better comes */
+
+            if (cl->failed == 0) {
+                ngx_http_shared_session_cluster_set_error(&cl->error,
+                                                          cl->errbuf,
+                                                          "%V: backing off",
+                                                          name);
+            }
+
             continue;
         }
+
+        /* the last failure is logged once, with where the round goes */
+
+        if (cl->unlogged) {
+            ngx_log_error(NGX_LOG_WARN, cl->log, 0,
+                          "shared session: redis cluster %V: slot map "
+                          "refresh: %V, asking %V",
+                          ngx_http_shared_session_cluster_name(cl),
+                          &cl->error, name);
+            cl->unlogged = 0;
+        }
+
+        cl->attempts++;
 
         refresh = ngx_http_shared_session_redis_send(node, cl->log, timeout,
                              timeout, 2, argv, len,
@@ -1026,18 +1164,18 @@ ngx_http_shared_session_cluster_refresh_next(
             ngx_log_debug2(NGX_LOG_DEBUG_HTTP, cl->log, 0,
                            "shared session: redis cluster %V: "
                            "CLUSTER SLOTS to %V",
-                           ngx_http_shared_session_cluster_name(cl),
-                           ngx_http_shared_session_redis_name(node));
+                           ngx_http_shared_session_cluster_name(cl), name);
 
             cl->refresh = refresh;
             cl->asked = node;
+            cl->asked_n = n;
             return;
         }
 
         ngx_http_shared_session_cluster_set_error(&cl->error, cl->errbuf,
-                                     "%V: %V",
-                                     ngx_http_shared_session_redis_name(node),
-                                     &err);
+                                                  "%V: %V", name, &err);
+        cl->failed++;
+        cl->unlogged = 1;
     }
 
     ngx_http_shared_session_cluster_refresh_done(cl, 0);
@@ -1090,25 +1228,19 @@ ngx_http_shared_session_cluster_refresh_handler(void *data, redisReply *reply,
         return;
     }
 
+    cl->answered = (ngx_int_t) cl->asked_n;
+
     ngx_http_shared_session_cluster_refresh_done(cl, 1);
     return;
 
 failed:
 
-    /* without a map, the commands wait for the round's other nodes */
+    /* with or without a map: the round goes on with the next node */
 
-    if (cl->slots == NULL && cl->tried < cl->nnodes) {
-        ngx_log_error(NGX_LOG_WARN, cl->log, 0,
-                      "shared session: redis cluster %V: slot map "
-                      "refresh failed: %V, asking another node",
-                      ngx_http_shared_session_cluster_name(cl), &cl->error);
+    cl->failed++;
+    cl->unlogged = 1;
 
-        cl->exclude = node;
-        ngx_http_shared_session_cluster_refresh_next(cl);
-        return;
-    }
-
-    ngx_http_shared_session_cluster_refresh_done(cl, 0);
+    ngx_http_shared_session_cluster_refresh_next(cl);
 }
 
 
@@ -1130,6 +1262,8 @@ ngx_http_shared_session_cluster_refresh_done(
                       "refresh failed: %V",
                       ngx_http_shared_session_cluster_name(cl), &cl->error);
     }
+
+    cl->unlogged = 0;
 
     if (ngx_queue_empty(&cl->parked)) {
         goto again;
@@ -1259,23 +1393,37 @@ ngx_http_shared_session_cluster_check(redisReply *reply)
 }
 
 
+/*
+ * The slot map from each range's primary; each primary's replicas (listed
+ * again with each of its ranges) are taken once, after all the primaries,
+ * as nodes a refresh may ask: no command is sent to them.
+ */
+
 static ngx_int_t
 ngx_http_shared_session_cluster_apply(ngx_http_shared_session_cluster_t *cl,
     redisReply *reply)
 {
-    size_t                             i;
+    size_t                             i, j, last;
     uint32_t                           crc;
-    ngx_int_t                          n;
+    ngx_int_t                          n, *first;
     ngx_str_t                          host;
-    ngx_uint_t                         s, start, end, primaries;
+    ngx_uint_t                         s, start, end, primaries, replicas;
     redisReply                        *range, *node;
     ngx_http_shared_session_redis_t   *rs;
+
+    /* per range: the index of its primary if first seen there, else -1 */
+
+    first = ngx_alloc(reply->elements * sizeof(ngx_int_t), cl->log);
+    if (first == NULL) {
+        return NGX_ERROR;
+    }
 
     if (cl->slots == NULL) {
         cl->slots = ngx_alloc(NGX_HTTP_SHARED_SESSION_CLUSTER_SLOTS
                               * sizeof(ngx_http_shared_session_redis_t *),
                               cl->log);
         if (cl->slots == NULL) {
+            ngx_free(first);
             return NGX_ERROR;
         }
     }
@@ -1285,12 +1433,14 @@ ngx_http_shared_session_cluster_apply(ngx_http_shared_session_cluster_t *cl,
 
     cl->generation++;
     primaries = 0;
+    replicas = 0;
 
     ngx_crc32_init(crc);
 
     for (i = 0; i < reply->elements; i++) {
         range = reply->element[i];
         node = range->element[2];
+        first[i] = -1;
 
         start = (ngx_uint_t) range->element[0]->integer;
         end = (ngx_uint_t) range->element[1]->integer;
@@ -1317,6 +1467,7 @@ ngx_http_shared_session_cluster_apply(ngx_http_shared_session_cluster_t *cl,
         if (cl->nodes[n].mark != cl->generation) {
             cl->nodes[n].mark = cl->generation;
             primaries++;
+            first[i] = n;
         }
 
         for (s = start; s <= end; s++) {
@@ -1328,21 +1479,172 @@ ngx_http_shared_session_cluster_apply(ngx_http_shared_session_cluster_t *cl,
         ngx_crc32_update(&crc, (u_char *) &rs, sizeof(rs));
     }
 
+    for (i = 0; i < reply->elements; i++) {
+        if (first[i] == -1) {
+            continue;
+        }
+
+        range = reply->element[i];
+        last = ngx_min(range->elements,
+                       3 + NGX_HTTP_SHARED_SESSION_CLUSTER_REPLICAS);
+
+        for (j = 3; j < last; j++) {
+            n = ngx_http_shared_session_cluster_replica(cl,
+                                                        range->element[j]);
+            if (n == NGX_DECLINED) {
+                continue;
+            }
+
+            rs = cl->nodes[n].redis;
+
+            if (cl->nodes[n].mark != cl->generation) {
+                cl->nodes[n].mark = cl->generation;
+                replicas++;
+            }
+
+            ngx_crc32_update(&crc, (u_char *) &first[i], sizeof(ngx_int_t));
+            ngx_crc32_update(&crc, (u_char *) &rs, sizeof(rs));
+        }
+    }
+
+    ngx_free(first);
+
     ngx_crc32_final(crc);
 
     if (!cl->mapped || crc != cl->fingerprint) {
         ngx_log_error(NGX_LOG_INFO, cl->log, 0,
                       "shared session: redis cluster %V: slot map from %V: "
-                      "%ui ranges, %ui primaries",
+                      "%ui ranges, %ui primaries, %ui replicas",
                       ngx_http_shared_session_cluster_name(cl),
                       ngx_http_shared_session_redis_name(cl->asked),
-                      (ngx_uint_t) reply->elements, primaries);
+                      (ngx_uint_t) reply->elements, primaries, replicas);
+
+    } else if (cl->failed || (ngx_int_t) cl->asked_n != cl->answered) {
+
+        /* who answers now, after a failure or instead of another node */
+
+        ngx_log_error(NGX_LOG_INFO, cl->log, 0,
+                      "shared session: redis cluster %V: slot map from %V: "
+                      "unchanged",
+                      ngx_http_shared_session_cluster_name(cl),
+                      ngx_http_shared_session_redis_name(cl->asked));
+
+    } else {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, cl->log, 0,
+                       "shared session: redis cluster %V: slot map from %V: "
+                       "unchanged",
+                       ngx_http_shared_session_cluster_name(cl),
+                       ngx_http_shared_session_redis_name(cl->asked));
     }
 
     cl->fingerprint = crc;
     cl->mapped = 1;
 
     return NGX_OK;
+}
+
+
+/*
+ * A replica, [host, port, ...]: one that cannot be used is left out
+ * quietly, since no command would go to it, and a replica never takes the
+ * place of a primary under the node cap.  Returns its index in cl->nodes,
+ * or NGX_DECLINED.
+ */
+
+static ngx_int_t
+ngx_http_shared_session_cluster_replica(ngx_http_shared_session_cluster_t *cl,
+    redisReply *entry)
+{
+    ngx_int_t    n;
+    ngx_str_t    host, *h;
+    in_port_t    port;
+    redisReply  *hr, *pr;
+
+    if (entry == NULL
+        || entry->type != REDIS_REPLY_ARRAY
+        || entry->elements < 2
+        || entry->element[0] == NULL
+        || entry->element[1] == NULL)
+    {
+        return NGX_DECLINED;
+    }
+
+    hr = entry->element[0];
+    pr = entry->element[1];
+
+    if (pr->type != REDIS_REPLY_INTEGER
+        || pr->integer < 1 || pr->integer > 65535)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (hr->type == REDIS_REPLY_NIL) {
+        ngx_str_null(&host);
+
+    } else if (hr->type == REDIS_REPLY_STRING
+               && ngx_http_shared_session_cluster_valid_host(
+                      (u_char *) hr->str, hr->len)
+                  == NGX_OK)
+    {
+        host.data = (u_char *) hr->str;
+        host.len = hr->len;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    port = (in_port_t) pr->integer;
+    h = &host;
+
+    if (h->len == 0 || (h->len == 1 && h->data[0] == '?')) {
+        h = ngx_http_shared_session_redis_host(cl->asked);
+    }
+
+    n = ngx_http_shared_session_cluster_find(cl, h, port);
+
+    if (n != NGX_DECLINED) {
+        return n;
+    }
+
+    if (cl->nnodes >= NGX_HTTP_SHARED_SESSION_CLUSTER_MAX_NODES
+        || ngx_http_shared_session_cluster_usable(cl, h) != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    n = ngx_http_shared_session_cluster_node(cl, h, port, cl->asked, cl->log);
+
+    return (n == NGX_ERROR) ? NGX_DECLINED : n;
+}
+
+
+/* what ngx_http_shared_session_redis_create() accepts, without its logs */
+
+static ngx_int_t
+ngx_http_shared_session_cluster_usable(ngx_http_shared_session_cluster_t *cl,
+    ngx_str_t *host)
+{
+#if (NGX_HAVE_INET6)
+    u_char  inaddr6[16];
+#endif
+
+    if (host->len == 0 || host->len > NGX_MAXHOSTNAMELEN) {
+        return NGX_DECLINED;
+    }
+
+    if (cl->conf->resolver
+        || ngx_inet_addr(host->data, host->len) != INADDR_NONE)
+    {
+        return NGX_OK;
+    }
+
+#if (NGX_HAVE_INET6)
+    if (ngx_inet6_addr(host->data, host->len, inaddr6) == NGX_OK) {
+        return NGX_OK;
+    }
+#endif
+
+    return NGX_DECLINED;
 }
 
 
@@ -1378,7 +1680,7 @@ ngx_http_shared_session_cluster_node(ngx_http_shared_session_cluster_t *cl,
     ngx_str_t *host, in_port_t port, ngx_http_shared_session_redis_t *origin,
     ngx_log_t *log)
 {
-    ngx_str_t                               *h;
+    ngx_int_t                                n;
     ngx_uint_t                               i;
     ngx_http_shared_session_redis_t         *rs;
     ngx_http_shared_session_cluster_node_t  *nodes;
@@ -1387,16 +1689,10 @@ ngx_http_shared_session_cluster_node(ngx_http_shared_session_cluster_t *cl,
         host = ngx_http_shared_session_redis_host(origin);
     }
 
-    for (i = 0; i < cl->nnodes; i++) {
-        rs = cl->nodes[i].redis;
-        h = ngx_http_shared_session_redis_host(rs);
+    n = ngx_http_shared_session_cluster_find(cl, host, port);
 
-        if (ngx_http_shared_session_redis_port(rs) == port
-            && h->len == host->len
-            && ngx_strncasecmp(h->data, host->data, host->len) == 0)
-        {
-            return i;
-        }
+    if (n != NGX_DECLINED) {
+        return n;
     }
 
     if (cl->nnodes >= NGX_HTTP_SHARED_SESSION_CLUSTER_MAX_NODES) {
@@ -1444,8 +1740,35 @@ ngx_http_shared_session_cluster_node(ngx_http_shared_session_cluster_t *cl,
     cl->nodes[i].redis = rs;
     cl->nodes[i].learned = 1;
     cl->nodes[i].mark = 0;
+    cl->nodes[i].round = 0;
 
     return i;
+}
+
+
+/* the index of the node host:port in cl->nodes, or NGX_DECLINED */
+
+static ngx_int_t
+ngx_http_shared_session_cluster_find(ngx_http_shared_session_cluster_t *cl,
+    ngx_str_t *host, in_port_t port)
+{
+    ngx_str_t                        *h;
+    ngx_uint_t                        i;
+    ngx_http_shared_session_redis_t  *rs;
+
+    for (i = 0; i < cl->nnodes; i++) {
+        rs = cl->nodes[i].redis;
+        h = ngx_http_shared_session_redis_host(rs);
+
+        if (ngx_http_shared_session_redis_port(rs) == port
+            && h->len == host->len
+            && ngx_strncasecmp(h->data, host->data, host->len) == 0)
+        {
+            return i;
+        }
+    }
+
+    return NGX_DECLINED;
 }
 
 
