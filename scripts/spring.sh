@@ -74,7 +74,8 @@ build)
     ;;
 run)
     [ $# -ge 2 ] || { echo "usage: $0 run CONFIG [ARGS]" >&2; exit 2; }
-    read -r jar profiles < <(config "$2")
+    conf=$(config "$2") || exit 2
+    read -r jar profiles <<< "$conf"
     shift 2
     build
     [ "$profiles" = - ] && profiles=
