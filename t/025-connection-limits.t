@@ -334,6 +334,7 @@ my $t = FaultTest::wait_log(
 $main::closed = defined $t ? Time::HiRes::time() - $t0 : undef;
 $main::report{stall} = $main::closed;
 SharedSessionTest::resume_redis($ENV{TEST_NGINX_STALL_PORT});
+Time::HiRes::sleep(0.2);    # the reconnect wait after a stall
 --- request
 GET /stall
 --- response_body_filters eval
@@ -520,6 +521,7 @@ my $t = FaultTest::wait_log(
     $ENV{TEST_NGINX_USE_VALGRIND} ? 20 : 4);
 $main::closed = defined $t ? 'closed' : 'not closed';
 kill 'CONT', TlsTest::redis_pid($ENV{TEST_NGINX_TLS_PORT});
+Time::HiRes::sleep(0.2);    # the reconnect wait after a stall
 --- request
 GET /tls
 --- more_headers
