@@ -16,7 +16,9 @@
 #              all succeeded: a failed SELECT or AUTH leaves no write in
 #              database 0 or as the default user
 #   TLS        a stalled TLS connection closed while its output is blocked
-#              does not leak its SSL object (valgrind reports it otherwise)
+#              does not leak its SSL object (valgrind reports it otherwise);
+#              a TLS write that waited for the socket is retried from the
+#              moved output buffer without "bad write retry"
 #
 # Hostile replies come from scripted fakes (t/inc/FaultTest.pm); stalls,
 # queues and setup use real redis-servers of SharedSessionTest and TlsTest.
@@ -106,6 +108,15 @@ my $config = <<'EOF';
         shared_session_host $http_x_pad;
         shared_session_redis 127.0.0.1:$TEST_NGINX_TLS_PORT;
         shared_session_redis_timeout 1s;
+        shared_session_redis_tls on;
+        shared_session_redis_tls_trusted_certificate $TEST_NGINX_TLS_DIR/ca.pem;
+        shared_session_redis_tls_server_name redis.test;
+    }
+    location = /tls-slow {
+        shared_session;
+        shared_session_host $http_x_pad;
+        shared_session_redis 127.0.0.1:$TEST_NGINX_TLS_PORT;
+        shared_session_redis_timeout 10s;
         shared_session_redis_tls on;
         shared_session_redis_tls_trusted_certificate $TEST_NGINX_TLS_DIR/ca.pem;
         shared_session_redis_tls_server_name redis.test;
@@ -535,6 +546,44 @@ sub {
 served
 stalled connection: closed
 --- no_error_log
+[alert]
+[crit]
+exited on signal
+
+
+
+=== TEST 12: TLS, Redis paused for 0.5 s while 1 MB commands pile up: every request is served once it resumes
+The output buffer grows and moves while a TLS write waits for the
+socket; the write is retried from the new address, which OpenSSL refuses
+("bad write retry", a [crit] and a lost connection) unless told to
+accept it.
+--- init
+FaultTest::http(GET => '/tls-slow', 'X-Pad' => 'warm');    # a working connection
+kill 'STOP', TlsTest::redis_pid($ENV{TEST_NGINX_TLS_PORT});
+@main::pending = map {
+    my $h = FaultTest::http_start(GET => '/tls-slow', 'X-Pad' => "$_" x (1 << 20));
+    Time::HiRes::sleep(0.02);
+    $h;
+} 1 .. 9;
+Time::HiRes::sleep(0.5);
+kill 'CONT', TlsTest::redis_pid($ENV{TEST_NGINX_TLS_PORT});
+--- request
+GET /tls-slow
+--- more_headers
+X-Pad: after
+--- response_body_filters eval
+sub {
+    my @res = FaultTest::http_finish_all(\@main::pending, 10);
+    my %n;
+    $n{ $_->{status} }++ for @res;
+    ($_[0] =~ /"new":true/ ? "served\n" : "body: $_[0]\n")
+    . CORE::join('', map { "pending: $_ x$n{$_}\n" } sort keys %n);
+}
+--- response_body
+served
+pending: 200 x9
+--- no_error_log
+[error]
 [alert]
 [crit]
 exited on signal
