@@ -59,9 +59,9 @@
 /*
  * Commands on one connection (sent and not answered, or waiting for the
  * connection's setup), and bytes not written to the socket yet, at most.
- * A healthy Redis keeps a few dozen commands and no bytes waiting; these
- * bound what a paused or slow one costs (commands of about 500 bytes:
- * some 8 MB), and such a queue is minutes of work for Redis anyway.
+ * A healthy Redis keeps a few dozen commands and no bytes waiting; 8192
+ * session scripts are some 0.3 s of Redis's time and, at about 500 bytes
+ * each, 4 MB.  These bound what a paused or slow Redis costs a worker.
  */
 #define NGX_HTTP_SHARED_SESSION_REDIS_MAX_COMMANDS 8192
 #define NGX_HTTP_SHARED_SESSION_REDIS_MAX_OUTPUT_M 8
