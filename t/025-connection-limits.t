@@ -37,7 +37,7 @@ timeout(30);
 worker_connections(1024);
 
 my %seen;
-for my $name (qw(BULKS NESTED FLOOD)) {
+for my $name (qw(BULKS NESTED FLOOD SETUP)) {
     my $p;
     do { $p = FaultTest::free_port() } while $seen{$p}++;
     $ENV{"TEST_NGINX_FAKE_$name"} = $p;
@@ -69,6 +69,11 @@ my $config = <<'EOF';
         shared_session;
         shared_session_redis 127.0.0.1:$TEST_NGINX_FAKE_FLOOD;
         shared_session_redis_timeout 20s;
+    }
+    location = /setup {
+        shared_session;
+        shared_session_redis 127.0.0.1:$TEST_NGINX_FAKE_SETUP;
+        shared_session_redis_timeout 3s;
     }
     location = /stall {
         shared_session;
@@ -281,11 +286,14 @@ FaultTest::FakeRedis->start(
         my $e = FaultTest::decode_eval($argv)
             or return FaultTest::standard_reply($argv);
         my $n = ++$ctx->{state}{evals};
+        return FaultTest::standard_reply($argv) if $n == 1;
         return { write => "*16384\r\n" . (FaultTest::integer(1) x 16384),
-                 hold => 1 } if $n <= 400;
+                 hold => 1 } if $n <= 401;
         return { write => FaultTest::standard_reply($argv), flush => 1 };
     });
-FaultTest::http(GET => '/static');
+# a working connection first: a command whose client leaves during the
+# connection's setup is never sent
+FaultTest::http(GET => '/flood');
 FaultTest::abort_many(400, 16, '/status', GET => '/flood');
 Time::HiRes::sleep(0.2);
 FaultTest::log_mark();
@@ -321,7 +329,7 @@ sub {
 }
 --- response_body
 static meanwhile: in time
-scripts: 401
+scripts: 402
 the request behind them: 200
 read per turn: at most 64 KB
 --- no_error_log
@@ -595,3 +603,38 @@ pending: 200 x9
 [alert]
 [crit]
 exited on signal
+
+
+
+=== TEST 13: a slow setup: a request whose client leaves before the setup succeeded is never sent; the next one is, once it succeeded
+The fake answers the first connection's SCRIPT LOADs 0.5 s late.  One
+client leaves after 0.1 s, another waits.
+--- init
+FaultTest::FakeRedis->start(
+    port => $ENV{TEST_NGINX_FAKE_SETUP},
+    on_command => sub {
+        my ($argv, $ctx) = @_;
+        return ({ sleep => 0.5 }, FaultTest::standard_reply($argv))
+            if $ctx->{conn} == 1 && $ctx->{n} == 1;
+        return FaultTest::standard_reply($argv);
+    });
+my $gone = FaultTest::http_start(GET => '/setup');
+Time::HiRes::sleep(0.1);
+FaultTest::http_abort($gone);
+Time::HiRes::sleep(0.05);
+--- request
+GET /setup
+--- response_body_filters eval
+sub {
+    ($_[0] =~ /"new":true/ ? "served\n" : "body: $_[0]\n")
+    . 'commands: '
+    . FaultTest::FakeRedis->running($ENV{TEST_NGINX_FAKE_SETUP})->command_names
+    . "\n";
+}
+--- response_body
+served
+commands: SCRIPT SCRIPT EVALSHA
+--- no_error_log
+[error]
+[alert]
+[crit]
