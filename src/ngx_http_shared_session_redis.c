@@ -199,8 +199,7 @@ static void ngx_http_shared_session_redis_backoff(
     ngx_http_shared_session_redis_t *rs);
 static void ngx_http_shared_session_redis_set_error(
     ngx_http_shared_session_redis_t *rs, const char *fmt, ...);
-static void ngx_http_shared_session_redis_limit_reader(
-    ngx_http_shared_session_redis_t *rs);
+static void ngx_http_shared_session_redis_limit_reader(redisReader *r);
 static void *ngx_http_shared_session_redis_create_string(
     const redisReadTask *task, char *str, size_t len);
 static void *ngx_http_shared_session_redis_create_array(
@@ -915,7 +914,11 @@ ngx_http_shared_session_redis_connect(ngx_http_shared_session_redis_t *rs)
         return NGX_ERROR;
     }
 
-    ngx_http_shared_session_redis_limit_reader(rs);
+    ngx_http_shared_session_redis_limit_reader(rs->reader);
+
+    /* the create functions count what the reply in progress costs */
+    rs->reader->privdata = rs;
+    rs->reply_cost = 0;
 
     rs->ready = 0;
     rs->connect_timer.log = log;
@@ -2186,18 +2189,16 @@ ngx_http_shared_session_redis_set_error(ngx_http_shared_session_redis_t *rs,
 /*
  * hiredis allocates an array of the size the peer declares before a single
  * element arrives: "*2000000000" would cost gigabytes.  Larger arrays make
- * the reader fail (REDIS_ERR_OOM), which closes the connection.  Every
- * element created adds what it costs to rs->reply_cost, which the read
- * handler holds against NGX_HTTP_SHARED_SESSION_REDIS_MAX_REPLY.
+ * the reader fail (REDIS_ERR_OOM), which closes the connection.  With the
+ * server as the reader's privdata, every element created adds what it
+ * costs to rs->reply_cost, which the read handler holds against
+ * NGX_HTTP_SHARED_SESSION_REDIS_MAX_REPLY (the fuzzers' readers have
+ * none).
  */
 
 static void
-ngx_http_shared_session_redis_limit_reader(ngx_http_shared_session_redis_t *rs)
+ngx_http_shared_session_redis_limit_reader(redisReader *r)
 {
-    redisReader  *r;
-
-    r = rs->reader;
-
     if (ngx_http_shared_session_redis_reply_fn.createArray == NULL) {
         ngx_http_shared_session_redis_hiredis_fn = *r->fn;
 
@@ -2213,8 +2214,6 @@ ngx_http_shared_session_redis_limit_reader(ngx_http_shared_session_redis_t *rs)
     }
 
     r->fn = &ngx_http_shared_session_redis_reply_fn;
-    r->privdata = rs;
-    rs->reply_cost = 0;
 }
 
 
@@ -2224,7 +2223,9 @@ ngx_http_shared_session_redis_create_string(const redisReadTask *task,
 {
     ngx_http_shared_session_redis_t  *rs = task->privdata;
 
-    rs->reply_cost += NGX_HTTP_SHARED_SESSION_REDIS_ELEMENT + len;
+    if (rs) {
+        rs->reply_cost += NGX_HTTP_SHARED_SESSION_REDIS_ELEMENT + len;
+    }
 
     return ngx_http_shared_session_redis_hiredis_fn.createString(task, str,
                                                                  len);
@@ -2241,8 +2242,10 @@ ngx_http_shared_session_redis_create_array(const redisReadTask *task,
         return NULL;
     }
 
-    rs->reply_cost += NGX_HTTP_SHARED_SESSION_REDIS_ELEMENT
-                      + (size_t) elements * sizeof(void *);
+    if (rs) {
+        rs->reply_cost += NGX_HTTP_SHARED_SESSION_REDIS_ELEMENT
+                          + (size_t) elements * sizeof(void *);
+    }
 
     return ngx_http_shared_session_redis_hiredis_fn.createArray(task,
                                                                 elements);
@@ -2255,7 +2258,9 @@ ngx_http_shared_session_redis_create_integer(const redisReadTask *task,
 {
     ngx_http_shared_session_redis_t  *rs = task->privdata;
 
-    rs->reply_cost += NGX_HTTP_SHARED_SESSION_REDIS_ELEMENT;
+    if (rs) {
+        rs->reply_cost += NGX_HTTP_SHARED_SESSION_REDIS_ELEMENT;
+    }
 
     return ngx_http_shared_session_redis_hiredis_fn.createInteger(task,
                                                                   value);
@@ -2267,7 +2272,9 @@ ngx_http_shared_session_redis_create_nil(const redisReadTask *task)
 {
     ngx_http_shared_session_redis_t  *rs = task->privdata;
 
-    rs->reply_cost += NGX_HTTP_SHARED_SESSION_REDIS_ELEMENT;
+    if (rs) {
+        rs->reply_cost += NGX_HTTP_SHARED_SESSION_REDIS_ELEMENT;
+    }
 
     return ngx_http_shared_session_redis_hiredis_fn.createNil(task);
 }
