@@ -49,9 +49,10 @@
 #define NGX_HTTP_SHARED_SESSION_REDIS_ELEMENT      64
 
 /*
- * Read per turn of the event loop, at most: then the read event is posted
- * for the next turn, so that other connections and timers are not kept
- * waiting by a peer that keeps the socket full.
+ * A turn of the event loop stops reading a connection after these bytes,
+ * or once these replies were handed out (a 16 KB read may bring more):
+ * the read event is posted for the next turn, so that other connections
+ * and timers are not kept waiting by a peer that keeps the socket full.
  */
 #define NGX_HTTP_SHARED_SESSION_REDIS_TURN_BYTES   (4 * 16384)
 #define NGX_HTTP_SHARED_SESSION_REDIS_TURN_REPLIES 128
