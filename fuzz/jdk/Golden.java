@@ -154,21 +154,33 @@ public class Golden {
         write(name, s, kind + " " + sessionLine(host, ms));
     }
 
-    /* fields to skip, back-references to a type string, a String, a Date */
+    /*
+     * Fields to skip; back-references to type strings, and to the same
+     * String and Date objects or to Date's class descriptor.
+     */
 
     private void extra() throws Exception {
-        SampleSession s = new SampleSession();
         String host = new String("container-2");
         Date date = new Date(1552129074569L);
+
+        extra("session-extra-fields", host, date, date, host);
+        extra("session-extra-fields-two-dates", host, date,
+              new Date(1400000000000L), null);
+    }
+
+    private void extra(String name, String host, Date date, Date created,
+                       String note)
+        throws Exception
+    {
+        SampleSession s = new SampleSession();
 
         s.setHost(host);
         s.setLastUpdatedAt(date);
         SampleSession.class.getMethod("setExtra", int.class, long.class,
                                       Date.class, String.class)
-            .invoke(s, 7, -2L, date, host);
+            .invoke(s, 7, -2L, created, note);
 
-        write("session-extra-fields", s,
-              "session-read " + sessionLine(host, date.getTime()));
+        write(name, s, "session-read " + sessionLine(host, date.getTime()));
     }
 
     private static String sessionLine(String host, Long ms) {

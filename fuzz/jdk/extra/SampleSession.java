@@ -5,13 +5,19 @@ import java.util.Date;
 
 /*
  * Another version of the bean: fields added around the two the module
- * reads, so that the stream holds primitives to skip and back-references
- * (a repeated type string, the same Date and String objects twice).
+ * reads, so that the stream holds primitives of every type to skip and
+ * back-references (repeated type strings, Date's class descriptor, the
+ * same Date and String objects twice).
  */
 public class SampleSession implements Serializable {
 
     private static final long serialVersionUID = 42L;
 
+    private byte level;
+    private char grade;
+    private short rank;
+    private float ratio;
+    private double score;
     private int visits;
     private long total;
     private boolean admin;
@@ -29,6 +35,11 @@ public class SampleSession implements Serializable {
     }
 
     public void setExtra(int visits, long total, Date created, String note) {
+        this.level = -3;
+        this.grade = '\u00e9';
+        this.rank = -300;
+        this.ratio = 0.5f;
+        this.score = -1.25;
         this.visits = visits;
         this.total = total;
         this.admin = true;
