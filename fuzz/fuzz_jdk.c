@@ -5,8 +5,9 @@
  * fuzz_jdk: the Java serialization of src/ngx_http_shared_session_jdk.c.
  *
  *   - The input, in an allocation of its own size, as a hash value to each
- *     decoder, and as the text of a String stream to the String decoder.  Long and Integer: taken iff the input is exactly the
- *     reference stream of that number.  String: taken iff a reading written
+ *     decoder, and as the text of a String stream to the String decoder.
+ *     Long and Integer: taken iff the input is exactly the reference
+ *     stream of that number.  String: taken iff a reading written
  *     here after java.io.DataInputStream.readUTF() (lenient, to UTF-16)
  *     takes it and DataOutputStream.writeUTF() writes those very bytes
  *     back (Java's canonical form); the text is then the UTF-16 in UTF-8,

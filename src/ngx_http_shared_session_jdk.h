@@ -96,18 +96,20 @@ u_char *ngx_http_shared_session_jdk_write_session(u_char *p,
  * For the session scripts inside Redis (Lua 5.1, where numbers are
  * doubles): jdk_long(v) and jdk_integer(v) return the number a
  * JDK-serialized Long or Integer holds, or nil if "v" is not exactly one
- * (or is a Long beyond +-2^53, which a double cannot hold exactly).
+ * (false for a field HMGET did not find, another type, a Long beyond
+ * +-2^53, which a double cannot hold exactly).
  */
 #define NGX_HTTP_SHARED_SESSION_JDK_LUA                                       \
-    "local JDK_NUMBER = "                                                     \
-        "'\\0\\5valuexr\\0\\16java.lang.Number\\134\\172\\149\\29\\11"          \
-        "\\148\\224\\139\\2\\0\\0xp'\n"                                       \
-    "local JDK_LONG = '\\172\\237\\0\\5sr\\0\\14java.lang.Long;"              \
-        "\\139\\228\\144\\204\\143#\\223\\2\\0\\1J' .. JDK_NUMBER\n"          \
-    "local JDK_INTEGER = '\\172\\237\\0\\5sr\\0\\17java.lang.Integer"         \
-        "\\18\\226\\160\\164\\247\\129\\1358\\2\\0\\1I' .. JDK_NUMBER\n"        \
+    "local JDK_NUMBER = '\\0\\5valuexr\\0\\16java.lang.Number'"               \
+        " .. '\\134\\172\\149\\29\\11\\148\\224\\139\\2\\0\\0xp'\n"           \
+    "local JDK_LONG = '\\172\\237\\0\\5sr\\0\\14java.lang.Long'"              \
+        " .. ';\\139\\228\\144\\204\\143#\\223\\2\\0\\1J' .. JDK_NUMBER\n"    \
+    "local JDK_INTEGER = '\\172\\237\\0\\5sr\\0\\17java.lang.Integer'"        \
+        " .. '\\18\\226\\160\\164\\247\\129\\1358\\2\\0\\1I' .. JDK_NUMBER\n" \
     "local function jdk_integer(v)\n"                                         \
-    "    if #v ~= 81 or string.sub(v, 1, 77) ~= JDK_INTEGER then\n"           \
+    "    if type(v) ~= 'string' or #v ~= 81\n"                                \
+    "        or string.sub(v, 1, 77) ~= JDK_INTEGER\n"                        \
+    "    then\n"                                                              \
     "        return nil\n"                                                    \
     "    end\n"                                                               \
     "    local a, b, c, d = string.byte(v, 78, 81)\n"                         \
@@ -118,7 +120,9 @@ u_char *ngx_http_shared_session_jdk_write_session(u_char *p,
     "    return n\n"                                                          \
     "end\n"                                                                   \
     "local function jdk_long(v)\n"                                            \
-    "    if #v ~= 82 or string.sub(v, 1, 74) ~= JDK_LONG then\n"              \
+    "    if type(v) ~= 'string' or #v ~= 82\n"                                \
+    "        or string.sub(v, 1, 74) ~= JDK_LONG\n"                           \
+    "    then\n"                                                              \
     "        return nil\n"                                                    \
     "    end\n"                                                               \
     "    local a, b, c, d, e, f, g, h = string.byte(v, 75, 82)\n"             \
@@ -127,8 +131,9 @@ u_char *ngx_http_shared_session_jdk_write_session(u_char *p,
     "    if a >= 128 then\n"                                                  \
     "        hi = hi - 4294967296\n"                                          \
     "    end\n"                                                               \
-    "    if hi > 2097152 or (hi == 2097152 and lo > 0)"                       \
-        " or hi < -2097152 then\n"                                            \
+    "    if hi > 2097152 or (hi == 2097152 and lo > 0)\n"                     \
+    "        or hi < -2097152\n"                                              \
+    "    then\n"                                                              \
     "        return nil\n"                                                    \
     "    end\n"                                                               \
     "    return hi * 4294967296 + lo\n"                                       \

@@ -117,7 +117,8 @@ SKIP: {
     my @diff;
     push @diff, 'golden.txt' if slurp("$work/golden.txt") ne slurp($manifest);
     for my $f (@order) {
-        push @diff, $f if !-f "$dir/$f" || slurp("$dir/$f") ne slurp("$golden/$f");
+        push @diff, $f
+            if !-f "$dir/$f" || slurp("$dir/$f") ne slurp("$golden/$f");
     }
     my @extra = grep { !exists $cases{File::Basename::basename($_)} }
                 glob("$dir/golden-*");
@@ -152,7 +153,8 @@ SKIP: {
             my $want;
             if ($fn eq "jdk_$kind") {
                 $want = $arg;
-                $want = undef if $kind eq 'long' && ($arg > $max || $arg < -$max);
+                $want = undef
+                    if $kind eq 'long' && ($arg > $max || $arg < -$max);
             }
             my $got = $eval->($fn, $bytes);
             is($got, $want, "Lua $fn($f) is " . ($want // 'nil'));
@@ -175,6 +177,12 @@ SKIP: {
     }
 
     cmp_ok($numbers, '>=', 20, 'Lua: every golden Long and Integer read');
+
+    # a field HMGET did not find is false in Lua
+    for my $fn (qw(jdk_long jdk_integer)) {
+        is($r->cmd('EVAL', "$lua\nreturn $fn(false)", 0), undef,
+           "Lua $fn(false) is nil");
+    }
 }
 
 done_testing();
