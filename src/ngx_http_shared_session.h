@@ -54,11 +54,16 @@ typedef struct {
     time_t                                 max_inactive_interval;
     ngx_str_t                              attribute;
     ngx_str_t                              attribute_class;
+    ngx_uint_t                             serializer;
+    ngx_str_t                              jdk_serial_version_uid;
+    ngx_uint_t                             repository;
+    ngx_uint_t                             expiration_store;
     ngx_http_shared_session_cookie_conf_t  cookie;
 
     /* derived when merged */
     ngx_str_t                              prefix;   /* "<namespace>:" */
     ngx_str_t                              field;    /* "sessionAttr:<a>" */
+    int64_t                                jdk_suid;
     ngx_http_shared_session_redis_t       *server;   /* standalone */
     ngx_http_shared_session_cluster_t     *cluster;  /* or cluster */
 } ngx_http_shared_session_loc_conf_t;

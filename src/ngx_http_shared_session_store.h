@@ -14,6 +14,16 @@
 
 #include "ngx_http_shared_session_redis.h"
 #include "ngx_http_shared_session_cluster.h"
+#include "ngx_http_shared_session_serializer.h"
+
+
+/* shared_session_repository: which Spring Session repository's layout */
+#define NGX_HTTP_SHARED_SESSION_INDEXED     0  /* RedisIndexedSession... */
+#define NGX_HTTP_SHARED_SESSION_DEFAULT     1  /* RedisSessionRepository */
+
+/* shared_session_expiration_store (indexed): minute buckets or a zset */
+#define NGX_HTTP_SHARED_SESSION_BUCKETS     0
+#define NGX_HTTP_SHARED_SESSION_SORTED_SET  1
 
 
 typedef struct ngx_http_shared_session_store_s
