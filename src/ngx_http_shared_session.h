@@ -66,7 +66,8 @@ typedef struct {
     /* derived when merged */
     ngx_str_t                              prefix;   /* "<namespace>:" */
     ngx_str_t                              field;    /* "sessionAttr:<a>" */
-    char                                  *redis_shorthand; /* first set */
+    /* the first shared_session_redis_* connection setting, here or above */
+    char                                  *redis_shorthand;
     ngx_http_shared_session_redis_t       *server;   /* standalone */
     ngx_http_shared_session_cluster_t     *cluster;  /* or cluster */
 } ngx_http_shared_session_loc_conf_t;

@@ -27,7 +27,8 @@
 
 struct ngx_http_shared_session_upstream_s {
     ngx_str_t                              name;     /* empty: implicit */
-    ngx_http_shared_session_loc_conf_t    *conf;     /* NULL: only named */
+    ngx_http_shared_session_loc_conf_t    *conf;     /* NULL: used, no block
+                                                        yet */
     u_char                                *file_name;
     ngx_uint_t                             line;     /* the block, or the
                                                         first use */

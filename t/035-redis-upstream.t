@@ -162,6 +162,9 @@ EOT
                           . "    shared_session_redis_timeout 2s;\n}\n") ],
     [ 'a name replacing the shorthand inherited',
       conf_text(server => "shared_session_redis 127.0.0.1:6380;\n") ],
+    [ 'with a resolver at http level, a name in a block is resolved later',
+      conf_text(http => "resolver 127.0.0.1:1;\n",
+                block => "server no-such-host.invalid:6379;\n") ],
 ) {
     my ($what, $text) = @$case;
     ($st, $out) = nginx_t($text);
@@ -268,6 +271,11 @@ my @refused = (
       qr/invalid value "unix:" in "server" directive/, undef ],
     [ 'a host name that does not resolve',
       conf_text(block => "server no-such-host.invalid:6379;\n"),
+      qr/invalid "server" address "no-such-host\.invalid:6379"/,
+      qr/^\s*shared_session_redis_upstream sessions \{/ ],
+    [ 'a resolver in a server only: a block resolves its names when loaded',
+      conf_text(server => "resolver 127.0.0.1:1;\n",
+                block => "server no-such-host.invalid:6379;\n"),
       qr/invalid "server" address "no-such-host\.invalid:6379"/,
       qr/^\s*shared_session_redis_upstream sessions \{/ ],
     [ 'several servers without cluster on',
