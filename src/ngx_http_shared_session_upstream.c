@@ -66,6 +66,8 @@ static ngx_int_t ngx_http_shared_session_upstream_init_named(ngx_conf_t *cf,
     ngx_http_shared_session_upstream_t *us);
 static char *ngx_http_shared_session_upstream_shorthand(
     ngx_http_shared_session_loc_conf_t *conf);
+static ngx_int_t ngx_http_shared_session_upstream_check_mixed(ngx_conf_t *cf,
+    ngx_http_shared_session_loc_conf_t *conf);
 static void ngx_http_shared_session_upstream_merge_settings(
     ngx_http_shared_session_loc_conf_t *prev,
     ngx_http_shared_session_loc_conf_t *conf);
@@ -579,7 +581,6 @@ ngx_http_shared_session_upstream_merge(ngx_conf_t *cf,
     ngx_http_shared_session_loc_conf_t *prev,
     ngx_http_shared_session_loc_conf_t *conf)
 {
-    ngx_http_core_loc_conf_t            *clcf;
     ngx_http_shared_session_upstream_t  *us;
 
     /* a name and addresses replace each other, as one directive's values */
@@ -600,19 +601,7 @@ ngx_http_shared_session_upstream_merge(ngx_conf_t *cf,
         conf->redis_shorthand = prev->redis_shorthand;
     }
 
-    us = conf->redis_upstream;
-
-    if (us && conf->redis_shorthand) {
-        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%s\" cannot be used with "
-                           "\"shared_session_redis %V\"%s%V%s: the "
-                           "settings of a shared_session_redis_upstream "
-                           "are inside its block", conf->redis_shorthand,
-                           &us->name,
-                           clcf->name.len ? " in location \"" : "",
-                           &clcf->name, clcf->name.len ? "\"" : "");
+    if (ngx_http_shared_session_upstream_check_mixed(cf, conf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -629,6 +618,8 @@ ngx_http_shared_session_upstream_merge(ngx_conf_t *cf,
         return NGX_CONF_OK;
     }
 
+    us = conf->redis_upstream;
+
     if (us == NULL) {
         return ngx_http_shared_session_upstream_implicit(cf, conf);
     }
@@ -642,6 +633,32 @@ ngx_http_shared_session_upstream_merge(ngx_conf_t *cf,
     conf->cluster = us->cluster;
 
     return NGX_CONF_OK;
+}
+
+
+/* a named Redis has all its settings in its block */
+
+static ngx_int_t
+ngx_http_shared_session_upstream_check_mixed(ngx_conf_t *cf,
+    ngx_http_shared_session_loc_conf_t *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (conf->redis_upstream == NULL || conf->redis_shorthand == NULL) {
+        return NGX_OK;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"%s\" cannot be used with "
+                       "\"shared_session_redis %V\"%s%V%s: the settings of "
+                       "a shared_session_redis_upstream are inside its block",
+                       conf->redis_shorthand, &conf->redis_upstream->name,
+                       clcf->name.len ? " in location \"" : "", &clcf->name,
+                       clcf->name.len ? "\"" : "");
+
+    return NGX_ERROR;
 }
 
 
