@@ -22,10 +22,16 @@
 #define NGX_HTTP_SHARED_SESSION_INVALIDATE  2
 
 
+/* a shared_session_redis_upstream block (ngx_http_shared_session_upstream.c) */
+typedef struct ngx_http_shared_session_upstream_s
+    ngx_http_shared_session_upstream_t;
+
+
 typedef struct {
     ngx_array_t                            servers;
     ngx_array_t                            clusters;
     ngx_array_t                            redis_confs;
+    ngx_array_t                            upstreams;       /* named */
     ngx_str_t                              default_redis;   /* from env */
 } ngx_http_shared_session_main_conf_t;
 
@@ -37,6 +43,7 @@ typedef struct {
     ngx_uint_t                             invalidate_methods;
     ngx_flag_t                             invalidate_check_origin;
     ngx_array_t                           *redis;    /* of ngx_str_t */
+    ngx_http_shared_session_upstream_t    *redis_upstream;  /* or a name */
     ngx_flag_t                             redis_cluster;
     ngx_msec_t                             redis_timeout;
     ngx_str_t                              redis_password;
@@ -64,6 +71,8 @@ typedef struct {
     ngx_str_t                              prefix;   /* "<namespace>:" */
     ngx_str_t                              field;    /* "sessionAttr:<a>" */
     int64_t                                jdk_suid;
+    /* the first shared_session_redis_* connection setting, here or above */
+    char                                  *redis_shorthand;
     ngx_http_shared_session_redis_t       *server;   /* standalone */
     ngx_http_shared_session_cluster_t     *cluster;  /* or cluster */
 } ngx_http_shared_session_loc_conf_t;
