@@ -1036,11 +1036,14 @@ ngx_http_shared_session_merge_spring(ngx_conf_t *cf,
     /* checked when set; the default is the seed class's */
 
     if (ngx_http_shared_session_parse_suid(&conf->jdk_serial_version_uid,
-                                           &conf->jdk_suid)
+                                           &conf->ser.suid)
         != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
+
+    conf->ser.format = conf->serializer;
+    conf->ser.class = conf->attribute_class;
 
     return NGX_CONF_OK;
 }

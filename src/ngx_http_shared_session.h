@@ -15,6 +15,7 @@
 #include "ngx_http_shared_session_cookie.h"
 #include "ngx_http_shared_session_redis.h"
 #include "ngx_http_shared_session_cluster.h"
+#include "ngx_http_shared_session_serializer.h"
 
 
 #define NGX_HTTP_SHARED_SESSION_OFF         0
@@ -70,7 +71,7 @@ typedef struct {
     /* derived when merged */
     ngx_str_t                              prefix;   /* "<namespace>:" */
     ngx_str_t                              field;    /* "sessionAttr:<a>" */
-    int64_t                                jdk_suid;
+    ngx_http_shared_session_serializer_t   ser;      /* serializer_* */
     /* the first shared_session_redis_* connection setting, here or above */
     char                                  *redis_shorthand;
     ngx_http_shared_session_redis_t       *server;   /* standalone */

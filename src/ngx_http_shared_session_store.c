@@ -10,6 +10,7 @@
 #include <ngx_sha1.h>
 
 #include "ngx_http_shared_session_store.h"
+#include "ngx_http_shared_session_jdk.h"
 
 
 #define NGX_HTTP_SHARED_SESSION_TOUCH       0
@@ -34,19 +35,24 @@
  * effects: the default from Redis 5 on (the only way in Redis 7), asked
  * for with redis.replicate_commands() on Redis 3.2 to 4.
  *
- * Numbers are read as decimal text, or as ["java.lang.Long",n] and
- * ["java.lang.Integer",n] (spring-data-redis 2.7.0-2.7.1), and written as
- * decimal text, as GenericJackson2JsonRedisSerializer does.  Lua numbers
- * are doubles: anything past 2^53 is refused rather than rounded.
+ * Numbers are read in both of Spring's formats (ARGV[3] says which one
+ * the location writes): JSON, decimal text or ["java.lang.Long",n] and
+ * ["java.lang.Integer",n] (spring-data-redis 2.7.0-2.7.1), and JDK, a
+ * serialized Long or Integer.  A hash whose numbers are in the other
+ * format, or in no one format, is not a session for this location: it is
+ * left as it is, and reported with the format found ("<id>:json",
+ * "<id>:jdk", or "<id>" alone).  Every value written comes serialized
+ * from nginx (src/ngx_http_shared_session_serializer.c).  Lua numbers are
+ * doubles: anything past 2^53 is refused rather than rounded.
  */
 
 #define NGX_HTTP_SHARED_SESSION_LUA_COMMON                                    \
     "if redis.replicate_commands then redis.replicate_commands() end\n"       \
-    "local prefix, now = ARGV[1], tonumber(ARGV[2])\n"                        \
+    "local prefix, now, ser = ARGV[1], tonumber(ARGV[2]), ARGV[3]\n"          \
     "local t = redis.call('TIME')\n"                                          \
     "local clock = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"\
-    "local function num(v)\n"                                                 \
-    "  if not v then return nil end\n"                                        \
+    NGX_HTTP_SHARED_SESSION_JDK_LUA                                           \
+    "local function json_num(v)\n"                                            \
     "  local d = string.match(v, '^%-?%d+$')\n"                               \
     "    or string.match(v, '^%[\"java%.lang%.Long\",(%-?%d+)%]$')\n"         \
     "    or string.match(v, '^%[\"java%.lang%.Integer\",(%-?%d+)%]$')\n"      \
@@ -55,22 +61,38 @@
     "  if n >= 2^53 or n <= -2^53 then return nil end\n"                      \
     "  return n\n"                                                            \
     "end\n"                                                                   \
+    "local function num(v)\n"                                                 \
+    "  if not v then return nil end\n"                                        \
+    "  if string.sub(v, 1, 4) == '\\172\\237\\0\\5' then\n"                   \
+    "    return jdk_long(v) or jdk_integer(v), 'jdk'\n"                       \
+    "  end\n"                                                                 \
+    "  return json_num(v), 'json'\n"                                          \
+    "end\n"                                                                   \
     "local function fields(key, ...)\n"                                       \
     "  local f = redis.pcall('HMGET', key, 'creationTime',\n"                 \
     "                        'lastAccessedTime', 'maxInactiveInterval', ...)\n"\
-    "  if f.err then return 'bad' end\n"                                      \
+    "  if f.err then return 'bad', '' end\n"                                  \
     "  if not (f[1] or f[2] or f[3]) then\n"                                  \
     "    if redis.call('EXISTS', key) == 0 then return 'none' end\n"          \
-    "    return 'bad'\n"                                                      \
+    "    return 'bad', ''\n"                                                  \
     "  end\n"                                                                 \
-    "  local ct, la, n = num(f[1]), num(f[2]), num(f[3])\n"                   \
-    "  if not (ct and la and n) or n < -2147483648 or n > 2147483647 then\n"  \
-    "    return 'bad'\n"                                                      \
+    "  local ct, a = num(f[1])\n"                                             \
+    "  local la, b = num(f[2])\n"                                             \
+    "  local n, c = num(f[3])\n"                                              \
+    "  if a and a == b and a == c and a ~= ser then return 'bad', a end\n"    \
+    "  if not (ct and la and n) or a ~= ser or b ~= ser or c ~= ser\n"        \
+    "    or n < -2147483648 or n > 2147483647\n"                              \
+    "  then\n"                                                                \
+    "    return 'bad', ''\n"                                                  \
     "  end\n"                                                                 \
     "  if n == 0 or n > 0 and clock >= la + n * 1000 then\n"                 \
     "    return 'expired'\n"                                                  \
     "  end\n"                                                                 \
     "  return 'ok', f, ct, la, n\n"                                           \
+    "end\n"                                                                   \
+    "local function bad_id(id, format)\n"                                     \
+    "  if format == '' then return id end\n"                                  \
+    "  return id .. ':' .. format\n"                                          \
     "end\n"                                                                   \
     "local function bucket(expiry)\n"                                         \
     "  return prefix .. 'expirations:'\n"                                     \
@@ -83,25 +105,50 @@ static ngx_str_t  ngx_http_shared_session_scripts[] = {
 
     /*
      * KEYS: the hashes of the candidate ids, then the hash of new_id;
-     * ARGV: prefix, now, field, value, maxInactiveInterval, new_id, and for
-     * that interval: the hash TTL, the shadow key TTL and the bucket (ms),
-     * then the ids; returns {index or 0, creationTime as stored, previous
-     * attribute, bad ids...}
+     * ARGV: prefix, now, serializer, field, value, maxInactiveInterval (n),
+     * repository ("indexed", "default"), expiration store ("buckets",
+     * "zset"), then for n: the hash TTL, the shadow key TTL, the bucket
+     * (ms), the expiry (ms) and the sorted set score (Java's text); now
+     * and n serialized, the created event's channel ("" for none) and body,
+     * then per key (ids, new_id): id, "expires:<id>" and "<id>" serialized.
+     * Returns {index or 0, creationTime as stored, previous attribute,
+     * bad ids...}
      *
-     * The first write (SADD to the bucket, or SET of the shadow key for a
-     * session that never expires) is the only one that can fail, on a key
-     * of another type or when Redis is out of memory: Redis does not undo a
-     * script's writes, so it fails before anything is written.  A member
-     * already in its bucket was added, and the bucket's TTL set, by an
-     * earlier touch of the same minute: that TTL outlives the bucket's
-     * minute by more than the 300 s margin Spring gives it.
+     * The first write (ZADD or SADD to the expirations, SET of the shadow
+     * key for a session that never expires, HMSET in the default
+     * repository) is the only one that can fail, on a key of another type
+     * or when Redis is out of memory: Redis does not undo a script's
+     * writes, so it fails before anything is written.  A member already in
+     * its bucket was added, and the bucket's TTL set, by an earlier touch
+     * of the same minute: that TTL outlives the bucket's minute by more
+     * than the 300 s margin Spring gives it.
      */
 
     ngx_string(
     NGX_HTTP_SHARED_SESSION_LUA_COMMON
-    "local field, value, conf = ARGV[3], ARGV[4], tonumber(ARGV[5])\n"
-    "local function touch(id, key, n, old, fields)\n"
+    "local field, value, conf = ARGV[4], ARGV[5], tonumber(ARGV[6])\n"
+    "local repo, store = ARGV[7], ARGV[8]\n"
+    "local function expiry(n, i)\n"
+    "  if n == conf then return ARGV[i] end\n"
+    "  return string.format('%.0f', now + n * 1000)\n"
+    "end\n"
+    "local function touch(j, key, n, old, fields)\n"
+    "  local id, member = ARGV[17 + 3 * j - 2], ARGV[17 + 3 * j - 1]\n"
+    "  local zmember = ARGV[17 + 3 * j]\n"
+    "  if repo == 'default' then\n"
+    "    redis.call('HMSET', key, unpack(fields))\n"
+    "    if n < 0 then\n"
+    "      redis.call('PERSIST', key)\n"
+    "    else\n"
+    "      redis.call('PEXPIREAT', key, expiry(n, 12))\n"
+    "    end\n"
+    "    return\n"
+    "  end\n"
     "  local shadow = prefix .. 'sessions:expires:' .. id\n"
+    "  if store == 'zset' then\n"
+    "    redis.call('ZADD', prefix .. 'sessions:expirations', expiry(n, 13),\n"
+    "               zmember)\n"
+    "  end\n"
     "  if n < 0 then\n"
     "    redis.call('SET', shadow, '')\n"
     "    redis.call('HMSET', key, unpack(fields))\n"
@@ -110,19 +157,21 @@ static ngx_str_t  ngx_http_shared_session_scripts[] = {
     "  end\n"
     "  local ttl, sttl, b\n"
     "  if n == conf then\n"
-    "    ttl, sttl, b = ARGV[7], ARGV[8], prefix .. 'expirations:' .. ARGV[9]\n"
+    "    ttl, sttl = ARGV[9], ARGV[10]\n"
+    "    b = prefix .. 'expirations:' .. ARGV[11]\n"
     "  else\n"
     "    ttl = string.format('%.0f', (n + 300) * 1000)\n"
     "    sttl = string.format('%.0f', n * 1000)\n"
     "    b = bucket(now + n * 1000)\n"
     "  end\n"
-    "  local member = '\"expires:' .. id .. '\"'\n"
-    "  if redis.call('SADD', b, member) == 1 then\n"
-    "    redis.call('PEXPIRE', b, ttl)\n"
-    "  end\n"
-    "  if old and math.floor((old + n * 1000) / 60000)\n"
-    "             ~= math.floor((now + n * 1000) / 60000) then\n"
-    "    redis.pcall('SREM', bucket(old + n * 1000), member)\n"
+    "  if store == 'buckets' then\n"
+    "    if redis.call('SADD', b, member) == 1 then\n"
+    "      redis.call('PEXPIRE', b, ttl)\n"
+    "    end\n"
+    "    if old and math.floor((old + n * 1000) / 60000)\n"
+    "               ~= math.floor((now + n * 1000) / 60000) then\n"
+    "      redis.pcall('SREM', bucket(old + n * 1000), member)\n"
+    "    end\n"
     "  end\n"
     "  redis.call('SET', shadow, '', 'PX', sttl)\n"
     "  redis.call('HMSET', key, unpack(fields))\n"
@@ -130,46 +179,106 @@ static ngx_str_t  ngx_http_shared_session_scripts[] = {
     "end\n"
     "local bad = {}\n"
     "for i = 1, #KEYS - 1 do\n"
-    "  local id = ARGV[9 + i]\n"
+    "  local id = ARGV[17 + 3 * i - 2]\n"
     "  local state, f, ct, la, n = fields(KEYS[i], field)\n"
     "  if state == 'ok' then\n"
-    "    touch(id, KEYS[i], n, la,\n"
-    "          {'lastAccessedTime', ARGV[2], field, value})\n"
+    "    touch(i, KEYS[i], n, la,\n"
+    "          {'lastAccessedTime', ARGV[14], field, value})\n"
     "    return {i, f[1], f[4], unpack(bad)}\n"
     "  elseif state == 'bad' then\n"
-    "    bad[#bad + 1] = id\n"
+    "    bad[#bad + 1] = bad_id(id, f)\n"
     "  end\n"
     "end\n"
     "local key = KEYS[#KEYS]\n"
     "if redis.call('EXISTS', key) == 1 then\n"
     "  return redis.error_reply('ERR session id collision')\n"
     "end\n"
-    "touch(ARGV[6], key, conf, nil,\n"
-    "      {'creationTime', ARGV[2], 'maxInactiveInterval', ARGV[5],\n"
-    "       'lastAccessedTime', ARGV[2], field, value})\n"
+    "touch(#KEYS, key, conf, nil,\n"
+    "      {'creationTime', ARGV[14], 'maxInactiveInterval', ARGV[15],\n"
+    "       'lastAccessedTime', ARGV[14], field, value})\n"
+    "if ARGV[16] ~= '' then\n"
+    "  redis.call('PUBLISH', ARGV[16], ARGV[17])\n"
+    "end\n"
     "return {0, ARGV[2], false, unpack(bad)}\n"),
 
     /*
-     * KEYS: the hashes of the candidate ids; ARGV: prefix, now, ids...
-     * returns {index or 0, bad ids...}
+     * KEYS: the hashes of the candidate ids; ARGV: prefix, now,
+     * serializer, repository, expiration store, 0 serialized, the
+     * principal's field, its index's key prefix, then per id: id,
+     * "expires:<id>" and "<id>" serialized.  Returns {index or 0, bad
+     * ids...}
+     *
+     * As Spring's deleteById: the default repository deletes the hash; the
+     * indexed one removes the id from its principal's index (Spring's own
+     * attribute: a principal in a Spring Security context is not read)
+     * and from its expirations, deletes the shadow key, sets
+     * maxInactiveInterval 0 for 300 s, and with buckets adds the member to
+     * the bucket of lastAccessedTime + 0 for 300 s, which Spring's cleanup
+     * job then probes (the sorted set keeps no entry: Spring's listener
+     * removes the one its save adds).  The principal's name is the stored
+     * String decoded: JSON by cjson, JDK from Java's modified UTF-8, as
+     * Spring makes the index's key of it.
      */
 
     ngx_string(
     NGX_HTTP_SHARED_SESSION_LUA_COMMON
+    "local repo, store = ARGV[4], ARGV[5]\n"
+    "local function principal(v)\n"
+    "  if not v then return nil end\n"
+    "  if ser == 'json' then\n"
+    "    local ok, s = pcall(cjson.decode, v)\n"
+    "    if ok and type(s) == 'string' then return s end\n"
+    "    return nil\n"
+    "  end\n"
+    "  local a, b = string.byte(v, 6, 7)\n"
+    "  if string.sub(v, 1, 5) ~= '\\172\\237\\0\\5t' or not b\n"
+    "     or #v ~= 7 + a * 256 + b then\n"
+    "    return nil\n"
+    "  end\n"
+    "  local s = string.gsub(string.sub(v, 8),\n"
+    "    '\\237([\\160-\\175])([\\128-\\191])'\n"
+    "    .. '\\237([\\176-\\191])([\\128-\\191])',\n"
+    "    function(h1, h2, l1, l2)\n"
+    "      local c = 65536 + ((string.byte(h1) - 160) * 64\n"
+    "                         + string.byte(h2) - 128) * 1024\n"
+    "                + (string.byte(l1) - 176) * 64 + string.byte(l2) - 128\n"
+    "      return string.char(240 + math.floor(c / 262144),\n"
+    "                         128 + math.floor(c / 4096) % 64,\n"
+    "                         128 + math.floor(c / 64) % 64, 128 + c % 64)\n"
+    "    end)\n"
+    "  s = string.gsub(s, '\\237[\\160-\\191][\\128-\\191]', '?')\n"
+    "  return (string.gsub(s, '\\192\\128', '\\0'))\n"
+    "end\n"
     "local bad = {}\n"
     "for i = 1, #KEYS do\n"
-    "  local id = ARGV[2 + i]\n"
-    "  local state, f, ct, la, n = fields(KEYS[i])\n"
+    "  local id, member, zmember = ARGV[8 + 3 * i - 2], ARGV[8 + 3 * i - 1],\n"
+    "                              ARGV[8 + 3 * i]\n"
+    "  local state, f, ct, la, n = fields(KEYS[i], ARGV[7])\n"
     "  if state == 'bad' then\n"
-    "    bad[#bad + 1] = id\n"
+    "    bad[#bad + 1] = bad_id(id, f)\n"
     "  elseif state == 'ok' then\n"
-    "    if n >= 0 then\n"
-    "      redis.pcall('SREM', bucket(la + n * 1000),\n"
-    "                  '\"expires:' .. id .. '\"')\n"
+    "    if repo == 'default' then\n"
+    "      redis.call('DEL', KEYS[i])\n"
+    "      return {i, unpack(bad)}\n"
+    "    end\n"
+    "    local name = principal(f[4])\n"
+    "    if name then\n"
+    "      redis.pcall('SREM', ARGV[8] .. name, zmember)\n"
+    "    end\n"
+    "    if store == 'zset' then\n"
+    "      redis.pcall('ZREM', prefix .. 'sessions:expirations', zmember)\n"
+    "    elseif n >= 0 then\n"
+    "      redis.pcall('SREM', bucket(la + n * 1000), member)\n"
     "    end\n"
     "    redis.call('DEL', prefix .. 'sessions:expires:' .. id)\n"
-    "    redis.call('HMSET', KEYS[i], 'maxInactiveInterval', '0')\n"
+    "    redis.call('HMSET', KEYS[i], 'maxInactiveInterval', ARGV[6])\n"
     "    redis.call('PEXPIRE', KEYS[i], '300000')\n"
+    "    if store == 'buckets' then\n"
+    "      local b = bucket(la)\n"
+    "      if type(redis.pcall('SADD', b, member)) == 'number' then\n"
+    "        redis.call('PEXPIRE', b, '300000')\n"
+    "      end\n"
+    "    end\n"
     "    return {i, unpack(bad)}\n"
     "  end\n"
     "end\n"
@@ -179,35 +288,51 @@ static ngx_str_t  ngx_http_shared_session_scripts[] = {
 
 /*
  * The session's hash alone, for Redis Cluster, where the shadow key and the
- * expiry bucket live on other shards and are written with plain commands:
- * KEYS: the hash; ARGV: prefix, now, "1" to create (else: only if the
- * session is still live), the TTL in ms ("" for none), then the fields and
- * values to set.  Returns 1, or 0 when the session ended meanwhile.
+ * expirations live on other shards and are written with plain commands:
+ * KEYS: the hash; ARGV: prefix, now, serializer, "1" to create (else: only
+ * if the session is still live), how it expires ("PEXPIRE" ms, "PEXPIREAT"
+ * ms, or "PERSIST" ""), then the fields and values to set.  Returns 1, or
+ * 0 when the session ended meanwhile.
  */
 
 static ngx_str_t  ngx_http_shared_session_hash_script = ngx_string(
     NGX_HTTP_SHARED_SESSION_LUA_COMMON
     "local key = KEYS[1]\n"
-    "if ARGV[3] == '1' then\n"
+    "if ARGV[4] == '1' then\n"
     "  if redis.call('EXISTS', key) == 1 then\n"
     "    return redis.error_reply('ERR session id collision')\n"
     "  end\n"
     "elseif fields(key) ~= 'ok' then\n"
     "  return 0\n"
     "end\n"
-    "redis.call('HMSET', key, unpack(ARGV, 5))\n"
-    "if ARGV[4] == '' then\n"
+    "redis.call('HMSET', key, unpack(ARGV, 7))\n"
+    "if ARGV[5] == 'PERSIST' then\n"
     "  redis.call('PERSIST', key)\n"
     "else\n"
-    "  redis.call('PEXPIRE', key, ARGV[4])\n"
+    "  redis.call(ARGV[5], key, ARGV[6])\n"
     "end\n"
     "return 1\n");
+
+
+/* ARGV[3] of every script: the serializer of the values */
+ngx_str_t  ngx_http_shared_session_store_serializers[] = {
+    ngx_string("json"),                     /* NGX_HTTP_SHARED_SESSION_JSON */
+    ngx_string("jdk")                       /* NGX_HTTP_SHARED_SESSION_JDK */
+};
 
 
 static u_char  ngx_http_shared_session_sha[2][40];
 static u_char  ngx_http_shared_session_hash_sha[40];
 
 
+static void ngx_http_shared_session_store_id_args(
+    ngx_http_shared_session_store_t *st, ngx_uint_t k, ngx_uint_t i);
+static void ngx_http_shared_session_store_layout_args(
+    ngx_http_shared_session_store_t *st, ngx_uint_t k);
+static void ngx_http_shared_session_store_str_arg(
+    ngx_http_shared_session_store_t *st, ngx_uint_t k, ngx_str_t *s);
+static void ngx_http_shared_session_store_bad(
+    ngx_http_shared_session_store_t *st, u_char *s, size_t len);
 static ngx_int_t ngx_http_shared_session_store_run(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st, ngx_uint_t script,
     ngx_uint_t nkeys, ngx_uint_t nargs);
@@ -280,14 +405,19 @@ ngx_http_shared_session_store_touch(ngx_http_request_t *r,
     int64_t      expiry;
     ngx_uint_t   i, k, a;
 
+    if (ngx_http_shared_session_store_values(r, st, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (!st->scripts) {
         return ngx_http_shared_session_store_plain(r, st, 0);
     }
 
-    /* EVALSHA sha numkeys, keys: ids + new, args: 9 + ids */
+    /* EVALSHA sha numkeys, keys: ids + new, args: 17 + 3 per key */
 
     if (ngx_http_shared_session_store_run(r, st, NGX_HTTP_SHARED_SESSION_TOUCH,
-                                          st->nids + 1, 9 + st->nids)
+                                          st->nids + 1,
+                                          17 + 3 * (st->nids + 1))
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -296,50 +426,49 @@ ngx_http_shared_session_store_touch(ngx_http_request_t *r,
     k = 3;
     a = 3 + st->nids + 1;
 
-    for (i = 0; i < st->nids; i++) {
+    for (i = 0; i <= st->nids; i++) {
         st->argv[k] = (const char *) ngx_http_shared_session_store_key(
                                   r->pool, &st->prefix, "sessions:",
-                                  &st->ids[i],
+                                  i < st->nids ? &st->ids[i] : &st->new_id,
                                   &st->argvlen[k]);
         if (st->argv[k++] == NULL) {
             return NGX_ERROR;
         }
 
-        st->argv[a + 9 + i] = (const char *) st->ids[i].data;
-        st->argvlen[a + 9 + i] = st->ids[i].len;
+        ngx_http_shared_session_store_id_args(st, a + 17 + 3 * i, i);
     }
 
-    st->argv[k] = (const char *) ngx_http_shared_session_store_key(r->pool,
-                                  &st->prefix, "sessions:", &st->new_id,
-                                  &st->argvlen[k]);
-    if (st->argv[k] == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN + 3 * NGX_INT64_LEN);
+    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN + 4 * NGX_INT64_LEN
+                             + NGX_HTTP_SHARED_SESSION_SCORE_LEN);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
-    st->argv[a + 2] = (const char *) st->field.data;
-    st->argvlen[a + 2] = st->field.len;
-    st->argv[a + 3] = (const char *) st->value.data;
-    st->argvlen[a + 3] = st->value.len;
-    st->argv[a + 5] = (const char *) st->new_id.data;
-    st->argvlen[a + 5] = st->new_id.len;
+    ngx_http_shared_session_store_str_arg(st, a + 3, &st->field);
+    ngx_http_shared_session_store_str_arg(st, a + 4, &st->value);
+    ngx_http_shared_session_store_layout_args(st, a + 6);
+    ngx_http_shared_session_store_str_arg(st, a + 13, &st->s_now);
+    ngx_http_shared_session_store_str_arg(st, a + 14, &st->s_interval);
+    ngx_http_shared_session_store_str_arg(st, a + 15, &st->channel);
+    ngx_http_shared_session_store_str_arg(st, a + 16, &st->event);
 
     /* what Spring computes from the interval, for the configured one */
 
     n = st->max_inactive_interval;
     expiry = st->now + (int64_t) n * 1000;
 
-    p = ngx_http_shared_session_store_arg(st, a + 4, p, "%T", n);
-    p = ngx_http_shared_session_store_arg(st, a + 6, p, "%L",
+    p = ngx_http_shared_session_store_arg(st, a + 5, p, "%T", n);
+    p = ngx_http_shared_session_store_arg(st, a + 8, p, "%L",
                                           ((int64_t) n + 300) * 1000);
-    p = ngx_http_shared_session_store_arg(st, a + 7, p, "%L",
+    p = ngx_http_shared_session_store_arg(st, a + 9, p, "%L",
                                           (int64_t) n * 1000);
-    (void) ngx_http_shared_session_store_arg(st, a + 8, p, "%L",
-                                             (expiry / 60000 + 1) * 60000);
+    p = ngx_http_shared_session_store_arg(st, a + 10, p, "%L",
+                                          (expiry / 60000 + 1) * 60000);
+    p = ngx_http_shared_session_store_arg(st, a + 11, p, "%L", expiry);
+
+    st->argv[a + 12] = (const char *) p;
+    st->argvlen[a + 12] = ngx_http_shared_session_serialize_score(p, expiry)
+                          - p;
 
     return ngx_http_shared_session_store_send(st);
 }
@@ -351,13 +480,20 @@ ngx_http_shared_session_store_invalidate(ngx_http_request_t *r,
 {
     ngx_uint_t  i, a;
 
+    static ngx_str_t  principal = ngx_string(
+        "sessionAttr:" NGX_HTTP_SHARED_SESSION_PRINCIPAL);
+
+    if (ngx_http_shared_session_store_values(r, st, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (!st->scripts) {
         return ngx_http_shared_session_store_plain(r, st, 1);
     }
 
     if (ngx_http_shared_session_store_run(r, st,
                                           NGX_HTTP_SHARED_SESSION_INVALIDATE,
-                                          st->nids, 2 + st->nids)
+                                          st->nids, 8 + 3 * st->nids)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -374,11 +510,153 @@ ngx_http_shared_session_store_invalidate(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        st->argv[a + 2 + i] = (const char *) st->ids[i].data;
-        st->argvlen[a + 2 + i] = st->ids[i].len;
+        ngx_http_shared_session_store_id_args(st, a + 8 + 3 * i, i);
     }
 
+    ngx_http_shared_session_store_layout_args(st, a + 3);
+    ngx_http_shared_session_store_str_arg(st, a + 5, &st->s_zero);
+    ngx_http_shared_session_store_str_arg(st, a + 6, &principal);
+    ngx_http_shared_session_store_str_arg(st, a + 7, &st->index);
+
     return ngx_http_shared_session_store_send(st);
+}
+
+
+/*
+ * The values both variants send, serialized as the location's Spring
+ * application does: per id, its bucket member "expires:<id>" and its
+ * index and sorted set member "<id>"; the numbers; for a new session in
+ * the indexed repository, the created event Spring publishes on saving
+ * one (its listeners' SessionCreatedEvent).
+ */
+
+ngx_int_t
+ngx_http_shared_session_store_values(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st, ngx_uint_t invalidate)
+{
+    u_char                                      *p;
+    ngx_str_t                                   *id;
+    ngx_uint_t                                   i, n;
+    ngx_pool_t                                  *pool;
+    ngx_http_shared_session_serializer_t        *ser;
+    ngx_http_shared_session_serializer_event_t   ev;
+
+    pool = r->pool;
+    ser = st->ser;
+    n = invalidate ? st->nids : st->nids + 1;
+
+    for (i = 0; i < n; i++) {
+        id = (i < st->nids) ? &st->ids[i] : &st->new_id;
+
+        if (ngx_http_shared_session_serialize_string(pool, ser, "expires:",
+                                                     id, &st->members[i])
+            != NGX_OK
+            || ngx_http_shared_session_serialize_string(pool, ser, NULL, id,
+                                                        &st->s_ids[i])
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_str_set(&st->channel, "");
+    ngx_str_set(&st->event, "");
+
+    if (invalidate) {
+        st->index.len = st->prefix.len + sizeof("index:") - 1
+                        + sizeof(NGX_HTTP_SHARED_SESSION_PRINCIPAL ":") - 1;
+        st->index.data = ngx_pnalloc(pool, st->index.len);
+        if (st->index.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(st->index.data, "%Vindex:%s:", &st->prefix,
+                    NGX_HTTP_SHARED_SESSION_PRINCIPAL);
+
+        return ngx_http_shared_session_serialize_integer(pool, ser, 0,
+                                                         &st->s_zero);
+    }
+
+    if (ngx_http_shared_session_serialize_long(pool, ser, st->now,
+                                               &st->s_now)
+        != NGX_OK
+        || ngx_http_shared_session_serialize_integer(pool, ser,
+                                      (int32_t) st->max_inactive_interval,
+                                      &st->s_interval)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (st->repository != NGX_HTTP_SHARED_SESSION_INDEXED) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(pool, st->prefix.len + sizeof("event::created:") - 1
+                          + NGX_INT_T_LEN + st->new_id.len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    st->channel.data = p;
+    st->channel.len = ngx_sprintf(p, "%Vevent:%i:created:%V", &st->prefix,
+                                  st->database, &st->new_id)
+                      - p;
+
+    ev.creation_time = st->now;
+    ev.last_accessed_time = st->now;
+    ev.max_inactive_interval = (int32_t) st->max_inactive_interval;
+    ev.field = st->field;
+    ev.attribute = st->value;
+
+    return ngx_http_shared_session_serialize_event(pool, ser, &ev,
+                                                   &st->event);
+}
+
+
+/* the three arguments of one key: id, "expires:<id>", "<id>" serialized */
+
+static void
+ngx_http_shared_session_store_id_args(ngx_http_shared_session_store_t *st,
+    ngx_uint_t k, ngx_uint_t i)
+{
+    ngx_str_t  *id;
+
+    id = (i < st->nids) ? &st->ids[i] : &st->new_id;
+
+    ngx_http_shared_session_store_str_arg(st, k, id);
+    ngx_http_shared_session_store_str_arg(st, k + 1, &st->members[i]);
+    ngx_http_shared_session_store_str_arg(st, k + 2, &st->s_ids[i]);
+}
+
+
+/* the repository and the expiration store, as the scripts name them */
+
+static void
+ngx_http_shared_session_store_layout_args(ngx_http_shared_session_store_t *st,
+    ngx_uint_t k)
+{
+    static ngx_str_t  repositories[] = {
+        ngx_string("indexed"), ngx_string("default")
+    };
+
+    static ngx_str_t  stores[] = {
+        ngx_string("buckets"), ngx_string("zset")
+    };
+
+    ngx_http_shared_session_store_str_arg(st, k,
+                                          &repositories[st->repository]);
+    ngx_http_shared_session_store_str_arg(st, k + 1,
+                                          &stores[st->expiration_store]);
+}
+
+
+static void
+ngx_http_shared_session_store_str_arg(ngx_http_shared_session_store_t *st,
+    ngx_uint_t k, ngx_str_t *s)
+{
+    st->argv[k] = (const char *) s->data;
+    st->argvlen[k] = s->len;
 }
 
 
@@ -402,7 +680,10 @@ ngx_http_shared_session_store_arg(ngx_http_shared_session_store_t *st,
 }
 
 
-/* Lays out "EVALSHA sha numkeys" and the two arguments every script has. */
+/*
+ * Lays out "EVALSHA sha numkeys" and the three arguments every script has:
+ * prefix, now, serializer.
+ */
 
 static ngx_int_t
 ngx_http_shared_session_store_run(ngx_http_request_t *r,
@@ -445,6 +726,9 @@ ngx_http_shared_session_store_run(ngx_http_request_t *r,
     st->argvlen[a] = st->prefix.len;
     st->argv[a + 1] = (const char *) p;
     st->argvlen[a + 1] = ngx_sprintf(p, "%L", st->now) - p;
+
+    ngx_http_shared_session_store_str_arg(st, a + 2,
+                &ngx_http_shared_session_store_serializers[st->ser->format]);
 
     return NGX_OK;
 }
@@ -549,8 +833,7 @@ ngx_http_shared_session_store_parse(ngx_http_shared_session_store_t *st,
         e = reply->element[i];
 
         if (e->type == REDIS_REPLY_STRING) {
-            ngx_http_shared_session_store_invalid(st, (u_char *) e->str,
-                                                  e->len);
+            ngx_http_shared_session_store_bad(st, (u_char *) e->str, e->len);
         }
     }
 
@@ -594,50 +877,45 @@ invalid:
 }
 
 
-/*
- * A stored number: decimal text, or typed as spring-data-redis 2.7.0-2.7.1
- * wrote it, ["java.lang.Long",n] or ["java.lang.Integer",n].
- */
+/* A stored number, in either of Spring's formats (the scripts check which) */
 
 ngx_int_t
 ngx_http_shared_session_store_number(u_char *p, size_t len, int64_t *n)
 {
-    off_t       v;
-    ngx_str_t  *t;
-    ngx_uint_t  minus;
+    ngx_uint_t  format;
 
-    static ngx_str_t  typed[] = {
-        ngx_string("[\"java.lang.Long\","),
-        ngx_string("[\"java.lang.Integer\","),
-        ngx_null_string
-    };
+    return ngx_http_shared_session_read_number(p, len, n, &format) == NGX_OK
+           ? NGX_OK : NGX_ERROR;
+}
 
-    for (t = typed; t->len; t++) {
-        if (len > t->len && p[len - 1] == ']'
-            && ngx_strncmp(p, t->data, t->len) == 0)
+
+/* a script's "bad id" entry: "<id>", or "<id>:<the format it found>" */
+
+static void
+ngx_http_shared_session_store_bad(ngx_http_shared_session_store_t *st,
+    u_char *s, size_t len)
+{
+    size_t      n;
+    ngx_uint_t  i, format;
+
+    format = NGX_HTTP_SHARED_SESSION_FORMAT_NONE;
+
+    for (i = 0; i < 2; i++) {
+        n = ngx_http_shared_session_store_serializers[i].len;
+
+        if (len > n + 1 && s[len - n - 1] == ':'
+            && ngx_strncmp(s + len - n,
+                           ngx_http_shared_session_store_serializers[i].data,
+                           n)
+               == 0)
         {
-            p += t->len;
-            len -= t->len + 1;
+            format = i;
+            len -= n + 1;
             break;
         }
     }
 
-    minus = (len && *p == '-');
-
-    /* as the scripts read numbers: at most 17 characters, below 2^53 */
-
-    if (len > 17) {
-        return NGX_ERROR;
-    }
-
-    v = ngx_atoof(p + minus, len - minus);
-    if (v == NGX_ERROR || v >= ((off_t) 1 << 53)) {
-        return NGX_ERROR;
-    }
-
-    *n = minus ? -v : v;
-
-    return NGX_OK;
+    ngx_http_shared_session_store_invalid(st, s, len, format);
 }
 
 
@@ -682,11 +960,25 @@ ngx_http_shared_session_store_key(ngx_pool_t *pool, ngx_str_t *prefix,
 
 void
 ngx_http_shared_session_store_invalid(ngx_http_shared_session_store_t *st,
-    u_char *id, size_t len)
+    u_char *id, size_t len, ngx_uint_t format)
 {
+    if (format == NGX_HTTP_SHARED_SESSION_FORMAT_NONE) {
+        ngx_log_error(NGX_LOG_WARN, st->request->connection->log, 0,
+                      "shared session: invalid session \"%*s\" in redis %V: "
+                      "not a hash with creationTime, lastAccessedTime and "
+                      "maxInactiveInterval; left untouched",
+                      len, id, st->name);
+        return;
+    }
+
+    /* never written over in another format: Spring would fail to read it */
+
     ngx_log_error(NGX_LOG_WARN, st->request->connection->log, 0,
-                  "shared session: invalid session \"%*s\" in redis %V: "
-                  "not a hash with creationTime, lastAccessedTime and "
-                  "maxInactiveInterval; left untouched",
-                  len, id, st->name);
+                  "shared session: session \"%*s\" in redis %V is stored "
+                  "with %s serialization, not the %s of "
+                  "\"shared_session_serializer %V\"; left untouched",
+                  len, id, st->name,
+                  ngx_http_shared_session_format_name(format),
+                  ngx_http_shared_session_format_name(st->ser->format),
+                  &ngx_http_shared_session_store_serializers[st->ser->format]);
 }

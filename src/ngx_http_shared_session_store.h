@@ -14,6 +14,7 @@
 
 #include "ngx_http_shared_session_redis.h"
 #include "ngx_http_shared_session_cluster.h"
+#include "ngx_http_shared_session_cookie.h"
 #include "ngx_http_shared_session_serializer.h"
 
 
@@ -24,6 +25,11 @@
 /* shared_session_expiration_store (indexed): minute buckets or a zset */
 #define NGX_HTTP_SHARED_SESSION_BUCKETS     0
 #define NGX_HTTP_SHARED_SESSION_SORTED_SET  1
+
+/* FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME */
+#define NGX_HTTP_SHARED_SESSION_PRINCIPAL                                     \
+    "org.springframework.session.FindByIndexNameSessionRepository."           \
+    "PRINCIPAL_NAME_INDEX_NAME"
 
 
 typedef struct ngx_http_shared_session_store_s
@@ -47,6 +53,12 @@ struct ngx_http_shared_session_store_s {
     ngx_str_t                                 *ids;      /* from cookies */
     ngx_uint_t                                 nids;
 
+    /* how the Spring application stores its sessions */
+    ngx_http_shared_session_serializer_t      *ser;
+    ngx_uint_t                                 repository;
+    ngx_uint_t                                 expiration_store;
+    ngx_int_t                                  database; /* event channel */
+
     /* touch only */
     ngx_str_t                                  field;    /* sessionAttr:.. */
     ngx_str_t                                  value;
@@ -61,7 +73,23 @@ struct ngx_http_shared_session_store_s {
     ngx_str_t                                  previous; /* NULL: absent */
     ngx_str_t                                  error;
 
-    /* private */
+    /*
+     * private: the values as Spring serializes them, computed once by
+     * ngx_http_shared_session_store_values(); per candidate id, then
+     * new_id (touch): "expires:<id>" (bucket member) and "<id>" (index
+     * and sorted set member)
+     */
+    ngx_str_t                                  s_now;      /* Long */
+    ngx_str_t                                  s_interval; /* Integer */
+    ngx_str_t                                  s_zero;     /* Integer 0 */
+    ngx_str_t                                  members[
+                                          NGX_HTTP_SHARED_SESSION_MAX_IDS + 1];
+    ngx_str_t                                  s_ids[
+                                          NGX_HTTP_SHARED_SESSION_MAX_IDS + 1];
+    ngx_str_t                                  channel;  /* created event */
+    ngx_str_t                                  event;
+    ngx_str_t                                  index;    /* "<P>index:...:" */
+
     ngx_http_request_t                        *request;
     ngx_http_shared_session_redis_cmd_t       *cmd;
     void                                      *plain;
@@ -112,11 +140,19 @@ ngx_int_t ngx_http_shared_session_store_invalidate(ngx_http_request_t *r,
 ngx_int_t ngx_http_shared_session_store_plain(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st, ngx_uint_t invalidate);
 
+/*
+ * The serialized values both variants send (st's private part): NGX_OK or
+ * NGX_ERROR (out of memory).
+ */
+ngx_int_t ngx_http_shared_session_store_values(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st, ngx_uint_t invalidate);
+
 /* shared by both variants */
+extern ngx_str_t  ngx_http_shared_session_store_serializers[];  /* names */
 ngx_int_t ngx_http_shared_session_store_number(u_char *p, size_t len,
     int64_t *n);
 void ngx_http_shared_session_store_invalid(ngx_http_shared_session_store_t *st,
-    u_char *id, size_t len);
+    u_char *id, size_t len, ngx_uint_t format);
 u_char *ngx_http_shared_session_store_key(ngx_pool_t *pool, ngx_str_t *prefix,
     const char *kind, ngx_str_t *id, size_t *len);
 

@@ -46,8 +46,11 @@
 #define NGX_HTTP_SHARED_SESSION_PLAIN_EXPIRED  2
 #define NGX_HTTP_SHARED_SESSION_PLAIN_OK       3
 
-/* at most SADD, PEXPIRE, SREM, SET, HSETNX, HMSET, PEXPIRE; or EVALSHA, EVAL */
-#define NGX_HTTP_SHARED_SESSION_PLAIN_WRITES   7
+/*
+ * at most SADD, PEXPIRE, SREM, SET, HSETNX, HMSET, PEXPIRE, PUBLISH (a
+ * touch), SREM, SREM, DEL, HMSET, PEXPIRE, SADD, PEXPIRE (an invalidation)
+ */
+#define NGX_HTTP_SHARED_SESSION_PLAIN_WRITES   8
 
 /* the hash's fields and values a write sets, at most */
 #define NGX_HTTP_SHARED_SESSION_FIELDS         8
@@ -100,6 +103,8 @@ struct ngx_http_shared_session_plain_s {
                                            NGX_HTTP_SHARED_SESSION_MAX_IDS];
     ngx_str_t                              attribute[
                                            NGX_HTTP_SHARED_SESSION_MAX_IDS];
+    ngx_uint_t                             format[   /* of a bad hash */
+                                           NGX_HTTP_SHARED_SESSION_MAX_IDS];
 
     /* creationTime and maxInactiveInterval as stored, to write them back */
     ngx_str_t                              raw_created[
@@ -126,25 +131,28 @@ static ngx_uint_t ngx_http_shared_session_plain_parse(
 static ngx_int_t ngx_http_shared_session_plain_decide(
     ngx_http_shared_session_plain_t *plain);
 static ngx_int_t ngx_http_shared_session_plain_expire(
-    ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
+    ngx_http_shared_session_plain_t *plain, ngx_uint_t k, int64_t n,
     int64_t old);
 static ngx_int_t ngx_http_shared_session_plain_write_hash(
-    ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
+    ngx_http_shared_session_plain_t *plain, ngx_uint_t k, int64_t n,
     ngx_int_t read);
 static ngx_int_t ngx_http_shared_session_plain_copy(ngx_pool_t *pool,
     ngx_str_t *to, redisReply *e);
 static ngx_int_t ngx_http_shared_session_plain_end(
-    ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
+    ngx_http_shared_session_plain_t *plain, ngx_uint_t k, int64_t n,
     int64_t accessed);
+static ngx_int_t ngx_http_shared_session_plain_principal(
+    ngx_http_shared_session_plain_t *plain, ngx_uint_t k);
 static ngx_int_t ngx_http_shared_session_plain_eval(
     ngx_http_shared_session_plain_t *plain, ngx_str_t *key, ngx_str_t *now,
-    ngx_uint_t create, ngx_str_t *ttl, int nfields, const char **fields,
-    size_t *flen, ngx_http_shared_session_redis_handler_pt handler);
+    ngx_uint_t create, char *expire, ngx_str_t *arg, int nfields,
+    const char **fields, size_t *flen,
+    ngx_http_shared_session_redis_handler_pt handler);
 static ngx_int_t ngx_http_shared_session_plain_write(
     ngx_http_shared_session_plain_t *plain, const char *name, ngx_str_t *key,
     ngx_str_t *arg);
-static ngx_str_t *ngx_http_shared_session_plain_member(ngx_pool_t *pool,
-    ngx_str_t *id);
+static ngx_str_t *ngx_http_shared_session_plain_key(
+    ngx_http_shared_session_plain_t *plain, const char *kind, ngx_uint_t k);
 static void ngx_http_shared_session_plain_written(void *data,
     redisReply *reply, ngx_str_t *error);
 static void ngx_http_shared_session_plain_hashed(void *data,
@@ -160,6 +168,8 @@ static ngx_str_t *ngx_http_shared_session_plain_bucket(
     ngx_http_shared_session_plain_t *plain, int64_t expiry);
 static ngx_str_t *ngx_http_shared_session_plain_number(ngx_pool_t *pool,
     int64_t n);
+static ngx_str_t *ngx_http_shared_session_plain_score(ngx_pool_t *pool,
+    int64_t ms);
 
 
 ngx_int_t
@@ -167,6 +177,7 @@ ngx_http_shared_session_store_plain(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st, ngx_uint_t invalidate)
 {
     ngx_int_t                         rc;
+    ngx_uint_t                        i;
     ngx_pool_cleanup_t               *cln;
     ngx_http_shared_session_plain_t  *plain;
 
@@ -182,6 +193,10 @@ ngx_http_shared_session_store_plain(ngx_http_request_t *r,
 
     plain->st = st;
     plain->invalidate = invalidate;
+
+    for (i = 0; i < NGX_HTTP_SHARED_SESSION_MAX_IDS; i++) {
+        plain->format[i] = NGX_HTTP_SHARED_SESSION_FORMAT_NONE;
+    }
 
     st->request = r;
     st->plain = plain;
@@ -227,11 +242,22 @@ ngx_http_shared_session_plain_reads(ngx_http_shared_session_plain_t *plain)
     argv[4] = "maxInactiveInterval";
     len[4] = sizeof("maxInactiveInterval") - 1;
 
-    /* a touch also reads the attribute, for the previous host */
+    /*
+     * A touch also reads the attribute, for the previous host; an
+     * invalidation the principal's name, for its index (Spring's own
+     * attribute: a principal in a Spring Security context is not read).
+     */
 
-    argv[5] = (const char *) st->field.data;
-    len[5] = st->field.len;
-    argc = plain->invalidate ? 5 : 6;
+    if (plain->invalidate) {
+        argv[5] = "sessionAttr:" NGX_HTTP_SHARED_SESSION_PRINCIPAL;
+        len[5] = sizeof("sessionAttr:" NGX_HTTP_SHARED_SESSION_PRINCIPAL) - 1;
+
+    } else {
+        argv[5] = (const char *) st->field.data;
+        len[5] = st->field.len;
+    }
+
+    argc = 6;
 
     for (i = 0; i < st->nids; i++) {
         argv[1] = (const char *) ngx_http_shared_session_store_key(
@@ -452,14 +478,19 @@ ngx_http_shared_session_plain_read_done(ngx_http_shared_session_plain_t *plain)
 }
 
 
-/* the script's fields(): the same rules, in C */
+/*
+ * The script's fields(): the same rules, in C.  Numbers in another format
+ * than the location's, or in no one format, make a bad hash: it is left
+ * as it is, and its format (when all three agree) is logged.
+ */
 
 static ngx_uint_t
 ngx_http_shared_session_plain_parse(ngx_http_shared_session_plain_t *plain,
     ngx_uint_t i, redisReply *reply)
 {
     int64_t                           v[3];
-    ngx_uint_t                        k;
+    ngx_int_t                         rc[3];
+    ngx_uint_t                        k, format[3];
     redisReply                       *e;
     ngx_pool_t                       *pool;
     ngx_http_shared_session_store_t  *st;
@@ -483,11 +514,24 @@ ngx_http_shared_session_plain_parse(ngx_http_shared_session_plain_t *plain,
     for (k = 0; k < 3; k++) {
         e = reply->element[k];
 
-        if (e->type != REDIS_REPLY_STRING
-            || ngx_http_shared_session_store_number((u_char *) e->str,
-                                                    e->len, &v[k])
-               != NGX_OK)
-        {
+        if (e->type != REDIS_REPLY_STRING) {
+            return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
+        }
+
+        rc[k] = ngx_http_shared_session_read_number((u_char *) e->str,
+                                                    e->len, &v[k],
+                                                    &format[k]);
+    }
+
+    if (format[0] == format[1] && format[0] == format[2]
+        && format[0] != st->ser->format)
+    {
+        plain->format[i] = format[0];
+        return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
+    }
+
+    for (k = 0; k < 3; k++) {
+        if (rc[k] != NGX_OK || format[k] != st->ser->format) {
             return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
         }
     }
@@ -576,7 +620,8 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
         {
             plain->warned |= (ngx_uint_t) 1 << i;
             ngx_http_shared_session_store_invalid(st, st->ids[i].data,
-                                                  st->ids[i].len);
+                                                  st->ids[i].len,
+                                                  plain->format[i]);
         }
 
         if (plain->state[i] == NGX_HTTP_SHARED_SESSION_PLAIN_OK) {
@@ -590,7 +635,7 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
         st->previous = plain->attribute[i];
 
         if (plain->invalidate) {
-            rc = ngx_http_shared_session_plain_end(plain, &st->ids[i],
+            rc = ngx_http_shared_session_plain_end(plain, i,
                                                    plain->interval[i],
                                                    plain->accessed[i]);
 
@@ -600,17 +645,16 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
              * still live; the shadow key and the bucket follow (hashed()).
              */
 
-            rc = ngx_http_shared_session_plain_write_hash(plain, &st->ids[i],
+            rc = ngx_http_shared_session_plain_write_hash(plain, i,
                                                   plain->interval[i],
                                                   (ngx_int_t) i);
 
         } else {
-            rc = ngx_http_shared_session_plain_expire(plain, &st->ids[i],
+            rc = ngx_http_shared_session_plain_expire(plain, i,
                                                       plain->interval[i],
                                                       plain->accessed[i]);
             if (rc == NGX_OK) {
-                rc = ngx_http_shared_session_plain_write_hash(plain,
-                                                 &st->ids[i],
+                rc = ngx_http_shared_session_plain_write_hash(plain, i,
                                                  plain->interval[i],
                                                  (ngx_int_t) i);
             }
@@ -624,11 +668,11 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
         st->creation_time = st->now;
         ngx_str_null(&st->previous);
 
-        rc = ngx_http_shared_session_plain_expire(plain, &st->new_id,
+        rc = ngx_http_shared_session_plain_expire(plain, st->nids,
                                                   st->max_inactive_interval,
                                                   -1);
         if (rc == NGX_OK) {
-            rc = ngx_http_shared_session_plain_write_hash(plain, &st->new_id,
+            rc = ngx_http_shared_session_plain_write_hash(plain, st->nids,
                                                   st->max_inactive_interval,
                                                   -1);
         }
@@ -652,20 +696,23 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
 
 
 /*
- * The bucket first: SADD is the write that can meet a key of another type
- * or Redis out of memory; when it fails, nothing else is written (the
- * commands after it fail the same way or are cancelled with the request).
- * In a cluster, each goes to its own shard, and an existing session's hash
- * script has gone first (decide()).
+ * The expirations first: SADD to the bucket (ZADD to the sorted set) is
+ * the write that can meet a key of another type or Redis out of memory;
+ * when it fails, nothing else is written (the commands after it fail the
+ * same way or are cancelled with the request).  In a cluster, each goes to
+ * its own shard, and an existing session's hash script has gone first
+ * (decide()).  The default repository keeps nothing but the hash.  "k" is
+ * the id's index, st->nids for new_id.
  */
 
 static ngx_int_t
 ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
-    ngx_str_t *id, int64_t n, int64_t old)
+    ngx_uint_t k, int64_t n, int64_t old)
 {
     size_t                            len[5];
     ngx_int_t                         rc;
-    ngx_str_t                        *b, *ob, *ttl, *sttl, *member, shadow;
+    ngx_str_t                        *b, *ob, *ttl, *sttl, *member, *shadow,
+                                     *score, zset;
     const char                       *argv[5];
     ngx_pool_t                       *pool;
     ngx_http_shared_session_store_t  *st;
@@ -673,17 +720,50 @@ ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
     st = plain->st;
     pool = st->request->pool;
 
-    shadow.data = ngx_http_shared_session_store_key(pool, &st->prefix,
-                                                    "sessions:expires:", id,
-                                                    &shadow.len);
-    if (shadow.data == NULL) {
+    if (st->repository == NGX_HTTP_SHARED_SESSION_DEFAULT) {
+        return NGX_OK;
+    }
+
+    shadow = ngx_http_shared_session_plain_key(plain, "sessions:expires:", k);
+    if (shadow == NULL) {
         return NGX_ERROR;
+    }
+
+    if (st->expiration_store == NGX_HTTP_SHARED_SESSION_SORTED_SET) {
+        /* as Spring's SortedSetRedisSessionExpirationStore.save() */
+
+        score = ngx_http_shared_session_plain_score(pool, st->now + n * 1000);
+        zset.len = st->prefix.len + sizeof("sessions:expirations") - 1;
+        zset.data = ngx_pnalloc(pool, zset.len);
+
+        if (score == NULL || zset.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(zset.data, "%Vsessions:expirations", &st->prefix);
+
+        argv[0] = "ZADD";
+        len[0] = 4;
+        argv[1] = (const char *) zset.data;
+        len[1] = zset.len;
+        argv[2] = (const char *) score->data;
+        len[2] = score->len;
+        argv[3] = (const char *) st->s_ids[k].data;
+        len[3] = st->s_ids[k].len;
+
+        if (ngx_http_shared_session_plain_send(plain,
+                                      ngx_http_shared_session_plain_written,
+                                      4, argv, len)
+            != NGX_OK)
+        {
+            return NGX_DECLINED;
+        }
     }
 
     argv[0] = "SET";
     len[0] = 3;
-    argv[1] = (const char *) shadow.data;
-    len[1] = shadow.len;
+    argv[1] = (const char *) shadow->data;
+    len[1] = shadow->len;
     argv[2] = "";
     len[2] = 0;
 
@@ -694,34 +774,42 @@ ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
     }
 
     sttl = ngx_http_shared_session_plain_number(pool, n * 1000);
-    ttl = ngx_http_shared_session_plain_number(pool, (n + 300) * 1000);
-    b = ngx_http_shared_session_plain_bucket(plain, st->now + n * 1000);
-    member = ngx_http_shared_session_plain_member(pool, id);
-
-    if (sttl == NULL || ttl == NULL || b == NULL || member == NULL) {
+    if (sttl == NULL) {
         return NGX_ERROR;
     }
 
-    rc = ngx_http_shared_session_plain_write(plain, "SADD", b, member);
+    if (st->expiration_store == NGX_HTTP_SHARED_SESSION_BUCKETS) {
+        ttl = ngx_http_shared_session_plain_number(pool, (n + 300) * 1000);
+        b = ngx_http_shared_session_plain_bucket(plain, st->now + n * 1000);
+        member = &st->members[k];
 
-    if (rc == NGX_OK) {
-        rc = ngx_http_shared_session_plain_write(plain, "PEXPIRE", b, ttl);
-    }
-
-    if (rc == NGX_OK
-        && old >= 0
-        && (old + n * 1000) / 60000 != (st->now + n * 1000) / 60000)
-    {
-        ob = ngx_http_shared_session_plain_bucket(plain, old + n * 1000);
-        if (ob == NULL) {
+        if (ttl == NULL || b == NULL) {
             return NGX_ERROR;
         }
 
-        rc = ngx_http_shared_session_plain_write(plain, "SREM", ob, member);
-    }
+        rc = ngx_http_shared_session_plain_write(plain, "SADD", b, member);
 
-    if (rc != NGX_OK) {
-        return rc;
+        if (rc == NGX_OK) {
+            rc = ngx_http_shared_session_plain_write(plain, "PEXPIRE", b,
+                                                     ttl);
+        }
+
+        if (rc == NGX_OK
+            && old >= 0
+            && (old + n * 1000) / 60000 != (st->now + n * 1000) / 60000)
+        {
+            ob = ngx_http_shared_session_plain_bucket(plain, old + n * 1000);
+            if (ob == NULL) {
+                return NGX_ERROR;
+            }
+
+            rc = ngx_http_shared_session_plain_write(plain, "SREM", ob,
+                                                     member);
+        }
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
     }
 
     argv[3] = "PX";
@@ -737,7 +825,10 @@ ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
 
 /*
  * The hash: a new session's every field, or an existing one's
- * lastAccessedTime and attribute ("read" is its index; -1: create).
+ * lastAccessedTime and attribute ("read" is its index; -1: create), then
+ * its TTL: (n + 300) s in the indexed repository, lastAccessedTime + n in
+ * the default one, none if n < 0; and for a new session in the indexed
+ * repository, the created event.
  *
  * Without the hash script, a session deleted since it was read (DEL by a
  * Spring Boot 3 app's invalidation) would come back as a hash of
@@ -751,12 +842,14 @@ ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
 
 static ngx_int_t
 ngx_http_shared_session_plain_write_hash(
-    ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
+    ngx_http_shared_session_plain_t *plain, ngx_uint_t k, int64_t n,
     ngx_int_t read)
 {
     int                               argc;
+    char                             *expire;
     size_t                            len[10];
-    ngx_str_t                        *now, *mii, *ttl, key;
+    ngx_int_t                         rc;
+    ngx_str_t                        *now, *mii, *arg, *key, s_mii;
     const char                       *argv[10];
     ngx_pool_t                       *pool;
     ngx_http_shared_session_store_t  *st;
@@ -765,21 +858,40 @@ ngx_http_shared_session_plain_write_hash(
     pool = st->request->pool;
 
     now = ngx_http_shared_session_plain_number(pool, st->now);
-    mii = ngx_http_shared_session_plain_number(pool, n);
-    ttl = ngx_http_shared_session_plain_number(pool, (n + 300) * 1000);
+    mii = &st->s_interval;
+    key = ngx_http_shared_session_plain_key(plain, "sessions:", k);
 
-    key.data = ngx_http_shared_session_store_key(pool, &st->prefix,
-                                                 "sessions:", id, &key.len);
+    if (st->repository == NGX_HTTP_SHARED_SESSION_DEFAULT) {
+        expire = "PEXPIREAT";
+        arg = ngx_http_shared_session_plain_number(pool, st->now + n * 1000);
 
-    if (now == NULL || mii == NULL || ttl == NULL || key.data == NULL) {
+    } else {
+        expire = "PEXPIRE";
+        arg = ngx_http_shared_session_plain_number(pool, (n + 300) * 1000);
+    }
+
+    if (now == NULL || key == NULL || arg == NULL) {
         return NGX_ERROR;
+    }
+
+    if (n != st->max_inactive_interval) {
+        /* not written but for a new session, which has the configured one */
+
+        if (ngx_http_shared_session_serialize_integer(pool, st->ser,
+                                                      (int32_t) n, &s_mii)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        mii = &s_mii;
     }
 
     if (read >= 0 && !st->hash_script) {
         argv[0] = "HSETNX";
         len[0] = sizeof("HSETNX") - 1;
-        argv[1] = (const char *) key.data;
-        len[1] = key.len;
+        argv[1] = (const char *) key->data;
+        len[1] = key->len;
         argv[2] = "maxInactiveInterval";
         len[2] = sizeof("maxInactiveInterval") - 1;
         argv[3] = (const char *) plain->raw_interval[read].data;
@@ -794,8 +906,8 @@ ngx_http_shared_session_plain_write_hash(
         }
     }
 
-    argv[1] = (const char *) key.data;
-    len[1] = key.len;
+    argv[1] = (const char *) key->data;
+    len[1] = key->len;
 
     argv[0] = "HMSET";
     len[0] = 5;
@@ -804,8 +916,8 @@ ngx_http_shared_session_plain_write_hash(
     if (read < 0) {
         argv[argc] = "creationTime";
         len[argc++] = sizeof("creationTime") - 1;
-        argv[argc] = (const char *) now->data;
-        len[argc++] = now->len;
+        argv[argc] = (const char *) st->s_now.data;
+        len[argc++] = st->s_now.len;
         argv[argc] = "maxInactiveInterval";
         len[argc++] = sizeof("maxInactiveInterval") - 1;
         argv[argc] = (const char *) mii->data;
@@ -820,50 +932,84 @@ ngx_http_shared_session_plain_write_hash(
 
     argv[argc] = "lastAccessedTime";
     len[argc++] = sizeof("lastAccessedTime") - 1;
-    argv[argc] = (const char *) now->data;
-    len[argc++] = now->len;
+    argv[argc] = (const char *) st->s_now.data;
+    len[argc++] = st->s_now.len;
     argv[argc] = (const char *) st->field.data;
     len[argc++] = st->field.len;
     argv[argc] = (const char *) st->value.data;
     len[argc++] = st->value.len;
 
+    if (n < 0) {
+        expire = "PERSIST";
+        arg = NULL;
+    }
+
     if (st->hash_script) {
         /* the script writes only a session still live: no field needed */
 
-        return ngx_http_shared_session_plain_eval(plain, &key, now, read < 0,
-                                      n < 0 ? NULL : ttl, argc - 2,
+        rc = ngx_http_shared_session_plain_eval(plain, key, now, read < 0,
+                                      expire, arg, argc - 2,
                                       &argv[2], &len[2],
                                       read < 0
                                       ? ngx_http_shared_session_plain_written
                                       : ngx_http_shared_session_plain_hashed);
+
+    } else if (ngx_http_shared_session_plain_send(plain,
+                                      ngx_http_shared_session_plain_written,
+                                      argc, argv, len)
+               != NGX_OK)
+    {
+        rc = NGX_DECLINED;
+
+    } else {
+        rc = ngx_http_shared_session_plain_write(plain, expire, key, arg);
     }
+
+    if (rc != NGX_OK || read >= 0 || st->channel.len == 0) {
+        return rc;
+    }
+
+    /*
+     * Spring's SessionCreatedEvent for a session it did not create: the
+     * PUBLISH its own save() sends (RedisIndexedSessionRepository), after
+     * the writes, which it follows on the connection (in a cluster, any
+     * node publishes to all).
+     */
+
+    argv[0] = "PUBLISH";
+    len[0] = sizeof("PUBLISH") - 1;
+    argv[1] = (const char *) st->channel.data;
+    len[1] = st->channel.len;
+    argv[2] = (const char *) st->event.data;
+    len[2] = st->event.len;
 
     if (ngx_http_shared_session_plain_send(plain,
                                       ngx_http_shared_session_plain_written,
-                                      argc, argv, len)
+                                      3, argv, len)
         != NGX_OK)
     {
         return NGX_DECLINED;
     }
 
-    if (n < 0) {
-        return ngx_http_shared_session_plain_write(plain, "PERSIST", &key,
-                                                   NULL);
-    }
-
-    return ngx_http_shared_session_plain_write(plain, "PEXPIRE", &key, ttl);
+    return NGX_OK;
 }
 
 
-/* Spring 3.4's deleteById, as the invalidate script does it */
+/*
+ * Spring's deleteById, as the invalidate script does it: the default
+ * repository deletes the hash; the indexed one takes the id out of its
+ * principal's index and its expirations, deletes the shadow key, ends the
+ * hash (maxInactiveInterval 0, 300 s), and with buckets adds the member to
+ * the bucket of lastAccessedTime + 0 for 300 s.
+ */
 
 static ngx_int_t
 ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
-    ngx_str_t *id, int64_t n, int64_t accessed)
+    ngx_uint_t k, int64_t n, int64_t accessed)
 {
     size_t                            len[4];
     ngx_int_t                         rc;
-    ngx_str_t                        *b, *member, *now, key, ttl;
+    ngx_str_t                        *b, *key, *shadow, *now, ttl, zset;
     const char                       *argv[4];
     ngx_pool_t                       *pool;
     ngx_http_shared_session_store_t  *st;
@@ -871,46 +1017,66 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
     st = plain->st;
     pool = st->request->pool;
 
-    if (n >= 0) {
-        b = ngx_http_shared_session_plain_bucket(plain, accessed + n * 1000);
-        member = ngx_http_shared_session_plain_member(pool, id);
+    key = ngx_http_shared_session_plain_key(plain, "sessions:", k);
+    if (key == NULL) {
+        return NGX_ERROR;
+    }
 
-        if (b == NULL || member == NULL) {
+    if (st->repository == NGX_HTTP_SHARED_SESSION_DEFAULT) {
+        return ngx_http_shared_session_plain_write(plain, "DEL", key, NULL);
+    }
+
+    rc = ngx_http_shared_session_plain_principal(plain, k);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (st->expiration_store == NGX_HTTP_SHARED_SESSION_SORTED_SET) {
+        zset.len = st->prefix.len + sizeof("sessions:expirations") - 1;
+        zset.data = ngx_pnalloc(pool, zset.len);
+        if (zset.data == NULL) {
             return NGX_ERROR;
         }
 
-        rc = ngx_http_shared_session_plain_write(plain, "SREM", b, member);
+        ngx_sprintf(zset.data, "%Vsessions:expirations", &st->prefix);
+
+        rc = ngx_http_shared_session_plain_write(plain, "ZREM", &zset,
+                                                 &st->s_ids[k]);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+    } else if (n >= 0) {
+        b = ngx_http_shared_session_plain_bucket(plain, accessed + n * 1000);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        rc = ngx_http_shared_session_plain_write(plain, "SREM", b,
+                                                 &st->members[k]);
         if (rc != NGX_OK) {
             return rc;
         }
     }
 
-    key.data = ngx_http_shared_session_store_key(pool, &st->prefix,
-                                                 "sessions:expires:", id,
-                                                 &key.len);
-    if (key.data == NULL) {
+    shadow = ngx_http_shared_session_plain_key(plain, "sessions:expires:", k);
+    if (shadow == NULL) {
         return NGX_ERROR;
     }
 
-    rc = ngx_http_shared_session_plain_write(plain, "DEL", &key, NULL);
+    rc = ngx_http_shared_session_plain_write(plain, "DEL", shadow, NULL);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    key.data = ngx_http_shared_session_store_key(pool, &st->prefix,
-                                                 "sessions:", id, &key.len);
-    if (key.data == NULL) {
-        return NGX_ERROR;
-    }
-
     argv[0] = "HMSET";
     len[0] = 5;
-    argv[1] = (const char *) key.data;
-    len[1] = key.len;
+    argv[1] = (const char *) key->data;
+    len[1] = key->len;
     argv[2] = "maxInactiveInterval";
     len[2] = sizeof("maxInactiveInterval") - 1;
-    argv[3] = "0";
-    len[3] = 1;
+    argv[3] = (const char *) st->s_zero.data;
+    len[3] = st->s_zero.len;
 
     ngx_str_set(&ttl, "300000");
 
@@ -920,41 +1086,109 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
             return NGX_ERROR;
         }
 
-        return ngx_http_shared_session_plain_eval(plain, &key, now, 0, &ttl,
-                                      2, &argv[2], &len[2],
+        rc = ngx_http_shared_session_plain_eval(plain, key, now, 0,
+                                      "PEXPIRE", &ttl, 2, &argv[2], &len[2],
                                       ngx_http_shared_session_plain_written);
-    }
 
-    if (ngx_http_shared_session_plain_send(plain,
+    } else if (ngx_http_shared_session_plain_send(plain,
                                       ngx_http_shared_session_plain_written,
                                       4, argv, len)
-        != NGX_OK)
+               != NGX_OK)
     {
-        return NGX_DECLINED;
+        rc = NGX_DECLINED;
+
+    } else {
+        rc = ngx_http_shared_session_plain_write(plain, "PEXPIRE", key,
+                                                 &ttl);
     }
 
-    return ngx_http_shared_session_plain_write(plain, "PEXPIRE", &key, &ttl);
+    if (rc != NGX_OK
+        || st->expiration_store != NGX_HTTP_SHARED_SESSION_BUCKETS)
+    {
+        return rc;
+    }
+
+    /* the cleanup job probes it at that minute (Spring: SADD, PEXPIRE) */
+
+    b = ngx_http_shared_session_plain_bucket(plain, accessed);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_shared_session_plain_write(plain, "SADD", b,
+                                             &st->members[k]);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_shared_session_plain_write(plain, "PEXPIRE", b, &ttl);
+}
+
+
+/*
+ * SREM of the id from its principal's index, when the session has the
+ * principal's attribute: its name, decoded (JSON or JDK), ends the
+ * index's key, as Spring makes it.
+ */
+
+static ngx_int_t
+ngx_http_shared_session_plain_principal(
+    ngx_http_shared_session_plain_t *plain, ngx_uint_t k)
+{
+    ngx_int_t                         rc;
+    ngx_str_t                         name, key;
+    ngx_http_shared_session_store_t  *st;
+
+    st = plain->st;
+
+    if (plain->attribute[k].data == NULL) {
+        return NGX_OK;
+    }
+
+    rc = ngx_http_shared_session_read_string(st->request->pool,
+                                             &plain->attribute[k], &name);
+    if (rc == NGX_DECLINED) {
+        return NGX_OK;
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    key.len = st->index.len + name.len;
+    key.data = ngx_pnalloc(st->request->pool, key.len);
+    if (key.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ngx_cpymem(key.data, st->index.data, st->index.len),
+               name.data, name.len);
+
+    return ngx_http_shared_session_plain_write(plain, "SREM", &key,
+                                               &st->s_ids[k]);
 }
 
 
 /*
  * The hash's writes as one script on the hash's shard (Redis Cluster):
- * a session that ended since it was read is not written again.
+ * a session that ended since it was read is not written again.  "expire"
+ * is PEXPIRE, PEXPIREAT (with "arg") or PERSIST.
  */
 
 static ngx_int_t
 ngx_http_shared_session_plain_eval(ngx_http_shared_session_plain_t *plain,
-    ngx_str_t *key, ngx_str_t *now, ngx_uint_t create, ngx_str_t *ttl,
-    int nfields, const char **fields, size_t *flen,
+    ngx_str_t *key, ngx_str_t *now, ngx_uint_t create, char *expire,
+    ngx_str_t *arg, int nfields, const char **fields, size_t *flen,
     ngx_http_shared_session_redis_handler_pt handler)
 {
     int                               i, argc;
-    size_t                            len[8 + NGX_HTTP_SHARED_SESSION_FIELDS];
-    ngx_str_t                         sha;
-    const char                       *argv[8 + NGX_HTTP_SHARED_SESSION_FIELDS];
+    size_t                            len[10 + NGX_HTTP_SHARED_SESSION_FIELDS];
+    ngx_str_t                         sha, *ser;
+    const char                       *argv[10 + NGX_HTTP_SHARED_SESSION_FIELDS];
     ngx_http_shared_session_store_t  *st;
 
     st = plain->st;
+    ser = &ngx_http_shared_session_store_serializers[st->ser->format];
 
     (void) ngx_http_shared_session_store_hash_script(&sha);
 
@@ -972,12 +1206,16 @@ ngx_http_shared_session_plain_eval(ngx_http_shared_session_plain_t *plain,
     len[4] = st->prefix.len;
     argv[5] = (const char *) now->data;
     len[5] = now->len;
-    argv[6] = create ? "1" : "0";
-    len[6] = 1;
-    argv[7] = ttl ? (const char *) ttl->data : "";
-    len[7] = ttl ? ttl->len : 0;
+    argv[6] = (const char *) ser->data;
+    len[6] = ser->len;
+    argv[7] = create ? "1" : "0";
+    len[7] = 1;
+    argv[8] = expire;
+    len[8] = ngx_strlen(expire);
+    argv[9] = arg ? (const char *) arg->data : "";
+    len[9] = arg ? arg->len : 0;
 
-    argc = 8;
+    argc = 10;
 
     for (i = 0; i < nfields && i < NGX_HTTP_SHARED_SESSION_FIELDS; i++) {
         argv[argc] = fields[i];
@@ -1014,27 +1252,28 @@ ngx_http_shared_session_plain_write(ngx_http_shared_session_plain_t *plain,
 }
 
 
-/* the bucket member: "expires:<id>" serialized as JSON, with the quotes */
+/* "<prefix><kind><id>" of the id's index k (st->nids: new_id) */
 
 static ngx_str_t *
-ngx_http_shared_session_plain_member(ngx_pool_t *pool, ngx_str_t *id)
+ngx_http_shared_session_plain_key(ngx_http_shared_session_plain_t *plain,
+    const char *kind, ngx_uint_t k)
 {
-    ngx_str_t  *m;
+    ngx_str_t                        *key;
+    ngx_http_shared_session_store_t  *st;
 
-    m = ngx_palloc(pool, sizeof(ngx_str_t));
-    if (m == NULL) {
+    st = plain->st;
+
+    key = ngx_palloc(st->request->pool, sizeof(ngx_str_t));
+    if (key == NULL) {
         return NULL;
     }
 
-    m->len = sizeof("\"expires:\"") - 1 + id->len;
-    m->data = ngx_pnalloc(pool, m->len);
-    if (m->data == NULL) {
-        return NULL;
-    }
+    key->data = ngx_http_shared_session_store_key(st->request->pool,
+                                  &st->prefix, kind,
+                                  k < st->nids ? &st->ids[k] : &st->new_id,
+                                  &key->len);
 
-    ngx_sprintf(m->data, "\"expires:%V\"", id);
-
-    return m;
+    return key->data ? key : NULL;
 }
 
 
@@ -1137,7 +1376,7 @@ ngx_http_shared_session_plain_hashed(void *data, redisReply *reply,
     i = st->found - 1;
 
     if (reply->integer == 1) {
-        rc = ngx_http_shared_session_plain_expire(plain, &st->ids[i],
+        rc = ngx_http_shared_session_plain_expire(plain, i,
                                                   plain->interval[i],
                                                   plain->accessed[i]);
 
@@ -1317,6 +1556,29 @@ ngx_http_shared_session_plain_number(ngx_pool_t *pool, int64_t n)
     }
 
     s->len = ngx_sprintf(s->data, "%L", n) - s->data;
+
+    return s;
+}
+
+
+/* a sorted set score as Spring sends it: Java's text of a double */
+
+static ngx_str_t *
+ngx_http_shared_session_plain_score(ngx_pool_t *pool, int64_t ms)
+{
+    ngx_str_t  *s;
+
+    s = ngx_palloc(pool, sizeof(ngx_str_t));
+    if (s == NULL) {
+        return NULL;
+    }
+
+    s->data = ngx_pnalloc(pool, NGX_HTTP_SHARED_SESSION_SCORE_LEN);
+    if (s->data == NULL) {
+        return NULL;
+    }
+
+    s->len = ngx_http_shared_session_serialize_score(s->data, ms) - s->data;
 
     return s;
 }
