@@ -11,6 +11,7 @@
 #include <hiredis/hiredis.h>
 
 #include "ngx_http_shared_session_redis.h"
+#include "ngx_http_shared_session_metrics.h"
 
 
 /*
@@ -93,6 +94,7 @@ struct ngx_http_shared_session_redis_cmd_s {
     void                                      *data;
     const char                                *init;   /* AUTH, SELECT.. */
     ngx_msec_t                                 sent;
+    uint64_t                                   queued;  /* us, metrics */
     ngx_msec_t                                 wait;
     ngx_event_t                                timer;
     ngx_queue_t                                queue;
@@ -519,6 +521,8 @@ ngx_http_shared_session_redis_destroy(ngx_http_shared_session_redis_t *rs)
 {
     ngx_queue_t  *q;
 
+    ngx_http_shared_session_metrics_node_forget(rs);
+
     for (q = ngx_queue_head(&rs->commands);
          q != ngx_queue_sentinel(&rs->commands);
          q = ngx_queue_next(q))
@@ -684,6 +688,7 @@ ngx_http_shared_session_redis_queue(ngx_http_shared_session_redis_t *rs,
 
     cmd->rs = rs;
     cmd->sent = ngx_current_msec;
+    cmd->queued = ngx_http_shared_session_metrics_node_command(rs);
     cmd->timer.handler = ngx_http_shared_session_redis_cmd_timeout;
     cmd->timer.data = cmd;
     cmd->timer.log = log;
@@ -766,6 +771,8 @@ ngx_http_shared_session_redis_connect(ngx_http_shared_session_redis_t *rs)
     /* AUTH, SELECT and SCRIPT LOAD go first, sent once connected */
 
     rs->state = NGX_HTTP_SHARED_SESSION_REDIS_RESOLVING;
+    ngx_http_shared_session_metrics_node_event(rs,
+                                      NGX_HTTP_SHARED_SESSION_METRIC_CONNECTING);
 
     ngx_http_shared_session_redis_init(rs);
 
@@ -955,6 +962,8 @@ ngx_http_shared_session_redis_connected(ngx_http_shared_session_redis_t *rs)
     }
 
     rs->state = NGX_HTTP_SHARED_SESSION_REDIS_CONNECTED;
+    ngx_http_shared_session_metrics_node_event(rs,
+                                       NGX_HTTP_SHARED_SESSION_METRIC_CONNECTED);
 
     c->read->handler = ngx_http_shared_session_redis_read_handler;
     c->write->handler = ngx_http_shared_session_redis_write_handler;
@@ -1041,6 +1050,8 @@ ngx_http_shared_session_redis_tls_handshaked(ngx_connection_t *c)
     c->log_error = NGX_ERROR_INFO;
 
     if (!c->ssl->handshaked) {
+        ngx_http_shared_session_metrics_node_event(rs,
+                                     NGX_HTTP_SHARED_SESSION_METRIC_TLS_FAILURE);
         ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR,
                                             "TLS handshake failed");
         return;
@@ -1052,6 +1063,8 @@ ngx_http_shared_session_redis_tls_handshaked(ngx_connection_t *c)
         rc = SSL_get_verify_result(c->ssl->connection);
 
         if (rc != X509_V_OK) {
+            ngx_http_shared_session_metrics_node_event(rs,
+                                     NGX_HTTP_SHARED_SESSION_METRIC_TLS_FAILURE);
             ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR,
                                             "TLS certificate verify failed: "
                                             "(%l:%s)", rc,
@@ -1062,6 +1075,8 @@ ngx_http_shared_session_redis_tls_handshaked(ngx_connection_t *c)
         if (ngx_http_shared_session_redis_tls_check_name(c, name, address)
             != NGX_OK)
         {
+            ngx_http_shared_session_metrics_node_event(rs,
+                                     NGX_HTTP_SHARED_SESSION_METRIC_TLS_FAILURE);
             ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR,
                                             "TLS certificate does not match "
                                             "\"%V\"", name);
@@ -1210,6 +1225,7 @@ ngx_http_shared_session_redis_init_reply(
     rs = cmd->rs;
 
     if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_http_shared_session_metrics_node_init_failed(rs, cmd->init);
         ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR, "%s failed: %*s",
                                             cmd->init, (size_t) reply->len,
                                             reply->str);
@@ -1232,6 +1248,9 @@ ngx_http_shared_session_redis_connect_timeout(ngx_event_t *ev)
     ngx_http_shared_session_redis_t  *rs;
 
     rs = ev->data;
+
+    ngx_http_shared_session_metrics_node_event(rs,
+                                 NGX_HTTP_SHARED_SESSION_METRIC_CONNECT_TIMEOUT);
 
     if (rs->state == NGX_HTTP_SHARED_SESSION_REDIS_RESOLVING) {
         ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
@@ -1258,6 +1277,9 @@ ngx_http_shared_session_redis_cmd_timeout(ngx_event_t *ev)
     rs = cmd->rs;
     handler = cmd->handler;
     cmd->handler = NULL;
+
+    ngx_http_shared_session_metrics_node_event(rs,
+                                    NGX_HTTP_SHARED_SESSION_METRIC_READ_TIMEOUT);
 
     ngx_str_set(&error, "timed out");
 
@@ -1333,6 +1355,8 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
             return;
         }
 
+        ngx_http_shared_session_metrics_node_bytes(rs, n, 0);
+
         reader = rs->reader;
 
         if (redisReaderFeed(reader, (char *) buf, n) != REDIS_OK) {
@@ -1345,6 +1369,8 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
             > NGX_HTTP_SHARED_SESSION_REDIS_MAX_BUFFER)
         {
             rs->ready = 0;
+            ngx_http_shared_session_metrics_node_event(rs,
+                                  NGX_HTTP_SHARED_SESSION_METRIC_PROTOCOL_ERROR);
             ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
                                                 "sent a reply over 64M");
             return;
@@ -1371,12 +1397,16 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
                 ngx_del_timer(&cmd->timer);
             }
 
+            ngx_http_shared_session_metrics_node_reply(rs, cmd->queued, reply);
+
             if (cmd->init) {
                 ngx_http_shared_session_redis_init_reply(cmd, reply);
 
             } else if (cmd->handler) {
                 cmd->handler(cmd->data, reply, NULL);
             }
+
+            ngx_http_shared_session_metrics_node_reply(NULL, 0, NULL);
 
             readonly = (rs->generation == generation
                         && reply->type == REDIS_REPLY_ERROR
@@ -1412,6 +1442,8 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
 
         if (rc == NGX_DECLINED) {
             /* formatted before the reader is freed */
+            ngx_http_shared_session_metrics_node_event(rs,
+                                  NGX_HTTP_SHARED_SESSION_METRIC_PROTOCOL_ERROR);
             ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
                                                 "connection lost: %s",
                                                 rs->reader->errstr);
@@ -1451,6 +1483,8 @@ ngx_http_shared_session_redis_replies(ngx_http_shared_session_redis_t *rs)
             if (reader->err == REDIS_ERR_OOM) {
                 /* a hostile peer: back off as after a failed connect */
                 rs->ready = 0;
+                ngx_http_shared_session_metrics_node_event(rs,
+                                  NGX_HTTP_SHARED_SESSION_METRIC_PROTOCOL_ERROR);
                 ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
                         "sent an invalid reply: an array over 16384 elements");
                 goto failed;
@@ -1496,6 +1530,8 @@ ngx_http_shared_session_redis_replies(ngx_http_shared_session_redis_t *rs)
                   ? (size_t) ngx_min(extra->len, 128) : 0;
 
             rs->ready = 0;
+            ngx_http_shared_session_metrics_node_event(rs,
+                                  NGX_HTTP_SHARED_SESSION_METRIC_PROTOCOL_ERROR);
             ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
                                                 "sent an unexpected reply%s%*s",
                                                 len ? ": " : "", len,
@@ -1592,6 +1628,7 @@ ngx_http_shared_session_redis_flush(ngx_http_shared_session_redis_t *rs)
         }
 
         b->pos += n;
+        ngx_http_shared_session_metrics_node_bytes(rs, 0, n);
     }
 
     if (b->pos == b->last) {
@@ -1684,6 +1721,8 @@ ngx_http_shared_session_redis_close(ngx_http_shared_session_redis_t *rs,
     } else {
         ngx_http_shared_session_redis_backoff(rs);
     }
+
+    ngx_http_shared_session_metrics_node_closed(rs, rs->failures, rs->queued);
 
     if (ngx_queue_empty(&rs->commands)) {
         return;
