@@ -650,17 +650,19 @@ ngx_http_shared_session_status_view(ngx_http_request_t *r,
 /*
  * 200 when every Redis of this configuration is ready as the zone knows
  * it, 503 otherwise (with the ones that are not).  No command is sent to
- * answer; a worker that finds one not ready tries to reconnect, for the
- * next check.
+ * answer; see ngx_http_shared_session_status_probe() for what the check
+ * starts for the next one.
  */
 
 static ngx_int_t
 ngx_http_shared_session_status_ready(ngx_http_request_t *r)
 {
-    ngx_uint_t                               i, n, first;
-    ngx_http_shared_session_metrics_redis_t  **conf;
-    ngx_http_shared_session_status_out_t     o;
-    ngx_str_t                                name;
+    ngx_str_t                                 name;
+    ngx_uint_t                                i, n, first;
+    ngx_http_shared_session_metrics_redis_t **conf;
+    ngx_http_shared_session_status_out_t      o;
+
+    ngx_http_shared_session_status_probe();
 
     ngx_memzero(&o, sizeof(ngx_http_shared_session_status_out_t));
     o.request = r;
@@ -703,8 +705,6 @@ ngx_http_shared_session_status_ready(ngx_http_request_t *r)
                                          NGX_HTTP_SHARED_SESSION_STATUS_LINE,
                                          "]}\n");
 
-    ngx_http_shared_session_status_probe();
-
     return ngx_http_shared_session_status_send(r,
                                               NGX_HTTP_SERVICE_UNAVAILABLE,
                                               "application/json", &o);
@@ -712,10 +712,14 @@ ngx_http_shared_session_status_ready(ngx_http_request_t *r)
 
 
 /*
- * This worker reconnects what is not ready: a PING to each node that is
- * not up (a standalone server, a cluster's primary or, without a slot map,
- * its seeds), and a slot map refresh of its clusters.  Without requests
- * nothing else would: an instance out of service would stay out.
+ * Without requests nothing would reconnect: an instance that a load
+ * balancer took out of service would stay out.  So a check, at most once
+ * a second per worker, has its worker try again what is not up: a PING to
+ * each such node that matters (a standalone server, a primary of the
+ * newest slot map, any node of a cluster without one) and a slot map
+ * refresh of a cluster that is not ready.  While all is up, nothing is
+ * sent; a connection lost but not yet tried again still counts as ready,
+ * until this attempt says otherwise.
  */
 
 static void
@@ -751,14 +755,14 @@ ngx_http_shared_session_status_probe(void)
         l = locals[i];
         node = l->node;
 
-        if (l->key == NULL || l->rs == NULL || node == NULL
-            || ngx_http_shared_session_metrics_ready(l->redis))
-        {
+        if (l->key == NULL || l->rs == NULL || node == NULL) {
             continue;
         }
 
         if (l->redis->cluster) {
-            refresh = 1;
+            if (!ngx_http_shared_session_metrics_ready(l->redis)) {
+                refresh = 1;
+            }
 
             if (l->redis->map_done
                 && !ngx_http_shared_session_metrics_primary(node))
