@@ -97,9 +97,11 @@ ngx_http_shared_session_metrics_zone(ngx_conf_t *cf, size_t size)
 
     ngx_str_set(&name, NGX_HTTP_SHARED_SESSION_METRICS_ZONE);
 
-    zone = ngx_shared_memory_add(cf, &name,
-                                 size ? size
-                                      : NGX_HTTP_SHARED_SESSION_METRICS_ZONE_SIZE,
+    if (size == 0) {
+        size = NGX_HTTP_SHARED_SESSION_METRICS_ZONE_SIZE;
+    }
+
+    zone = ngx_shared_memory_add(cf, &name, size,
                                  &ngx_http_shared_session_tag);
     if (zone == NULL) {
         return NULL;
@@ -391,10 +393,8 @@ ngx_http_shared_session_metrics_node_command(
 
 void
 ngx_http_shared_session_metrics_node_reply(ngx_http_shared_session_redis_t *rs,
-    uint64_t sent, void *data)
+    uint64_t sent, redisReply *reply)
 {
-    redisReply *reply = data;
-
     uint64_t                                  us;
     ngx_uint_t                                i, n;
     ngx_http_shared_session_metrics_node_t   *node;

@@ -184,7 +184,7 @@ uint64_t ngx_http_shared_session_metrics_node_command(
  * that answered until the same call with rs == NULL, after its handler.
  */
 void ngx_http_shared_session_metrics_node_reply(
-    ngx_http_shared_session_redis_t *rs, uint64_t sent, void *reply);
+    ngx_http_shared_session_redis_t *rs, uint64_t sent, redisReply *reply);
 
 /* a cluster's slot map applied, asked from "asked" (16384 entries) */
 void ngx_http_shared_session_metrics_slot_map(ngx_str_t *cluster,

@@ -772,7 +772,7 @@ ngx_http_shared_session_redis_connect(ngx_http_shared_session_redis_t *rs)
 
     rs->state = NGX_HTTP_SHARED_SESSION_REDIS_RESOLVING;
     ngx_http_shared_session_metrics_node_event(rs,
-                                      NGX_HTTP_SHARED_SESSION_METRIC_CONNECTING);
+                                     NGX_HTTP_SHARED_SESSION_METRIC_CONNECTING);
 
     ngx_http_shared_session_redis_init(rs);
 
@@ -963,7 +963,7 @@ ngx_http_shared_session_redis_connected(ngx_http_shared_session_redis_t *rs)
 
     rs->state = NGX_HTTP_SHARED_SESSION_REDIS_CONNECTED;
     ngx_http_shared_session_metrics_node_event(rs,
-                                       NGX_HTTP_SHARED_SESSION_METRIC_CONNECTED);
+                                      NGX_HTTP_SHARED_SESSION_METRIC_CONNECTED);
 
     c->read->handler = ngx_http_shared_session_redis_read_handler;
     c->write->handler = ngx_http_shared_session_redis_write_handler;
@@ -1051,7 +1051,7 @@ ngx_http_shared_session_redis_tls_handshaked(ngx_connection_t *c)
 
     if (!c->ssl->handshaked) {
         ngx_http_shared_session_metrics_node_event(rs,
-                                     NGX_HTTP_SHARED_SESSION_METRIC_TLS_FAILURE);
+                                    NGX_HTTP_SHARED_SESSION_METRIC_TLS_FAILURE);
         ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR,
                                             "TLS handshake failed");
         return;
@@ -1064,7 +1064,7 @@ ngx_http_shared_session_redis_tls_handshaked(ngx_connection_t *c)
 
         if (rc != X509_V_OK) {
             ngx_http_shared_session_metrics_node_event(rs,
-                                     NGX_HTTP_SHARED_SESSION_METRIC_TLS_FAILURE);
+                                    NGX_HTTP_SHARED_SESSION_METRIC_TLS_FAILURE);
             ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR,
                                             "TLS certificate verify failed: "
                                             "(%l:%s)", rc,
@@ -1076,7 +1076,7 @@ ngx_http_shared_session_redis_tls_handshaked(ngx_connection_t *c)
             != NGX_OK)
         {
             ngx_http_shared_session_metrics_node_event(rs,
-                                     NGX_HTTP_SHARED_SESSION_METRIC_TLS_FAILURE);
+                                    NGX_HTTP_SHARED_SESSION_METRIC_TLS_FAILURE);
             ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR,
                                             "TLS certificate does not match "
                                             "\"%V\"", name);
@@ -1250,7 +1250,7 @@ ngx_http_shared_session_redis_connect_timeout(ngx_event_t *ev)
     rs = ev->data;
 
     ngx_http_shared_session_metrics_node_event(rs,
-                                 NGX_HTTP_SHARED_SESSION_METRIC_CONNECT_TIMEOUT);
+                                NGX_HTTP_SHARED_SESSION_METRIC_CONNECT_TIMEOUT);
 
     if (rs->state == NGX_HTTP_SHARED_SESSION_REDIS_RESOLVING) {
         ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
@@ -1279,7 +1279,7 @@ ngx_http_shared_session_redis_cmd_timeout(ngx_event_t *ev)
     cmd->handler = NULL;
 
     ngx_http_shared_session_metrics_node_event(rs,
-                                    NGX_HTTP_SHARED_SESSION_METRIC_READ_TIMEOUT);
+                                   NGX_HTTP_SHARED_SESSION_METRIC_READ_TIMEOUT);
 
     ngx_str_set(&error, "timed out");
 
@@ -1370,7 +1370,7 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
         {
             rs->ready = 0;
             ngx_http_shared_session_metrics_node_event(rs,
-                                  NGX_HTTP_SHARED_SESSION_METRIC_PROTOCOL_ERROR);
+                                 NGX_HTTP_SHARED_SESSION_METRIC_PROTOCOL_ERROR);
             ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
                                                 "sent a reply over 64M");
             return;
@@ -1443,7 +1443,7 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
         if (rc == NGX_DECLINED) {
             /* formatted before the reader is freed */
             ngx_http_shared_session_metrics_node_event(rs,
-                                  NGX_HTTP_SHARED_SESSION_METRIC_PROTOCOL_ERROR);
+                                 NGX_HTTP_SHARED_SESSION_METRIC_PROTOCOL_ERROR);
             ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
                                                 "connection lost: %s",
                                                 rs->reader->errstr);
@@ -1484,7 +1484,7 @@ ngx_http_shared_session_redis_replies(ngx_http_shared_session_redis_t *rs)
                 /* a hostile peer: back off as after a failed connect */
                 rs->ready = 0;
                 ngx_http_shared_session_metrics_node_event(rs,
-                                  NGX_HTTP_SHARED_SESSION_METRIC_PROTOCOL_ERROR);
+                                 NGX_HTTP_SHARED_SESSION_METRIC_PROTOCOL_ERROR);
                 ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
                         "sent an invalid reply: an array over 16384 elements");
                 goto failed;
@@ -1531,7 +1531,7 @@ ngx_http_shared_session_redis_replies(ngx_http_shared_session_redis_t *rs)
 
             rs->ready = 0;
             ngx_http_shared_session_metrics_node_event(rs,
-                                  NGX_HTTP_SHARED_SESSION_METRIC_PROTOCOL_ERROR);
+                                 NGX_HTTP_SHARED_SESSION_METRIC_PROTOCOL_ERROR);
             ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
                                                 "sent an unexpected reply%s%*s",
                                                 len ? ": " : "", len,

@@ -694,8 +694,8 @@ ngx_http_shared_session_status_ready(ngx_http_request_t *r)
 
     if (first) {
         ngx_http_shared_session_status_print(&o,
-                                             NGX_HTTP_SHARED_SESSION_STATUS_LINE,
-                                             "{\"ready\":true}\n");
+                                            NGX_HTTP_SHARED_SESSION_STATUS_LINE,
+                                            "{\"ready\":true}\n");
 
         return ngx_http_shared_session_status_send(r, NGX_HTTP_OK,
                                                    "application/json", &o);
@@ -873,14 +873,16 @@ ngx_http_shared_session_status_json(ngx_http_shared_session_status_out_t *o,
                     continue;
                 }
 
+                if (!listed) {
+                    ngx_http_shared_session_status_print(o,
+                              NGX_HTTP_SHARED_SESSION_STATUS_LINE,
+                              "%s        \"%s\": {", first ? "\n" : ",\n",
+                              ngx_http_shared_session_status_endpoints[e]);
+                }
+
                 ngx_http_shared_session_status_print(o,
                               NGX_HTTP_SHARED_SESSION_STATUS_LINE,
-                              "%s%s%s%s\"%s\": %uA",
-                              listed ? ", " : (first ? "\n" : ",\n"),
-                              listed ? "" : "        \"",
-                              listed ? ""
-                                     : ngx_http_shared_session_status_endpoints[e],
-                              listed ? "" : "\": {",
+                              "%s\"%s\": %uA", listed ? ", " : "",
                               ngx_http_shared_session_status_outcomes[k],
                               redis->requests[e][k]);
                 listed = 1;
@@ -1117,10 +1119,11 @@ ngx_http_shared_session_status_prometheus_nodes(
     ngx_http_shared_session_status_out_t *o,
     ngx_http_shared_session_status_view_t *view)
 {
-    size_t                                   max;
-    ngx_uint_t                               i, j, s;
-    ngx_http_shared_session_metrics_node_t  *node;
-    ngx_http_shared_session_status_node_t   *sn;
+    size_t                                     max;
+    ngx_uint_t                                 i, j, s;
+    ngx_http_shared_session_metrics_node_t    *node;
+    ngx_http_shared_session_status_node_t     *sn;
+    ngx_http_shared_session_status_counter_t  *counter;
 
     sn = view->nodes.elts;
 
@@ -1165,15 +1168,15 @@ ngx_http_shared_session_status_prometheus_nodes(
     }
 
     for (i = 0; i < NGX_HTTP_SHARED_SESSION_NODE_NCOUNTERS; i++) {
+        counter = &ngx_http_shared_session_status_counters[i];
+
         ngx_http_shared_session_status_print(o,
-                              NGX_HTTP_SHARED_SESSION_STATUS_LINE,
+                              NGX_HTTP_SHARED_SESSION_STATUS_LINE
+                              + ngx_strlen(counter->help),
                               "# HELP nginx_shared_session_node_%s %s\n"
                               "# TYPE nginx_shared_session_node_%s counter\n",
-                              ngx_http_shared_session_status_counters[i]
-                                  .prometheus,
-                              ngx_http_shared_session_status_counters[i].help,
-                              ngx_http_shared_session_status_counters[i]
-                                  .prometheus);
+                              counter->prometheus, counter->help,
+                              counter->prometheus);
 
         for (j = 0; j < view->nodes.nelts; j++) {
             ngx_http_shared_session_status_print(o,
@@ -1181,8 +1184,7 @@ ngx_http_shared_session_status_prometheus_nodes(
                               + sn[j].redis->len + sn[j].name.len,
                               "nginx_shared_session_node_%s{"
                               "redis=\"%V\",node=\"%V\"} %uA\n",
-                              ngx_http_shared_session_status_counters[i]
-                                  .prometheus,
+                              counter->prometheus,
                               sn[j].redis, &sn[j].name,
                               sn[j].node->counters[i]);
         }
