@@ -606,6 +606,30 @@ ngx_http_shared_session_metrics_init_worker(ngx_array_t *servers)
 }
 
 
+/* this worker's records go with it (the zone stays, for the others) */
+
+void
+ngx_http_shared_session_metrics_exit_worker(void)
+{
+    ngx_uint_t                                 i;
+    ngx_http_shared_session_metrics_local_t  **lp;
+    ngx_http_shared_session_metrics_worker_t  *w;
+
+    w = &ngx_http_shared_session_w;
+    lp = w->locals.elts;
+
+    for (i = 0; i < w->locals.nelts; i++) {
+        ngx_free(lp[i]);
+    }
+
+    ngx_free(w->locals.elts);
+    ngx_free(w->configured.elts);
+    ngx_free(w->hash);
+
+    ngx_memzero(w, sizeof(ngx_http_shared_session_metrics_worker_t));
+}
+
+
 ngx_http_shared_session_metrics_redis_t **
 ngx_http_shared_session_metrics_configured(ngx_uint_t *n)
 {
@@ -841,18 +865,7 @@ ngx_http_shared_session_metrics_insert(
 
     if (w->cycle != ngx_cycle) {
         /* a new cycle in this process ("master_process off"): start over */
-
-        lp = w->locals.elts;
-
-        for (i = 0; lp && i < w->locals.nelts; i++) {
-            ngx_free(lp[i]);
-        }
-
-        ngx_free(w->locals.elts);
-        ngx_free(w->configured.elts);
-        ngx_free(w->hash);
-
-        ngx_memzero(w, sizeof(ngx_http_shared_session_metrics_worker_t));
+        ngx_http_shared_session_metrics_exit_worker();
         w->cycle = (ngx_cycle_t *) ngx_cycle;
     }
 

@@ -206,6 +206,9 @@ uint64_t ngx_http_shared_session_metrics_now(void);
 /* Worker start: the standalone servers of this configuration. */
 void ngx_http_shared_session_metrics_init_worker(ngx_array_t *servers);
 
+/* Worker exit, after the connections were closed. */
+void ngx_http_shared_session_metrics_exit_worker(void);
+
 /*
  * This worker's view: the Redis deployments configured in its cycle, and
  * everything it talks to (for the readiness check).

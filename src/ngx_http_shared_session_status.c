@@ -95,6 +95,7 @@ static ngx_int_t ngx_http_shared_session_status_init_module(
     ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_shared_session_status_init_process(
     ngx_cycle_t *cycle);
+static void ngx_http_shared_session_status_exit_process(ngx_cycle_t *cycle);
 
 static ngx_int_t ngx_http_shared_session_status_handler(
     ngx_http_request_t *r);
@@ -179,7 +180,7 @@ ngx_module_t  ngx_http_shared_session_status_module = {
     ngx_http_shared_session_status_init_process, /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_shared_session_status_exit_process, /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -418,6 +419,15 @@ ngx_http_shared_session_status_init_process(ngx_cycle_t *cycle)
     ngx_http_shared_session_metrics_init_worker(&smcf->servers);
 
     return NGX_OK;
+}
+
+
+/* after the session module's exit, which closed the connections */
+
+static void
+ngx_http_shared_session_status_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_shared_session_metrics_exit_worker();
 }
 
 

@@ -176,18 +176,28 @@ sub main::log_since {
     return $data;
 }
 
-# the access log's variables, with the times and this test's node names
-# replaced by placeholders
+# the access log's variables in the order of the requests' ?n= (two
+# workers write their lines as they finish), with the times and this
+# test's node names replaced by placeholders
 sub main::normalized_log {
     my ($text) = @_;
     my @out;
     for my $line (split /\n/, $text) {
-        my ($uri, $code, $status, $time, $node) = split ' ', $line;
+        my ($n, $uri, $code, $status, $time, $node) = split ' ', $line;
         $time = '<ms.us>' if $time =~ /\A\d+\.\d{3}\z/;
         $node = '<node>' if $node eq $NODE;
-        push @out, "$uri $code $status $time $node";
+        push @out, [ $n, "$uri $code $status $time $node" ];
     }
-    return main::lines(@out);
+    return main::lines(map { $_->[1] } sort { $a->[0] <=> $b->[0] } @out);
+}
+
+# GET $path?n=<the next number> (see normalized_log)
+my $Seq = 0;
+
+sub main::req {
+    my ($path, @hdr) = @_;
+    $Seq++;
+    return main::get("$path?n=$Seq", @hdr)->{status};
 }
 
 # Test::Nginx's response_body_filters: report text compared exactly
@@ -318,7 +328,7 @@ sub main::report_slow {
     my $sum = PromText::value($m,
         'nginx_shared_session_node_round_trip_seconds_sum', node => $node);
     my ($line) = split /\n/, main::log_since('ss.log', $main::log_pos);
-    my (undef, undef, undef, $time) = split ' ', $line // '';
+    my (undef, undef, undef, undef, $time) = split ' ', $line // '';
     return main::lines(
         "status: $main::statuses",
         "replies: $count",
@@ -417,7 +427,7 @@ $main::zone_config = CORE::join('', map {
 add_block_preprocessor(sub {
     my $block = shift;
     $block->set_value('http_config', <<'EOF') unless defined $block->http_config;
-    log_format ss '$uri $status $shared_session_status '
+    log_format ss '$arg_n $uri $status $shared_session_status '
                   '$shared_session_redis_time $shared_session_redis_node';
 EOF
 });
@@ -455,22 +465,21 @@ my $expired = SharedSessionTest::seed_session(
 my $unknown = '44444444-4444-4444-8444-444444444444';
 $main::before = main::prom();
 $main::log_pos = main::log_size('ss.log');
-my @expect = (200) x 9;
 my @got;
-push @got, main::get('/s')->{status} for 1 .. 3;
-push @got, main::get('/s', main::cookie($live))->{status} for 1 .. 2;
-push @got, main::get('/s', main::cookie($expired))->{status};
-push @got, main::get('/s', main::cookie($unknown))->{status};
-push @got, main::get('/s', Cookie => 'SESSION=!!!')->{status};
-push @got, main::get('/logout', main::cookie($live))->{status};
-push @got, main::get('/logout')->{status};
-push @got, main::get('/logout', main::cookie($live))->{status};
+push @got, main::req('/s') for 1 .. 3;
+push @got, main::req('/s', main::cookie($live)) for 1 .. 2;
+push @got, main::req('/s', main::cookie($expired));
+push @got, main::req('/s', main::cookie($unknown));
+push @got, main::req('/s', Cookie => 'SESSION=!!!');
+push @got, main::req('/logout', main::cookie($live));
+push @got, main::req('/logout');
+push @got, main::req('/logout', main::cookie($live));
 $main::redis_requests = 10;
 $main::mid = main::prom();
 SharedSessionTest::stop_redis($port);
-push @got, main::get('/s')->{status};
-push @got, main::get('/s', main::cookie($live2))->{status};
-push @got, main::get('/logout', main::cookie($live2))->{status};
+push @got, main::req('/s');
+push @got, main::req('/s', main::cookie($live2));
+push @got, main::req('/logout', main::cookie($live2));
 $main::after_json = main::json();
 $main::after_prom = main::prom();
 SharedSessionTest::restart_redis($port);
@@ -794,7 +803,7 @@ for my $kind (qw(ask moved)) {
                . ($counted == $logged && $counted > 0
                   ? 'yes' : "no ($counted counted, $logged logged)");
 }
-my @nodes = map { (split ' ')[4] } split /\n/, main::log_since('ss.log', $lpos);
+my @nodes = map { (split ' ')[5] } split /\n/, main::log_since('ss.log', $lpos);
 my @foreign = grep {
     !(/\A127\.0\.0\.1:(\d+)\z/ && grep { $_ == $1 } $c->ports)
 } @nodes;
