@@ -107,18 +107,18 @@ ngx_http_shared_session_lookup(ngx_http_request_t *r, ngx_uint_t create)
         return lk;
     }
 
-    lk = ngx_pcalloc(r->pool, sizeof(ngx_http_shared_session_lookup_t));
-    if (lk == NULL) {
-        return NULL;
-    }
+    /* the record is the cleanup's data: one allocation */
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
+    cln = ngx_pool_cleanup_add(r->pool,
+                               sizeof(ngx_http_shared_session_lookup_t));
     if (cln == NULL) {
         return NULL;
     }
 
     cln->handler = ngx_http_shared_session_variables_cleanup;
-    cln->data = lk;
+
+    lk = cln->data;
+    ngx_memzero(lk, sizeof(ngx_http_shared_session_lookup_t));
 
     ngx_http_set_ctx(r, lk, ngx_http_shared_session_status_module);
 
