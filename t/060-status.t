@@ -87,6 +87,57 @@ EOT
 
 
 ############################################################################
+# nginx -t on the page's directives
+
+{
+    my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
+    my $dir = File::Temp::tempdir('ss-status-XXXXXX', TMPDIR => 1,
+                                  CLEANUP => 1);
+    mkdir "$dir/logs";
+    my $load = join '', map { "load_module $_;\n" }
+                        grep { length } split /\s+/,
+                        $ENV{TEST_NGINX_LOAD_MODULES} // '';
+    my $t = sub {
+        my ($http, $location) = @_;
+        open my $fh, '>', "$dir/nginx.conf" or die "$dir: $!\n";
+        print $fh "${load}error_log $dir/logs/error.log;\n"
+            . "pid $dir/logs/nginx.pid;\nevents {}\n"
+            . "http {\n$http\nserver {\nlisten 127.0.0.1:1;\n"
+            . "location = /status {\n$location\n}\n}\n}\n";
+        close $fh;
+        my $out = `timeout 30 $nginx -t -q -e stderr -p $dir/ -c $dir/nginx.conf 2>&1`;
+        return ($? >> 8, join '', grep { /\[emerg\]/ } split /^/, $out);
+    };
+    my @cases = (
+        [ 'shared_session_zone 1m;', 'shared_session_status;', 0, '' ],
+        [ 'shared_session_zone 16k;', 'shared_session_status;', 1,
+          qr/\[emerg\] \d+#\d+: zone size "16k" is too small: at least \d+ in / ],
+        [ 'shared_session_zone ten;', 'shared_session_status;', 1,
+          qr/\[emerg\] \d+#\d+: invalid zone size "ten" in / ],
+        [ "shared_session_zone 1m;\nshared_session_zone 2m;",
+          'shared_session_status;', 1,
+          qr/\[emerg\] \d+#\d+: "shared_session_zone" directive is duplicate in / ],
+        [ '', "shared_session_status;\nshared_session_status;", 1,
+          qr/\[emerg\] \d+#\d+: "shared_session_status" directive is duplicate in / ],
+        [ '', 'shared_session_zone 1m;', 1,
+          qr/\[emerg\] \d+#\d+: "shared_session_zone" directive is not allowed here/ ],
+        [ '', 'shared_session_status on;', 1,
+          qr/\[emerg\] \d+#\d+: invalid number of arguments in "shared_session_status"/ ],
+    );
+    for my $c (@cases) {
+        my ($http, $loc, $rc, $emerg) = @$c;
+        my ($got, $text) = $t->($http, $loc);
+        my $what = ($http =~ s/\n/ /gr) . ' / ' . ($loc =~ s/\n/ /gr);
+        Test::More::is($got, $rc, "nginx -t: $what: exit $rc")
+            or Test::More::diag($text);
+        if (ref $emerg) {
+            Test::More::like($text, $emerg, "nginx -t: $what: the message");
+        }
+    }
+}
+
+
+############################################################################
 # Servers
 
 $ENV{TEST_NGINX_PRIVATE_REDIS_PORT} = SharedSessionTest::start_redis();
