@@ -112,14 +112,14 @@ static ngx_conf_enum_t  ngx_http_shared_session_serializers[] = {
 };
 
 static ngx_conf_enum_t  ngx_http_shared_session_repositories[] = {
-    { ngx_string("indexed"), NGX_HTTP_SHARED_SESSION_INDEXED },
-    { ngx_string("default"), NGX_HTTP_SHARED_SESSION_DEFAULT },
+    { ngx_string("indexed"), NGX_HTTP_SHARED_SESSION_REPO_INDEXED },
+    { ngx_string("default"), NGX_HTTP_SHARED_SESSION_REPO_DEFAULT },
     { ngx_null_string, 0 }
 };
 
 static ngx_conf_enum_t  ngx_http_shared_session_expiration_stores[] = {
-    { ngx_string("buckets"), NGX_HTTP_SHARED_SESSION_BUCKETS },
-    { ngx_string("sorted_set"), NGX_HTTP_SHARED_SESSION_SORTED_SET },
+    { ngx_string("buckets"), NGX_HTTP_SHARED_SESSION_EXPIRY_BUCKETS },
+    { ngx_string("sorted_set"), NGX_HTTP_SHARED_SESSION_EXPIRY_ZSET },
     { ngx_null_string, 0 }
 };
 
@@ -974,9 +974,9 @@ ngx_http_shared_session_merge_loc_conf(ngx_conf_t *cf, void *parent,
                              prev->jdk_serial_version_uid,
                              "2326897810215790710");
     ngx_conf_merge_uint_value(conf->repository, prev->repository,
-                              NGX_HTTP_SHARED_SESSION_INDEXED);
+                              NGX_HTTP_SHARED_SESSION_REPO_INDEXED);
     ngx_conf_merge_uint_value(conf->expiration_store, prev->expiration_store,
-                              NGX_HTTP_SHARED_SESSION_BUCKETS);
+                              NGX_HTTP_SHARED_SESSION_EXPIRY_BUCKETS);
     ngx_conf_merge_str_value(conf->cookie.name, prev->cookie.name,
                              "SESSION");
     ngx_conf_merge_str_value(conf->cookie.path, prev->cookie.path, "/");
@@ -1023,8 +1023,8 @@ static char *
 ngx_http_shared_session_merge_spring(ngx_conf_t *cf,
     ngx_http_shared_session_loc_conf_t *conf)
 {
-    if (conf->repository == NGX_HTTP_SHARED_SESSION_DEFAULT
-        && conf->expiration_store == NGX_HTTP_SHARED_SESSION_SORTED_SET)
+    if (conf->repository == NGX_HTTP_SHARED_SESSION_REPO_DEFAULT
+        && conf->expiration_store == NGX_HTTP_SHARED_SESSION_EXPIRY_ZSET)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"shared_session_expiration_store sorted_set\" "

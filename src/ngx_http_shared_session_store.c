@@ -588,7 +588,7 @@ ngx_http_shared_session_store_values(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (st->repository != NGX_HTTP_SHARED_SESSION_INDEXED) {
+    if (st->repository != NGX_HTTP_SHARED_SESSION_REPO_INDEXED) {
         return NGX_OK;
     }
 

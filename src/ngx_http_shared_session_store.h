@@ -19,12 +19,12 @@
 
 
 /* shared_session_repository: which Spring Session repository's layout */
-#define NGX_HTTP_SHARED_SESSION_INDEXED     0  /* RedisIndexedSession... */
-#define NGX_HTTP_SHARED_SESSION_DEFAULT     1  /* RedisSessionRepository */
+#define NGX_HTTP_SHARED_SESSION_REPO_INDEXED    0  /* RedisIndexedSession.. */
+#define NGX_HTTP_SHARED_SESSION_REPO_DEFAULT    1  /* RedisSessionRepository */
 
 /* shared_session_expiration_store (indexed): minute buckets or a zset */
-#define NGX_HTTP_SHARED_SESSION_BUCKETS     0
-#define NGX_HTTP_SHARED_SESSION_SORTED_SET  1
+#define NGX_HTTP_SHARED_SESSION_EXPIRY_BUCKETS  0
+#define NGX_HTTP_SHARED_SESSION_EXPIRY_ZSET     1
 
 /* FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME */
 #define NGX_HTTP_SHARED_SESSION_PRINCIPAL                                     \

@@ -720,7 +720,7 @@ ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
     st = plain->st;
     pool = st->request->pool;
 
-    if (st->repository == NGX_HTTP_SHARED_SESSION_DEFAULT) {
+    if (st->repository == NGX_HTTP_SHARED_SESSION_REPO_DEFAULT) {
         return NGX_OK;
     }
 
@@ -729,7 +729,7 @@ ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
         return NGX_ERROR;
     }
 
-    if (st->expiration_store == NGX_HTTP_SHARED_SESSION_SORTED_SET) {
+    if (st->expiration_store == NGX_HTTP_SHARED_SESSION_EXPIRY_ZSET) {
         /* as Spring's SortedSetRedisSessionExpirationStore.save() */
 
         score = ngx_http_shared_session_plain_score(pool, st->now + n * 1000);
@@ -778,7 +778,7 @@ ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
         return NGX_ERROR;
     }
 
-    if (st->expiration_store == NGX_HTTP_SHARED_SESSION_BUCKETS) {
+    if (st->expiration_store == NGX_HTTP_SHARED_SESSION_EXPIRY_BUCKETS) {
         ttl = ngx_http_shared_session_plain_number(pool, (n + 300) * 1000);
         b = ngx_http_shared_session_plain_bucket(plain, st->now + n * 1000);
         member = &st->members[k];
@@ -861,7 +861,7 @@ ngx_http_shared_session_plain_write_hash(
     mii = &st->s_interval;
     key = ngx_http_shared_session_plain_key(plain, "sessions:", k);
 
-    if (st->repository == NGX_HTTP_SHARED_SESSION_DEFAULT) {
+    if (st->repository == NGX_HTTP_SHARED_SESSION_REPO_DEFAULT) {
         expire = "PEXPIREAT";
         arg = ngx_http_shared_session_plain_number(pool, st->now + n * 1000);
 
@@ -1022,7 +1022,7 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
         return NGX_ERROR;
     }
 
-    if (st->repository == NGX_HTTP_SHARED_SESSION_DEFAULT) {
+    if (st->repository == NGX_HTTP_SHARED_SESSION_REPO_DEFAULT) {
         return ngx_http_shared_session_plain_write(plain, "DEL", key, NULL);
     }
 
@@ -1031,7 +1031,7 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
         return rc;
     }
 
-    if (st->expiration_store == NGX_HTTP_SHARED_SESSION_SORTED_SET) {
+    if (st->expiration_store == NGX_HTTP_SHARED_SESSION_EXPIRY_ZSET) {
         zset.len = st->prefix.len + sizeof("sessions:expirations") - 1;
         zset.data = ngx_pnalloc(pool, zset.len);
         if (zset.data == NULL) {
@@ -1103,7 +1103,7 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
     }
 
     if (rc != NGX_OK
-        || st->expiration_store != NGX_HTTP_SHARED_SESSION_BUCKETS)
+        || st->expiration_store != NGX_HTTP_SHARED_SESSION_EXPIRY_BUCKETS)
     {
         return rc;
     }
