@@ -728,7 +728,7 @@ $main::config
 --- request
 GET /ping
 --- response_body_filters eval
-sub { join '', map { main::json_new(@$_) }
+sub { CORE::join '', map { main::json_new(@$_) }
       [s => 'json'], [p => 'json'], [s => 'json-c', 'sessionAttr:c'],
       [p => 'json-c', 'sessionAttr:c'] }
 --- response_body eval
@@ -758,7 +758,7 @@ $main::config
 --- request
 GET /ping
 --- response_body_filters eval
-sub { join '', map { main::default_repo(@$_) }
+sub { CORE::join '', map { main::default_repo(@$_) }
       [s => 'default', 'default'], [p => 'default', 'default'],
       [s => 'default-json'], [p => 'default-json'] }
 --- response_body eval
@@ -782,7 +782,7 @@ $main::config
 --- request
 GET /ping
 --- response_body_filters eval
-sub { join '', map { main::zset(@$_) }
+sub { CORE::join '', map { main::zset(@$_) }
       [s => 'zset'], [p => 'zset'], [s => 'zset-jdk', 1],
       [p => 'zset-jdk', 1] }
 --- response_body eval
@@ -807,7 +807,7 @@ $main::config
 --- request
 GET /ping
 --- response_body_filters eval
-sub { join '', map { main::invalidate(@$_) }
+sub { CORE::join '', map { main::invalidate(@$_) }
       [s => 0, 'alice'], [p => 0, 'alice'], [s => 1, 'alice'],
       [p => 1, 'alice'], [s => 0, "b\x{f6}b\x{1F600}"],
       [p => 0, "b\x{f6}b\x{1F600}"], [s => 1, "b\x{f6}b\x{1F600}"],
@@ -835,7 +835,7 @@ $main::config
 --- request
 GET /ping
 --- response_body_filters eval
-sub { join '', map { main::other_format(@$_) }
+sub { CORE::join '', map { main::other_format(@$_) }
       [s => 'jdk', 'json'], [p => 'jdk', 'json'], [s => 'json', 'jdk'],
       [p => 'json', 'jdk'] }
 --- response_body
@@ -865,7 +865,7 @@ $main::config
 --- request
 GET /ping
 --- response_body_filters eval
-sub { join '', map { main::other_format(@$_) }
+sub { CORE::join '', map { main::other_format(@$_) }
       [s => 'jdk', 'mixed'], [p => 'jdk', 'mixed'], [s => 'json', 'mixed'],
       [p => 'json', 'mixed'] }
 --- response_body
