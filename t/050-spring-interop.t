@@ -73,125 +73,150 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: seed: nginx creates, Spring takes over, 10 rounds
+=== TEST 1: seed: Spring alone writes what the checks expect
+--- scenario: seed spring_only
+
+
+
+=== TEST 2: seed: nginx creates, Spring takes over, 10 rounds
 --- scenario: seed alternation nginx 10
 
 
 
-=== TEST 2: seed: Spring creates, nginx takes over, 10 rounds
+=== TEST 3: seed: Spring creates, nginx takes over, 10 rounds
 --- scenario: seed alternation spring 10
 
 
 
-=== TEST 3: seed: nginx's /invalidateSession ends a Spring session
+=== TEST 4: seed: nginx's /invalidateSession ends a Spring session
 --- scenario: seed invalidate_by_nginx
 
 
 
-=== TEST 4: seed: Spring's /invalidateSession ends a session nginx created
+=== TEST 5: seed: Spring's /invalidateSession ends a session nginx created
 --- scenario: seed invalidate_by_spring
 
 
 
-=== TEST 5: seed: a hash written by JDK serialization is never mixed
+=== TEST 6: seed: a hash written by JDK serialization is never mixed
 --- scenario: seed other_serializer
 
 
 
-=== TEST 6: boot2-default: nginx creates, Spring takes over, 10 rounds
+=== TEST 7: boot2-default: Spring alone writes what the checks expect
+--- scenario: boot2-default spring_only
+
+
+
+=== TEST 8: boot2-default: nginx creates, Spring takes over, 10 rounds
 --- scenario: boot2-default alternation nginx 10
 
 
 
-=== TEST 7: boot2-default: Spring creates, nginx takes over, 10 rounds
+=== TEST 9: boot2-default: Spring creates, nginx takes over, 10 rounds
 --- scenario: boot2-default alternation spring 10
 
 
 
-=== TEST 8: boot2-default: nginx's /invalidateSession ends a Spring session
+=== TEST 10: boot2-default: nginx's /invalidateSession ends a Spring session
 --- scenario: boot2-default invalidate_by_nginx
 
 
 
-=== TEST 9: boot2-default: Spring's /invalidateSession ends a session nginx created
+=== TEST 11: boot2-default: Spring's /invalidateSession ends a session nginx created
 --- scenario: boot2-default invalidate_by_spring
 
 
 
-=== TEST 10: boot2-default: a hash written by the JSON serializer is never mixed
+=== TEST 12: boot2-default: a hash written by the JSON serializer is never mixed
 --- scenario: boot2-default other_serializer
 
 
 
-=== TEST 11: boot3-indexed: nginx creates, Spring takes over, 10 rounds
+=== TEST 13: boot3-indexed: Spring alone writes what the checks expect
+--- scenario: boot3-indexed spring_only
+
+
+
+=== TEST 14: boot3-indexed: nginx creates, Spring takes over, 10 rounds
 --- scenario: boot3-indexed alternation nginx 10
 
 
 
-=== TEST 12: boot3-indexed: Spring creates, nginx takes over, 10 rounds
+=== TEST 15: boot3-indexed: Spring creates, nginx takes over, 10 rounds
 --- scenario: boot3-indexed alternation spring 10
 
 
 
-=== TEST 13: boot3-indexed: nginx's /invalidateSession ends a Spring session
+=== TEST 16: boot3-indexed: nginx's /invalidateSession ends a Spring session
 --- scenario: boot3-indexed invalidate_by_nginx
 
 
 
-=== TEST 14: boot3-indexed: Spring's /invalidateSession ends a session nginx created
+=== TEST 17: boot3-indexed: Spring's /invalidateSession ends a session nginx created
 --- scenario: boot3-indexed invalidate_by_spring
 
 
 
-=== TEST 15: boot3-indexed: a hash written by JDK serialization is never mixed
+=== TEST 18: boot3-indexed: a hash written by JDK serialization is never mixed
 --- scenario: boot3-indexed other_serializer
 
 
 
-=== TEST 16: boot3-default: nginx creates, Spring takes over, 10 rounds
+=== TEST 19: boot3-default: Spring alone writes what the checks expect
+--- scenario: boot3-default spring_only
+
+
+
+=== TEST 20: boot3-default: nginx creates, Spring takes over, 10 rounds
 --- scenario: boot3-default alternation nginx 10
 
 
 
-=== TEST 17: boot3-default: Spring creates, nginx takes over, 10 rounds
+=== TEST 21: boot3-default: Spring creates, nginx takes over, 10 rounds
 --- scenario: boot3-default alternation spring 10
 
 
 
-=== TEST 18: boot3-default: nginx's /invalidateSession ends a Spring session
+=== TEST 22: boot3-default: nginx's /invalidateSession ends a Spring session
 --- scenario: boot3-default invalidate_by_nginx
 
 
 
-=== TEST 19: boot3-default: Spring's /invalidateSession ends a session nginx created
+=== TEST 23: boot3-default: Spring's /invalidateSession ends a session nginx created
 --- scenario: boot3-default invalidate_by_spring
 
 
 
-=== TEST 20: boot3-default: a hash written by the JSON serializer is never mixed
+=== TEST 24: boot3-default: a hash written by the JSON serializer is never mixed
 --- scenario: boot3-default other_serializer
 
 
 
-=== TEST 21: boot3-indexed-zset: nginx creates, Spring takes over, 10 rounds
+=== TEST 25: boot3-indexed-zset: Spring alone writes what the checks expect
+--- scenario: boot3-indexed-zset spring_only
+
+
+
+=== TEST 26: boot3-indexed-zset: nginx creates, Spring takes over, 10 rounds
 --- scenario: boot3-indexed-zset alternation nginx 10
 
 
 
-=== TEST 22: boot3-indexed-zset: Spring creates, nginx takes over, 10 rounds
+=== TEST 27: boot3-indexed-zset: Spring creates, nginx takes over, 10 rounds
 --- scenario: boot3-indexed-zset alternation spring 10
 
 
 
-=== TEST 23: boot3-indexed-zset: nginx's /invalidateSession ends a Spring session
+=== TEST 28: boot3-indexed-zset: nginx's /invalidateSession ends a Spring session
 --- scenario: boot3-indexed-zset invalidate_by_nginx
 
 
 
-=== TEST 24: boot3-indexed-zset: Spring's /invalidateSession ends a session nginx created
+=== TEST 29: boot3-indexed-zset: Spring's /invalidateSession ends a session nginx created
 --- scenario: boot3-indexed-zset invalidate_by_spring
 
 
 
-=== TEST 25: boot3-indexed-zset: a hash written by JDK serialization is never mixed
+=== TEST 30: boot3-indexed-zset: a hash written by JDK serialization is never mixed
 --- scenario: boot3-indexed-zset other_serializer

@@ -1724,6 +1724,54 @@ sub expected_invalidate_by_spring {
     return join("\n", @l, 'redis after each answer: as expected') . "\n";
 }
 
+# Spring alone, no nginx: the checks of check_redis and the transcripts
+# of the other scenarios hold for what Spring itself writes (runs whether
+# or not the module supports the configuration yet).
+sub spring_only {
+    my ($self) = @_;
+    my $index = $self->key("index:$PRINCIPAL:alice");
+    $self->create('spring');
+    my $id = $self->id_of('<A>');
+    $self->note("Spring's SessionCreatedEvent for <A>: "
+                . $self->event_text('created', $id))
+        if $self->indexed;
+    $self->request('spring') for 1 .. 3;
+    $self->request('spring', '/principal/alice');
+    $self->note('principal index of alice: ' . $self->members_text($index));
+    $self->request('spring', '/invalidateSession');
+    if ($self->indexed) {
+        $self->note("Spring's SessionDeletedEvent for <A>: "
+                    . $self->event_text('deleted', $id));
+        for (1 .. 60) {
+            last unless $self->cmd('EXISTS', $index);
+            Time::HiRes::sleep(0.05);
+        }
+    }
+    $self->note('principal index of alice: ' . $self->members_text($index));
+    $self->note('hash of <A>: ' . $self->ended_text($id));
+    $self->send_old_cookie($id);
+    $self->request('spring');
+}
+
+sub expected_spring_only {
+    my ($class, $config) = @_;
+    my $c = SpringTest::config($config);
+    my @l = (_answer('spring', '<A>', 1, undef, '<C1>'));
+    push @l, "Spring's SessionCreatedEvent for <A>: yes" if $c->{indexed};
+    push @l, (_answer('spring', '<A>', 0, 'spring', '<C1>')) x 3,
+        'spring /principal/alice: 200 id=<A> principal=alice',
+        'principal index of alice: ' . ($c->{indexed} ? '<A>' : 'none'),
+        "spring /invalidateSession: 302 location=/index.html\n"
+        . "  set-cookie: $EXPIRING";
+    push @l, "Spring's SessionDeletedEvent for <A>: yes" if $c->{indexed};
+    push @l, 'principal index of alice: none',
+             'hash of <A>: ' . ($c->{indexed}
+                 ? 'maxInactiveInterval 0, expires within 300 s' : 'gone'),
+             'old cookie: SESSION=<b64 <A>>',
+             _answer('spring', '<B>', 1, undef, '<C2>');
+    return join("\n", @l, 'redis after each answer: as expected') . "\n";
+}
+
 our $FOREIGN_ID = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
 
 # A live session hash as the other serializer writes it: Spring's JSON
@@ -1909,7 +1957,9 @@ sub fill {
     my $spec = $block->scenario or return;
     my ($config, $name, @args) = split ' ', $spec;
     SpringTest::config($config);
-    my $support = SpringTest::nginx_support($config);
+    # Spring alone needs no directive of the module
+    my $support = $name eq 'spring_only' ? { ok => 1, lines => [] }
+                                         : SpringTest::nginx_support($config);
     # the expiry scenario's sessions live 2 s
     my @set = (@{ $support->{lines} }, @{ $o{directives} // [] },
                $name eq 'expiry' ? 'shared_session_max_inactive_interval 2s'
