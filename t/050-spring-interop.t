@@ -13,6 +13,9 @@
 # as a browser's: nginx serves /1 (host nginx-1), Spring /2 (host spring-1).
 #
 # For each configuration:
+#  spring_only         Spring alone (no directive of the module needed):
+#                      the checks below and the other transcripts hold for
+#                      what Spring itself writes
 #  alternation nginx   a session nginx created, taken over by Spring, then
 #                      nginx again, 10 rounds: same id and creationTime,
 #                      previousHost the other side, no second session,

@@ -4,7 +4,10 @@ package SpringTest;
 # the module in tests: start a configuration's jar against a Redis, wait
 # until it serves and listens to Redis, talk to it and to nginx through one
 # cookie jar, read what it wrote (every byte, JDK serialization decoded),
-# and watch what it sends to Redis (MONITOR, PSUBSCRIBE).
+# and watch what it sends to Redis (MONITOR, PSUBSCRIBE).  And the interop
+# tests built on that: the module's configuration for each Spring setup
+# (%NGINX, probed with nginx -t), the scenarios (SpringTest::Scenario) and
+# the Test::Nginx blocks that run them (SpringTest::Blocks).
 #
 #     use lib 't/inc';
 #     use SharedSessionTest;
@@ -2054,7 +2057,12 @@ C<seed> (Boot 2.7, indexed, JSON), C<boot2-default> (Boot 2.7, indexed,
 JDK serialization), C<boot3-indexed> (Boot 3.5, indexed, JSON),
 C<boot3-default> (Boot 3.5, RedisSessionRepository, JDK), and
 C<boot3-indexed-zset> (boot3-indexed with the sorted set of expirations).
-C<%SpringTest::CONFIG> has the jar and profiles of each.
+C<%SpringTest::CONFIG> has the jar and profiles of each,
+C<%SpringTest::NGINX> the module's location directives for each (the one
+place for them; provisional names), C<%SpringTest::AS_TODAY> those that
+ask for what the module does without them, C<%SpringTest::FEATURE> what
+Spring expects from a writer that has no directive of its own (each keyed
+on a directive whose acceptance by C<nginx -t> says the module claims it).
 
 =head1 FUNCTIONS
 
@@ -2095,6 +2103,41 @@ it, and readers for a stored number or SampleSession host in either format.
 
 MONITOR or PSUBSCRIBE * on a Redis; C<lines> returns what was seen since
 the last call (without the dump connection's commands).
+
+=item nginx_t(@directives), nginx_support($config), nginx_directives($config), feature($name), feature_ok($name, $ok, $test_name)
+
+C<nginx -t> (C<TEST_NGINX_BINARY>, C<TEST_NGINX_LOAD_MODULES>) on the
+directives in the interop tests' locations: C<{ ok, message }>; what of a
+configuration's directives nginx accepts (C<{ ok, lines, dropped, reason,
+misaligned }>: unknown directives skip its blocks, known but refused ones
+fail them); whether a feature is claimed; an C<ok> that is a TODO test
+while it is not.
+
+=item shared_app(%start_options)
+
+The app of these options, started once and kept while asked for again
+(another one is stopped first).
+
+=item SpringTest::Scenario->new(config => ..., app => ..., redis_port => $p | conn => $router, cluster => $cluster)
+
+Requests to nginx (C</1>, host nginx-1) and Spring (C</2>) through one
+browser's cookie jar (C<use_client> for more), a transcript line each,
+and after each answer with a session the Redis checks of the
+configuration (C<check_redis>: no second live session, creationTime,
+lastAccessedTime growing, the attribute's host, C<format_problems> (every
+field in the configuration's serializer), C<layout_problems> (shadow key,
+bucket or sorted-set member, TTLs, or the default repository's single key
+with PEXPIREAT)).  The scenarios C<alternation($first, $rounds)>,
+C<invalidate_by_nginx>, C<invalidate_by_spring>, C<other_serializer>,
+C<expiry>, C<spring_only>, each with C<expected_NAME($config)>; C<text>
+returns the transcript and diags the Redis state.
+
+=item SpringTest::Blocks::fill($block, redis => [...], cluster => 0|1, app => {...}, scenario => {...})
+
+For C<add_block_preprocessor>: a block with C<--- scenario: CONFIG NAME
+ARGS> gets its nginx configuration, request, body filter (the scenario),
+expected transcript and error-log checks; skipped while C<nginx -t> does
+not know CONFIG's directives, its reason in the block's name.
 
 =back
 
