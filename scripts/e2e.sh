@@ -132,8 +132,9 @@ for v in $variants; do
 done
 trap - EXIT
 
-awk -v a="$start" -v b="$EPOCHREALTIME" -v v="$variants" \
-    'BEGIN { printf "e2e: took %.1f s (%s; demos in build/e2e, stopped)\n", b - a, v }'
+awk -v a="$start" -v b="$EPOCHREALTIME" -v v="$variants" 'BEGIN {
+    printf "e2e: took %.1f s (%s; demos in build/e2e, stopped)\n", b - a, v
+}'
 echo "e2e: $passed passed, $failed failed"
 [ "$failed" = 0 ] || rc=1
 exit "$rc"

@@ -1148,9 +1148,9 @@ our $PRINCIPAL = 'org.springframework.session.FindByIndexNameSessionRepository'
 # SpringTest::Scenario->new(config => NAME, app => $app,
 #     redis_port => P | conn => $router (anything with ->cmd: a cluster)
 #     and cluster => $cluster (ClusterTest, for the app's node),
-#     nginx_port => P (Test::Nginx's), namespace => 'spring:session',
-#     nginx_host => 'nginx-1', max_inactive => n (nginx's, for the text))
-# FLUSHALLs the Redis (keep => 1: not).
+#     nginx_port => P (Test::Nginx's), namespace => 'spring:session')
+# nginx is expected to record host nginx-1, the app spring-1 (the
+# transcripts say so).  FLUSHALLs the Redis (keep => 1: not).
 sub new {
     my ($class, %o) = @_;
     my $conf = SpringTest::config($o{config});
@@ -1162,8 +1162,6 @@ sub new {
         cluster => $o{cluster},
         nginx_port => $o{nginx_port} // SharedSessionTest::server_port(),
         ns => $o{namespace} // $SharedSessionTest::DEFAULT_NS,
-        host => { nginx => $o{nginx_host} // 'nginx-1',
-                  spring => $o{app} ? $o{app}->host : 'spring-1' },
         path => { nginx => '/1', spring => '/2' },
         clients => { main => SpringTest::Client->new }, client => 'main',
         ids => {}, next_id => 0, times => {}, lines => [], problems => [],
@@ -1274,7 +1272,7 @@ sub request {
 # can be expected.
 sub create {
     my ($self, $side, $path) = @_;
-    for my $try (1 .. 40) {
+    for (1 .. 40) {
         my $mark = { lines => scalar @{ $self->{lines} }, n => $self->{n},
                      next_id => $self->{next_id},
                      times => { %{ $self->{times} } } };
@@ -1392,6 +1390,8 @@ sub check_redis {
         for $self->format_problems($h), $self->layout_problems($id, $h);
 }
 
+my $NUMBER_FIELD = qr/^(?:creationTime|lastAccessedTime|maxInactiveInterval)\z/;
+
 my %JDK_CLASS = (
     creationTime => 'java.lang.Long',
     lastAccessedTime => 'java.lang.Long',
@@ -1437,7 +1437,7 @@ sub format_problems {
                          . SpringTest::escape(substr($v, 0, 60));
                 next;
             }
-            if ($f =~ /^(?:creationTime|lastAccessedTime|maxInactiveInterval)\z/) {
+            if ($f =~ $NUMBER_FIELD) {
                 push @p, "$f is not decimal text: " . SpringTest::escape($v)
                     unless $v =~ /^-?[0-9]+\z/;
             } elsif ($f eq $ATTR) {
@@ -1873,14 +1873,14 @@ sub expiry {
     $n //= 2;
     $self->use_client('a')->create('nginx');
     $self->use_client('b')->create('nginx');
-    my ($a, $b) = map { $self->id_of($_) } '<A>', '<B>';
-    my $last_b = $self->{last}{$b};
-    _sleep_until($self->{last}{$a} + $n * 1000 * 0.65);
+    my ($id_a, $id_b) = map { $self->id_of($_) } '<A>', '<B>';
+    my $last_b = $self->{last}{$id_b};
+    _sleep_until($self->{last}{$id_a} + $n * 1000 * 0.65);
     $self->use_client('a')->request('spring');
-    my $last_a = $self->{last}{$a};
-    $self->note($self->expired_text('<B>', $b, $last_b + $n * 1000));
+    my $last_a = $self->{last}{$id_a};
+    $self->note($self->expired_text('<B>', $id_b, $last_b + $n * 1000));
     $self->use_client('b')->request('spring');
-    $self->note($self->expired_text('<A>', $a, $last_a + $n * 1000));
+    $self->note($self->expired_text('<A>', $id_a, $last_a + $n * 1000));
     $self->use_client('a')->request('nginx');
 }
 
@@ -2009,7 +2009,8 @@ CONF
     if ($name eq 'other_serializer') {
         $block->set_value(response_body_like =>
             SpringTest::Scenario->$expect($config, @args));
-        $block->set_value(error_log => qr/\[(?:warn|error)\][^\n]*\Q$SpringTest::Scenario::FOREIGN_ID\E/);
+        my $x = $SpringTest::Scenario::FOREIGN_ID;
+        $block->set_value(error_log => qr/\[(?:warn|error)\][^\n]*\Q$x\E/);
         $block->set_value(no_error_log => "[alert]\n[crit]");
     } else {
         $block->set_value(response_body =>
