@@ -119,7 +119,9 @@ sub skip_all_unless_built {
 # Apps
 
 # SpringTest->start(config => NAME, redis_port => P [, redis_host => H],
-#                   or cluster => [ 'host:port', ... ],
+#                   or cluster => [ 'host:port', ... ] (the seeds) and
+#                   nodes => [ 'host:port', ... ] (all nodes, where its
+#                   subscription may land; default: the seeds),
 #                   host => HOSTNAME, port => P, timeout => seconds,
 #                   session_timeout => seconds, env => { NAME => value })
 # Starts the jar on 127.0.0.1 and waits until it is ready: "Started" in its
@@ -140,6 +142,7 @@ sub start {
         redis => { host => $opt{redis_host} // '127.0.0.1',
                    port => $opt{redis_port} // $ENV{TEST_NGINX_REDIS_PORT} },
         cluster => $opt{cluster},
+        nodes => $opt{nodes} // $opt{cluster},
     }, $class;
 
     my %env = (
@@ -216,12 +219,12 @@ sub _subscribers {
 }
 
 # { 'host:port' => subscribers } of the deletion key-event channel, for the
-# Redis (or every seed of the cluster) the app was given; with $all, the
-# nodes with none too.
+# Redis (or the cluster's nodes: the start option nodes, by default the
+# seeds) the app was given; with $all, the nodes with none too.
 sub subscribed_nodes {
     my ($self, $all) = @_;
-    my @nodes = $self->{cluster}
-        ? @{ $self->{cluster} }
+    my @nodes = $self->{nodes}
+        ? @{ $self->{nodes} }
         : ("$self->{redis}{host}:$self->{redis}{port}");
     my %n;
     for my $node (@nodes) {
@@ -1294,13 +1297,20 @@ sub create {
 }
 
 # Does the app hear the keyspace events of this session's shadow key?
-# Always on one Redis; on a cluster when the key lives on the node the
-# app subscribed on.
+# Always on one Redis ('primary'); on a cluster when the key lives on the
+# node the app subscribed on ('primary'), or on that replica's primary
+# ('replica': it replays the primary's writes, and so notifies them), else
+# not ('').
 sub notified {
     my ($self, $id) = @_;
-    my $c = $self->{cluster} or return 1;
-    my $node = $c->node_for_key($self->key("sessions:expires:$id"));
-    return grep { /:\Q$node\E\z/ } keys %{ $self->{app}->subscribed_nodes };
+    my $c = $self->{cluster} or return 'primary';
+    my $owner = $c->node_for_key($self->key("sessions:expires:$id"));
+    for my $node (keys %{ $self->{app}->subscribed_nodes }) {
+        my ($port) = $node =~ /:(\d+)\z/;
+        return 'primary' if $port == $owner;
+        return 'replica' if grep { $_ == $port } $c->replica_of($owner);
+    }
+    return '';
 }
 
 sub problem {
@@ -1606,7 +1616,7 @@ sub alternation {
 }
 
 sub expected_alternation {
-    my ($class, $config, $first, $rounds) = @_;
+    my ($class, $config, $opt, $first, $rounds) = @_;
     my $other = $first eq 'nginx' ? 'spring' : 'nginx';
     my ($prev, @l);
     for my $side ($first, ($other, $first) x $rounds) {
@@ -1687,7 +1697,7 @@ sub _ended_by_nginx {
 }
 
 sub expected_invalidate_by_nginx {
-    my ($class, $config) = @_;
+    my ($class, $config, $opt) = @_;
     my $c = SpringTest::config($config);
     my @l = (
         _answer('spring', '<A>', 1, undef, '<C1>'),
@@ -1731,7 +1741,7 @@ sub invalidate_by_spring {
 }
 
 sub expected_invalidate_by_spring {
-    my ($class, $config) = @_;
+    my ($class, $config, $opt) = @_;
     my $c = SpringTest::config($config);
     my @l = (
         _answer('nginx', '<A>', 1, undef, '<C1>'),
@@ -1778,7 +1788,7 @@ sub spring_only {
 }
 
 sub expected_spring_only {
-    my ($class, $config) = @_;
+    my ($class, $config, $opt) = @_;
     my $c = SpringTest::config($config);
     my @l = (_answer('spring', '<A>', 1, undef, '<C1>'));
     push @l, "Spring's SessionCreatedEvent for <A>: yes" if $c->{indexed};
@@ -1847,7 +1857,7 @@ sub other_serializer {
 
 # Either transcript, as a pattern for response_body_like.
 sub expected_other_serializer {
-    my ($class, $config) = @_;
+    my ($class, $config, $opt) = @_;
     my $c = SpringTest::config($config);
     my $seeded = 'seeded <X>: a live session written by the '
                  . ($c->{serializer} eq 'jdk' ? 'JSON' : 'JDK')
@@ -1901,7 +1911,21 @@ sub expired_text {
     my ($self, $label, $id, $due) = @_;
     my $wait = ($due - SharedSessionTest::now_ms()) / 1000 + 5;
     my ($what, $at);
-    if ($self->indexed) {
+    if ($self->indexed && $self->{cluster}) {
+        # a replica hears an expiry as the DEL its primary sends it, and
+        # Spring then publishes SessionDeletedEvent
+        my $type = $self->notified($id) eq 'replica' ? 'deleted' : 'expired';
+        $what = "Spring's event for ${label}'s expiry";
+        my $ev = $self->{app}->wait_event($type, $id, $wait);
+        $at = $ev && $ev->{time};
+        if ($ENV{TEST_VERBOSE}) {
+            require Test::More;
+            Test::More::diag("$self->{config}: the app listens on "
+                . ($type eq 'deleted' ? 'a replica: SessionDeletedEvent'
+                                      : 'the primary: SessionExpiredEvent')
+                . " for ${label}'s expiry");
+        }
+    } elsif ($self->indexed) {
         $what = "Spring's SessionExpiredEvent for $label";
         my $ev = $self->{app}->wait_event('expired', $id, $wait);
         $at = $ev && $ev->{time};
@@ -1929,11 +1953,12 @@ sub expired_text {
 }
 
 sub expected_expiry {
-    my ($class, $config) = @_;
+    my ($class, $config, $opt) = @_;
     my $c = SpringTest::config($config);
     my $at = sub {
-        $c->{indexed} ? "Spring's SessionExpiredEvent for $_[0]: at its time"
-                      : "hash of $_[0]: deleted by Redis at its time";
+        !$c->{indexed} ? "hash of $_[0]: deleted by Redis at its time"
+        : $opt->{cluster} ? "Spring's event for $_[0]'s expiry: at its time"
+        : "Spring's SessionExpiredEvent for $_[0]: at its time";
     };
     return join("\n",
         _answer('nginx', '<A>', 1, undef, '<C1>', client => 'a'),
@@ -2008,13 +2033,13 @@ CONF
     my $expect = "expected_$name";
     if ($name eq 'other_serializer') {
         $block->set_value(response_body_like =>
-            SpringTest::Scenario->$expect($config, @args));
+            SpringTest::Scenario->$expect($config, \%o, @args));
         my $x = $SpringTest::Scenario::FOREIGN_ID;
         $block->set_value(error_log => qr/\[(?:warn|error)\][^\n]*\Q$x\E/);
         $block->set_value(no_error_log => "[alert]\n[crit]");
     } else {
         $block->set_value(response_body =>
-            SpringTest::Scenario->$expect($config, @args));
+            SpringTest::Scenario->$expect($config, \%o, @args));
         $block->set_value(no_error_log => "[error]\n[alert]\n[crit]");
     }
     $block->set_value(response_body_filters => sub {
@@ -2030,11 +2055,15 @@ CONF
     return;
 }
 
-# Runs one scenario; an exception ends the transcript with "DIED: ...".
+# Runs one scenario; an exception (the app not starting too) ends the
+# transcript with "DIED: ...".
 sub run {
     my ($config, $name, $args, %o) = @_;
-    my $app = SpringTest::shared_app(%{ $o{app} // {} }, config => $config,
-                                     host => 'spring-1');
+    my $app = eval {
+        SpringTest::shared_app(%{ $o{app} // {} }, config => $config,
+                               host => 'spring-1');
+    };
+    return "DIED: $@" unless $app;
     my $s = SpringTest::Scenario->new(%{ $o{scenario} // {} },
                                       config => $config, app => $app);
     $s->note("DIED: $@") unless eval { $s->$name(@$args); 1 };
@@ -2082,6 +2111,7 @@ C<port>, C<pid>, C<host>, C<startup> (seconds to ready), C<rss_kb>,
 C<events>, C<wait_event($type, $id, $timeout)>, C<log>, C<log_tail($n)>,
 C<subscribed_nodes>, C<pause> / C<resume> (SIGSTOP / SIGCONT), C<alive>,
 C<stop> (also at exit).  Options: C<cluster =E<gt> [seeds]>,
+C<nodes =E<gt> [all the cluster's nodes]>,
 C<session_timeout> (seconds), C<env>, C<port>.
 
 =item SpringTest::Client->new, ->get($port, $path, @headers), ->cookie, ->set_cookie, ->session_id
