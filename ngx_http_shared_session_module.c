@@ -1033,6 +1033,17 @@ ngx_http_shared_session_merge_spring(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
+    /* Spring's maxInactiveInterval is a java.lang.Integer, in seconds */
+
+    if (conf->max_inactive_interval > NGX_MAX_INT32_VALUE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"shared_session_max_inactive_interval\" %T: "
+                           "must be at most 2147483647 seconds, as Spring "
+                           "stores it (a java.lang.Integer)",
+                           conf->max_inactive_interval);
+        return NGX_CONF_ERROR;
+    }
+
     /* checked when set; the default is the seed class's */
 
     if (ngx_http_shared_session_parse_suid(&conf->jdk_serial_version_uid,

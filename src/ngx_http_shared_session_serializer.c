@@ -515,7 +515,12 @@ ngx_http_shared_session_event_jdk(ngx_pool_t *pool,
         handle++;
 
         if (order[i] == NGX_SER_ENTRY_ATTRIBUTE) {
-            /* the bean refers to nothing before it: the same bytes */
+            /*
+             * The bean refers to nothing before it: the same bytes.  (It
+             * never comes before lastAccessedTime, whose bucket is 0, so
+             * the descriptors a later number refers to are written before
+             * it; its handles are counted all the same.)
+             */
 
             p = ngx_cpymem(p, ev->attribute.data + NGX_JDK_MAGIC_LEN,
                            ev->attribute.len - NGX_JDK_MAGIC_LEN);

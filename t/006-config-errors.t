@@ -212,6 +212,18 @@ is(status_text($status), 'exit 1',
 like($out, qr/\[emerg\].*"shared_session_expiration_store sorted_set" requires "shared_session_repository indexed"/,
      '... naming both directives') or diag($out);
 
+# Spring keeps maxInactiveInterval in a java.lang.Integer.
+($status, $out) = nginx_t(config_text(
+    location => "        shared_session_max_inactive_interval 2147483648s;\n"));
+is(status_text($status), 'exit 1',
+   'shared_session_max_inactive_interval past 2^31 - 1 seconds fails');
+like($out, qr/\[emerg\].*"shared_session_max_inactive_interval" 2147483648: must be at most 2147483647/,
+     '... naming the directive and the value') or diag($out);
+($status, $out) = nginx_t(config_text(
+    location => "        shared_session_max_inactive_interval 2147483647s;\n"));
+is(status_text($status), 'exit 0', '... and 2147483647 seconds passes')
+    or diag($out);
+
 # Handlers take no argument and belong in a location.
 ($status, $out) = nginx_t(config_text(
     server => "        location = /x {\n            shared_session on;\n        }\n"));

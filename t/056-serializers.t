@@ -26,6 +26,7 @@
 #     session is made, the log names the format found
 #  8  shared_session_jdk_serial_version_uid: the bean written with it;
 #     previousHost read from a bean of another serialVersionUID
+#  9  the created event's channel names the database
 #
 # Each scenario prints one line per check; "DIFFERENT" lines show both
 # sides' bytes.
@@ -91,6 +92,10 @@ for my $m ([s => 'on'], [p => 'off']) {
         location /$p/zset/ {
             shared_session;
             shared_session_expiration_store sorted_set;
+        }
+        location /$p/db3/ {
+            shared_session;
+            shared_session_redis_database 3;
         }
         location /$p/zset-jdk/ {
             shared_session;
@@ -657,6 +662,22 @@ sub suid {
     return join("\n", @out) . "\n";
 }
 
+# 12: the created event's channel names the database
+sub db_channel {
+    my ($p) = @_;
+    SharedSessionTest::flush();
+    my $sub = Sub->new;
+    my $c = SpringTest::Client->new;
+    my $r = get($c, "/$p/db3/1");
+    my $id = $r->{json}{sessionId};
+    my @m = $sub->messages;
+    return join("\n", "new: $r->{status}",
+                'hash in database 3: '
+                . r({ db => 3 }, 'EXISTS', "$NS:sessions:$id"),
+                same('channel', $m[0][0], "$NS:event:3:created:$id"))
+           . "\n";
+}
+
 run_tests();
 
 __DATA__
@@ -902,6 +923,21 @@ touch: 200 previousHost=h\xc3\xa9\xf0\x9f\x98\x80
 attribute: as expected
 default SUID location: previousHost=nginx-1
 EOT
+--- no_error_log
+[error]
+[warn]
+
+
+
+=== TEST 12: the created event's channel names shared_session_redis_database, as Spring's does
+--- config eval
+$main::config
+--- request
+GET /ping
+--- response_body_filters eval
+sub { main::db_channel('s') . main::db_channel('p') }
+--- response_body eval
+"new: 200\nhash in database 3: 1\nchannel: as expected\n" x 2
 --- no_error_log
 [error]
 [warn]
