@@ -797,8 +797,7 @@ ngx_http_shared_session_create_loc_conf(ngx_conf_t *cf)
      *     conf->cookie.samesite = { 0, NULL };
      *     conf->prefix = { 0, NULL };
      *     conf->field = { 0, NULL };
-     *     conf->server = NULL;
-     *     conf->cluster = NULL;
+     *     conf->conn = { NULL, NULL };
      */
 
     conf->endpoint = NGX_CONF_UNSET_UINT;
@@ -972,7 +971,7 @@ ngx_http_shared_session_merge_redis(ngx_conf_t *cf,
         rc.scripts = ngx_http_shared_session_store_scripts(&rc.nscripts);
 
     } else if (conf->redis_scripts) {
-        rc.scripts = ngx_http_shared_session_store_hash_script(NULL);
+        rc.scripts = &ngx_http_shared_session_store_hash_script()->text;
         rc.nscripts = 1;
     }
 
@@ -1055,13 +1054,15 @@ ngx_http_shared_session_merge_redis(ngx_conf_t *cf,
 
     if (!conf->redis_cluster) {
         seed = seeds.elts;
-        conf->server = seed[0];
+        conf->conn.ops = &ngx_http_shared_session_redis_conn_ops;
+        conf->conn.peer = seed[0];
         return NGX_CONF_OK;
     }
 
-    conf->cluster = ngx_http_shared_session_cluster_add(cf, &smcf->clusters,
-                                                        &seeds, rcp);
-    if (conf->cluster == NULL) {
+    conf->conn.ops = &ngx_http_shared_session_cluster_conn_ops;
+    conf->conn.peer = ngx_http_shared_session_cluster_add(cf, &smcf->clusters,
+                                                          &seeds, rcp);
+    if (conf->conn.peer == NULL) {
         return NGX_CONF_ERROR;
     }
 

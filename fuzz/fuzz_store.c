@@ -40,6 +40,7 @@
 
 static ngx_pool_t                       *fuzz_conf_pool;
 static ngx_http_shared_session_redis_t  *fuzz_redis;
+static ngx_http_shared_session_conn_t    fuzz_conn;
 static ngx_uint_t                        fuzz_called;
 static ngx_int_t                         fuzz_rc;
 
@@ -96,6 +97,9 @@ fuzz_init_redis(void)
     if (fuzz_redis == NULL) {
         abort();
     }
+
+    fuzz_conn.ops = &ngx_http_shared_session_redis_conn_ops;
+    fuzz_conn.peer = fuzz_redis;
 }
 
 
@@ -158,8 +162,7 @@ fuzz_reply(ngx_pool_t *pool, ngx_http_request_t *r, uint8_t flags,
         ngx_str_set(&ids[i], "0b3f2c9e-4f0a-4a8e-9d6a-2f1e6a1c7b55");
     }
 
-    st->redis = fuzz_redis;
-    st->name = ngx_http_shared_session_redis_name(fuzz_redis);
+    st->conn = &fuzz_conn;
     st->timeout = 1000;
     ngx_str_set(&st->prefix, "spring:session:");
     st->now = 1700000000000LL;
@@ -171,16 +174,13 @@ fuzz_reply(ngx_pool_t *pool, ngx_http_request_t *r, uint8_t flags,
     st->script = (flags & 1) ? NGX_HTTP_SHARED_SESSION_INVALIDATE
                              : NGX_HTTP_SHARED_SESSION_TOUCH;
 
-    /* NOSCRIPT was answered once already: no resend, the reply is parsed */
-    st->retried = 1;
-
     fuzz_called = 0;
 
     ngx_http_shared_session_store_reply(st, reply, NULL);
 
     ngx_fuzz_check(fuzz_called == 1);
     ngx_fuzz_check(fuzz_rc == NGX_OK || fuzz_rc == NGX_ERROR);
-    ngx_fuzz_check(st->cmd == NULL);
+    ngx_fuzz_check(st->cmd.inner == NULL);
 
     if (fuzz_rc == NGX_ERROR) {
         ngx_fuzz_check(st->error.data != NULL

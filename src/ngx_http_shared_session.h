@@ -15,6 +15,7 @@
 #include "ngx_http_shared_session_cookie.h"
 #include "ngx_http_shared_session_redis.h"
 #include "ngx_http_shared_session_cluster.h"
+#include "ngx_http_shared_session_conn.h"
 
 
 #define NGX_HTTP_SHARED_SESSION_OFF         0
@@ -59,8 +60,7 @@ typedef struct {
     /* derived when merged */
     ngx_str_t                              prefix;   /* "<namespace>:" */
     ngx_str_t                              field;    /* "sessionAttr:<a>" */
-    ngx_http_shared_session_redis_t       *server;   /* standalone */
-    ngx_http_shared_session_cluster_t     *cluster;  /* or cluster */
+    ngx_http_shared_session_conn_t         conn;     /* server, cluster */
 } ngx_http_shared_session_loc_conf_t;
 
 

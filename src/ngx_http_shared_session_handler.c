@@ -193,18 +193,15 @@ ngx_http_shared_session_start(ngx_http_request_t *r,
     tp = ngx_timeofday();
 
     st->now = (int64_t) tp->sec * 1000 + tp->msec;
-    st->redis = sscf->server;
-    st->cluster = sscf->cluster;
+    st->conn = &sscf->conn;
     st->timeout = sscf->redis_timeout;
 
-    if (st->cluster) {
-        st->name = ngx_http_shared_session_cluster_name(st->cluster);
-        st->scripts = 0;
-        st->hash_script = sscf->redis_scripts;
+    if (st->conn->ops->flags & NGX_HTTP_SHARED_SESSION_CONN_ONE_SERVER) {
+        st->scripts = sscf->redis_scripts;
 
     } else {
-        st->name = ngx_http_shared_session_redis_name(st->redis);
-        st->scripts = sscf->redis_scripts;
+        st->scripts = 0;
+        st->hash_script = sscf->redis_scripts;
     }
     st->prefix = sscf->prefix;
 
@@ -336,7 +333,8 @@ ngx_http_shared_session_unavailable(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st)
 {
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "shared session: redis %V %V", st->name, &st->error);
+                  "shared session: redis %V %V",
+                  ngx_http_shared_session_conn_name(st->conn), &st->error);
 
     return ngx_http_shared_session_send(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                     &ngx_http_shared_session_unavailable_body);

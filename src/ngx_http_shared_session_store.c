@@ -7,7 +7,6 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include <ngx_sha1.h>
 
 #include "ngx_http_shared_session_store.h"
 
@@ -185,7 +184,8 @@ static ngx_str_t  ngx_http_shared_session_scripts[] = {
  * values to set.  Returns 1, or 0 when the session ended meanwhile.
  */
 
-static ngx_str_t  ngx_http_shared_session_hash_script = ngx_string(
+static ngx_http_shared_session_script_t  ngx_http_shared_session_hash_script
+    = { ngx_string(
     NGX_HTTP_SHARED_SESSION_LUA_COMMON
     "local key = KEYS[1]\n"
     "if ARGV[3] == '1' then\n"
@@ -201,11 +201,10 @@ static ngx_str_t  ngx_http_shared_session_hash_script = ngx_string(
     "else\n"
     "  redis.call('PEXPIRE', key, ARGV[4])\n"
     "end\n"
-    "return 1\n");
+    "return 1\n"), { 0 } };
 
 
-static u_char  ngx_http_shared_session_sha[2][40];
-static u_char  ngx_http_shared_session_hash_sha[40];
+static ngx_http_shared_session_script_t  ngx_http_shared_session_script[2];
 
 
 static ngx_int_t ngx_http_shared_session_store_run(ngx_http_request_t *r,
@@ -226,25 +225,16 @@ static void ngx_http_shared_session_store_cleanup(void *data);
 ngx_int_t
 ngx_http_shared_session_store_init(ngx_conf_t *cf)
 {
-    u_char      digest[20];
     ngx_uint_t  i;
-    ngx_sha1_t  sha1;
 
     for (i = 0; i < 2; i++) {
-        ngx_sha1_init(&sha1);
-        ngx_sha1_update(&sha1, ngx_http_shared_session_scripts[i].data,
-                        ngx_http_shared_session_scripts[i].len);
-        ngx_sha1_final(digest, &sha1);
-
-        ngx_hex_dump(ngx_http_shared_session_sha[i], digest, sizeof(digest));
+        ngx_http_shared_session_script[i].text =
+                                           ngx_http_shared_session_scripts[i];
+        ngx_http_shared_session_script_init(
+                                           &ngx_http_shared_session_script[i]);
     }
 
-    ngx_sha1_init(&sha1);
-    ngx_sha1_update(&sha1, ngx_http_shared_session_hash_script.data,
-                    ngx_http_shared_session_hash_script.len);
-    ngx_sha1_final(digest, &sha1);
-
-    ngx_hex_dump(ngx_http_shared_session_hash_sha, digest, sizeof(digest));
+    ngx_http_shared_session_script_init(&ngx_http_shared_session_hash_script);
 
     return NGX_OK;
 }
@@ -259,14 +249,9 @@ ngx_http_shared_session_store_scripts(ngx_uint_t *n)
 }
 
 
-ngx_str_t *
-ngx_http_shared_session_store_hash_script(ngx_str_t *sha)
+ngx_http_shared_session_script_t *
+ngx_http_shared_session_store_hash_script(void)
 {
-    if (sha) {
-        sha->data = ngx_http_shared_session_hash_sha;
-        sha->len = sizeof(ngx_http_shared_session_hash_sha);
-    }
-
     return &ngx_http_shared_session_hash_script;
 }
 
@@ -297,22 +282,22 @@ ngx_http_shared_session_store_touch(ngx_http_request_t *r,
     a = 3 + st->nids + 1;
 
     for (i = 0; i < st->nids; i++) {
-        st->argv[k] = (const char *) ngx_http_shared_session_store_key(
+        st->args.argv[k] = (const char *) ngx_http_shared_session_store_key(
                                   r->pool, &st->prefix, "sessions:",
                                   &st->ids[i],
-                                  &st->argvlen[k]);
-        if (st->argv[k++] == NULL) {
+                                  &st->args.argvlen[k]);
+        if (st->args.argv[k++] == NULL) {
             return NGX_ERROR;
         }
 
-        st->argv[a + 9 + i] = (const char *) st->ids[i].data;
-        st->argvlen[a + 9 + i] = st->ids[i].len;
+        st->args.argv[a + 9 + i] = (const char *) st->ids[i].data;
+        st->args.argvlen[a + 9 + i] = st->ids[i].len;
     }
 
-    st->argv[k] = (const char *) ngx_http_shared_session_store_key(r->pool,
+    st->args.argv[k] = (const char *) ngx_http_shared_session_store_key(r->pool,
                                   &st->prefix, "sessions:", &st->new_id,
-                                  &st->argvlen[k]);
-    if (st->argv[k] == NULL) {
+                                  &st->args.argvlen[k]);
+    if (st->args.argv[k] == NULL) {
         return NGX_ERROR;
     }
 
@@ -321,12 +306,12 @@ ngx_http_shared_session_store_touch(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    st->argv[a + 2] = (const char *) st->field.data;
-    st->argvlen[a + 2] = st->field.len;
-    st->argv[a + 3] = (const char *) st->value.data;
-    st->argvlen[a + 3] = st->value.len;
-    st->argv[a + 5] = (const char *) st->new_id.data;
-    st->argvlen[a + 5] = st->new_id.len;
+    st->args.argv[a + 2] = (const char *) st->field.data;
+    st->args.argvlen[a + 2] = st->field.len;
+    st->args.argv[a + 3] = (const char *) st->value.data;
+    st->args.argvlen[a + 3] = st->value.len;
+    st->args.argv[a + 5] = (const char *) st->new_id.data;
+    st->args.argvlen[a + 5] = st->new_id.len;
 
     /* what Spring computes from the interval, for the configured one */
 
@@ -366,16 +351,16 @@ ngx_http_shared_session_store_invalidate(ngx_http_request_t *r,
     a = 3 + st->nids;
 
     for (i = 0; i < st->nids; i++) {
-        st->argv[3 + i] = (const char *) ngx_http_shared_session_store_key(
+        st->args.argv[3 + i] = (const char *) ngx_http_shared_session_store_key(
                                   r->pool, &st->prefix, "sessions:",
                                   &st->ids[i],
-                                  &st->argvlen[3 + i]);
-        if (st->argv[3 + i] == NULL) {
+                                  &st->args.argvlen[3 + i]);
+        if (st->args.argv[3 + i] == NULL) {
             return NGX_ERROR;
         }
 
-        st->argv[a + 2 + i] = (const char *) st->ids[i].data;
-        st->argvlen[a + 2 + i] = st->ids[i].len;
+        st->args.argv[a + 2 + i] = (const char *) st->ids[i].data;
+        st->args.argvlen[a + 2 + i] = st->ids[i].len;
     }
 
     return ngx_http_shared_session_store_send(st);
@@ -395,8 +380,8 @@ ngx_http_shared_session_store_arg(ngx_http_shared_session_store_t *st,
     last = ngx_vslprintf(p, p + NGX_INT64_LEN, fmt, args);
     va_end(args);
 
-    st->argv[i] = (const char *) p;
-    st->argvlen[i] = last - p;
+    st->args.argv[i] = (const char *) p;
+    st->args.argvlen[i] = last - p;
 
     return last;
 }
@@ -415,36 +400,41 @@ ngx_http_shared_session_store_run(ngx_http_request_t *r,
 
     st->request = r;
     st->script = script;
-    st->argc = 3 + nkeys + nargs;
+    st->args.argc = 3 + nkeys + nargs;
 
-    st->argv = ngx_palloc(r->pool, st->argc * sizeof(char *));
-    st->argvlen = ngx_palloc(r->pool, st->argc * sizeof(size_t));
+    st->args.argv = ngx_palloc(r->pool, st->args.argc * sizeof(char *));
+    st->args.argvlen = ngx_palloc(r->pool, st->args.argc * sizeof(size_t));
     p = ngx_pnalloc(r->pool, NGX_INT_T_LEN + NGX_INT64_LEN);
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
 
-    if (st->argv == NULL || st->argvlen == NULL || p == NULL || cln == NULL) {
+    if (st->args.argv == NULL || st->args.argvlen == NULL || p == NULL
+        || cln == NULL)
+    {
         return NGX_ERROR;
     }
 
     cln->handler = ngx_http_shared_session_store_cleanup;
     cln->data = st;
 
-    st->argv[0] = "EVALSHA";
-    st->argvlen[0] = sizeof("EVALSHA") - 1;
-    st->argv[1] = (const char *) ngx_http_shared_session_sha[script];
-    st->argvlen[1] = 40;
+    st->args.nalloc = st->args.argc;
+    st->args.pool = r->pool;
+    st->args.script = &ngx_http_shared_session_script[script];
+    st->args.argv[0] = "EVALSHA";
+    st->args.argvlen[0] = sizeof("EVALSHA") - 1;
+    st->args.argv[1] = (const char *) st->args.script->sha1;
+    st->args.argvlen[1] = 40;
 
-    st->argv[2] = (const char *) p;
-    st->argvlen[2] = ngx_sprintf(p, "%ui", nkeys) - p;
-    p += st->argvlen[2];
+    st->args.argv[2] = (const char *) p;
+    st->args.argvlen[2] = ngx_sprintf(p, "%ui", nkeys) - p;
+    p += st->args.argvlen[2];
 
     a = 3 + nkeys;
 
-    st->argv[a] = (const char *) st->prefix.data;
-    st->argvlen[a] = st->prefix.len;
-    st->argv[a + 1] = (const char *) p;
-    st->argvlen[a + 1] = ngx_sprintf(p, "%L", st->now) - p;
+    st->args.argv[a] = (const char *) st->prefix.data;
+    st->args.argvlen[a] = st->prefix.len;
+    st->args.argv[a + 1] = (const char *) p;
+    st->args.argvlen[a + 1] = ngx_sprintf(p, "%L", st->now) - p;
 
     return NGX_OK;
 }
@@ -453,15 +443,16 @@ ngx_http_shared_session_store_run(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_shared_session_store_send(ngx_http_shared_session_store_t *st)
 {
-    st->cmd = ngx_http_shared_session_redis_send(st->redis,
-                                         st->request->connection->log,
-                                         st->timeout, st->timeout,
-                                         st->argc, st->argv,
-                                         st->argvlen,
-                                         ngx_http_shared_session_store_reply,
-                                         st, &st->error);
+    st->cmd.conn = st->conn;
+    st->cmd.log = st->request->connection->log;
+    st->cmd.timeout = st->timeout;
+    st->cmd.handler = ngx_http_shared_session_store_reply;
+    st->cmd.data = st;
 
-    return st->cmd ? NGX_OK : NGX_DECLINED;
+    /* the first key (cluster) follows "EVALSHA sha numkeys" */
+
+    return ngx_http_shared_session_conn_send(&st->cmd, &st->args, 3,
+                                             &st->error);
 }
 
 
@@ -474,32 +465,10 @@ ngx_http_shared_session_store_reply(void *data, redisReply *reply,
     ngx_int_t            rc;
     ngx_http_request_t  *r;
 
-    st->cmd = NULL;
     r = st->request;
 
     if (reply == NULL) {
         st->error = *error;
-        st->handler(r, st, NGX_ERROR);
-        return;
-    }
-
-    if (reply->type == REDIS_REPLY_ERROR
-        && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0
-        && !st->retried)
-    {
-        /* the script cache was flushed: send the script itself, once */
-
-        st->retried = 1;
-        st->argv[0] = "EVAL";
-        st->argvlen[0] = sizeof("EVAL") - 1;
-        st->argv[1] = (const char *)
-                          ngx_http_shared_session_scripts[st->script].data;
-        st->argvlen[1] = ngx_http_shared_session_scripts[st->script].len;
-
-        if (ngx_http_shared_session_store_send(st) == NGX_OK) {
-            return;
-        }
-
         st->handler(r, st, NGX_ERROR);
         return;
     }
@@ -648,10 +617,7 @@ ngx_http_shared_session_store_cleanup(void *data)
 {
     ngx_http_shared_session_store_t  *st = data;
 
-    if (st->cmd) {
-        ngx_http_shared_session_redis_cancel(st->cmd);
-        st->cmd = NULL;
-    }
+    ngx_http_shared_session_conn_cancel(&st->cmd);
 }
 
 
@@ -688,5 +654,5 @@ ngx_http_shared_session_store_invalid(ngx_http_shared_session_store_t *st,
                   "shared session: invalid session \"%*s\" in redis %V: "
                   "not a hash with creationTime, lastAccessedTime and "
                   "maxInactiveInterval; left untouched",
-                  len, id, st->name);
+                  len, id, ngx_http_shared_session_conn_name(st->conn));
 }

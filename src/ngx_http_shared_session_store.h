@@ -12,8 +12,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_shared_session_redis.h"
-#include "ngx_http_shared_session_cluster.h"
+#include "ngx_http_shared_session_conn.h"
 
 
 typedef struct ngx_http_shared_session_store_s
@@ -26,9 +25,7 @@ typedef void (*ngx_http_shared_session_store_handler_pt)(
 
 struct ngx_http_shared_session_store_s {
     /* set by the caller */
-    ngx_http_shared_session_redis_t           *redis;    /* standalone */
-    ngx_http_shared_session_cluster_t         *cluster;  /* or cluster */
-    ngx_str_t                                 *name;     /* for logs */
+    ngx_http_shared_session_conn_t            *conn;
     ngx_msec_t                                 timeout;
     ngx_flag_t                                 scripts;  /* else: plain */
     ngx_flag_t                                 hash_script; /* plain too */
@@ -53,13 +50,10 @@ struct ngx_http_shared_session_store_s {
 
     /* private */
     ngx_http_request_t                        *request;
-    ngx_http_shared_session_redis_cmd_t       *cmd;
+    ngx_http_shared_session_conn_cmd_t         cmd;
     void                                      *plain;
     ngx_uint_t                                 script;
-    ngx_uint_t                                 retried;
-    int                                        argc;
-    const char                               **argv;
-    size_t                                    *argvlen;
+    ngx_http_shared_session_args_t             args;
 };
 
 
@@ -71,9 +65,10 @@ ngx_str_t *ngx_http_shared_session_store_scripts(ngx_uint_t *n);
 
 /*
  * The one-key script that writes a session's hash in a Redis Cluster (to
- * SCRIPT LOAD on each node's connection), and its SHA1 in "sha".
+ * SCRIPT LOAD on each node's connection).
  */
-ngx_str_t *ngx_http_shared_session_store_hash_script(ngx_str_t *sha);
+ngx_http_shared_session_script_t *ngx_http_shared_session_store_hash_script(
+    void);
 
 /*
  * Both return NGX_OK when the script was sent (st->handler follows),

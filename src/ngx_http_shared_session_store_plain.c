@@ -65,13 +65,8 @@ typedef struct ngx_http_shared_session_plain_s  ngx_http_shared_session_plain_t;
 
 typedef struct {
     ngx_http_shared_session_plain_t           *plain;
-    void                                      *cmd;  /* redis or cluster */
-    ngx_http_shared_session_redis_handler_pt   handler;
-
-    /* an EVALSHA of the hash script, sent as EVAL again after NOSCRIPT */
-    int                                        argc;
-    const char                               **argv;
-    size_t                                    *argvlen;
+    ngx_http_shared_session_conn_cmd_t         cmd;
+    ngx_http_shared_session_args_t             args;
 } ngx_http_shared_session_plain_slot_t;
 
 
@@ -114,7 +109,8 @@ static ngx_int_t ngx_http_shared_session_plain_reads(
 static ngx_int_t ngx_http_shared_session_plain_send(
     ngx_http_shared_session_plain_t *plain,
     ngx_http_shared_session_redis_handler_pt handler, int argc,
-    const char **argv, size_t *argvlen);
+    const char **argv, size_t *argvlen,
+    ngx_http_shared_session_script_t *script);
 static void ngx_http_shared_session_plain_read(void *data, redisReply *reply,
     ngx_str_t *error);
 static void ngx_http_shared_session_plain_time(void *data, redisReply *reply,
@@ -149,8 +145,6 @@ static void ngx_http_shared_session_plain_written(void *data,
     redisReply *reply, ngx_str_t *error);
 static void ngx_http_shared_session_plain_hashed(void *data,
     redisReply *reply, ngx_str_t *error);
-static ngx_int_t ngx_http_shared_session_plain_noscript(
-    ngx_http_shared_session_plain_slot_t *slot, redisReply *reply);
 static void ngx_http_shared_session_plain_fail(
     ngx_http_shared_session_plain_t *plain, ngx_str_t *error);
 static void ngx_http_shared_session_plain_abort(
@@ -243,7 +237,7 @@ ngx_http_shared_session_plain_reads(ngx_http_shared_session_plain_t *plain)
 
         if (ngx_http_shared_session_plain_send(plain,
                                       ngx_http_shared_session_plain_read,
-                                      argc, argv, len)
+                                      argc, argv, len, NULL)
             != NGX_OK)
         {
             return NGX_DECLINED;
@@ -258,7 +252,7 @@ ngx_http_shared_session_plain_reads(ngx_http_shared_session_plain_t *plain)
      * the clock of the hash's node before it writes.
      */
 
-    if (st->cluster) {
+    if (!(st->conn->ops->flags & NGX_HTTP_SHARED_SESSION_CONN_ONE_SERVER)) {
         return NGX_OK;
     }
 
@@ -267,7 +261,7 @@ ngx_http_shared_session_plain_reads(ngx_http_shared_session_plain_t *plain)
 
     if (ngx_http_shared_session_plain_send(plain,
                                       ngx_http_shared_session_plain_time,
-                                      1, argv, len)
+                                      1, argv, len, NULL)
         != NGX_OK)
     {
         return NGX_DECLINED;
@@ -280,10 +274,11 @@ ngx_http_shared_session_plain_reads(ngx_http_shared_session_plain_t *plain)
 static ngx_int_t
 ngx_http_shared_session_plain_send(ngx_http_shared_session_plain_t *plain,
     ngx_http_shared_session_redis_handler_pt handler, int argc,
-    const char **argv, size_t *argvlen)
+    const char **argv, size_t *argvlen,
+    ngx_http_shared_session_script_t *script)
 {
-    size_t                                *vlen;
-    const char                           **v;
+    int                                    i;
+    ngx_int_t                              rc;
     ngx_http_shared_session_store_t       *st;
     ngx_http_shared_session_plain_slot_t  *slot;
 
@@ -296,42 +291,34 @@ ngx_http_shared_session_plain_send(ngx_http_shared_session_plain_t *plain,
 
     slot = &plain->slots[plain->nslots++];
     slot->plain = plain;
-    slot->handler = handler;
-    slot->argv = NULL;
 
-    if (st->cluster) {
-        /* a cluster may send it again (MOVED, ASK): argv must outlive us */
+    /* the arguments live until the reply: a script may be sent again */
 
-        v = ngx_palloc(st->request->pool, argc * sizeof(char *));
-        vlen = ngx_palloc(st->request->pool, argc * sizeof(size_t));
-        if (v == NULL || vlen == NULL) {
-            ngx_str_set(&st->error, "out of memory");
-            return NGX_DECLINED;
-        }
-
-        ngx_memcpy(v, argv, argc * sizeof(char *));
-        ngx_memcpy(vlen, argvlen, argc * sizeof(size_t));
-        argv = v;
-        argvlen = vlen;
-
-        if (argvlen[0] == 7 && ngx_strncmp(argv[0], "EVALSHA", 7) == 0) {
-            slot->argc = argc;
-            slot->argv = v;
-            slot->argvlen = vlen;
-        }
-
-        slot->cmd = ngx_http_shared_session_cluster_send(st->cluster,
-                                            st->request->connection->log,
-                                            st->timeout, argc, argv, argvlen,
-                                            handler, slot, &st->error);
-    } else {
-        slot->cmd = ngx_http_shared_session_redis_send(st->redis,
-                                            st->request->connection->log,
-                                            st->timeout, st->timeout,
-                                            argc, argv, argvlen,
-                                            handler, slot, &st->error);
+    if (ngx_http_shared_session_args_init(&slot->args, st->request->pool,
+                                          argc)
+        != NGX_OK)
+    {
+        ngx_str_set(&st->error, "out of memory");
+        return NGX_DECLINED;
     }
-    if (slot->cmd == NULL) {
+
+    for (i = 0; i < argc; i++) {
+        slot->args.argv[i] = argv[i];
+        slot->args.argvlen[i] = argvlen[i];
+    }
+
+    slot->args.argc = argc;
+    slot->args.script = script;
+
+    slot->cmd.conn = st->conn;
+    slot->cmd.log = st->request->connection->log;
+    slot->cmd.timeout = st->timeout;
+    slot->cmd.handler = handler;
+    slot->cmd.data = slot;
+
+    rc = ngx_http_shared_session_conn_send(&slot->cmd, &slot->args,
+                                           script ? 3 : 1, &st->error);
+    if (rc != NGX_OK) {
         return NGX_DECLINED;
     }
 
@@ -352,7 +339,6 @@ ngx_http_shared_session_plain_read(void *data, redisReply *reply,
     ngx_http_shared_session_plain_t  *plain;
 
     plain = slot->plain;
-    slot->cmd = NULL;
     plain->pending--;
 
     if (plain->failed) {
@@ -402,7 +388,6 @@ ngx_http_shared_session_plain_time(void *data, redisReply *reply,
     ngx_http_shared_session_plain_t  *plain;
 
     plain = slot->plain;
-    slot->cmd = NULL;
     plain->pending--;
 
     if (plain->failed) {
@@ -690,7 +675,7 @@ ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
     if (n < 0) {
         return ngx_http_shared_session_plain_send(plain,
                                       ngx_http_shared_session_plain_written,
-                                      3, argv, len);
+                                      3, argv, len, NULL);
     }
 
     sttl = ngx_http_shared_session_plain_number(pool, n * 1000);
@@ -731,7 +716,7 @@ ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
 
     return ngx_http_shared_session_plain_send(plain,
                                       ngx_http_shared_session_plain_written,
-                                      5, argv, len);
+                                      5, argv, len, NULL);
 }
 
 
@@ -787,7 +772,7 @@ ngx_http_shared_session_plain_write_hash(
 
         if (ngx_http_shared_session_plain_send(plain,
                                       ngx_http_shared_session_plain_written,
-                                      4, argv, len)
+                                      4, argv, len, NULL)
             != NGX_OK)
         {
             return NGX_DECLINED;
@@ -840,7 +825,7 @@ ngx_http_shared_session_plain_write_hash(
 
     if (ngx_http_shared_session_plain_send(plain,
                                       ngx_http_shared_session_plain_written,
-                                      argc, argv, len)
+                                      argc, argv, len, NULL)
         != NGX_OK)
     {
         return NGX_DECLINED;
@@ -927,7 +912,7 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
 
     if (ngx_http_shared_session_plain_send(plain,
                                       ngx_http_shared_session_plain_written,
-                                      4, argv, len)
+                                      4, argv, len, NULL)
         != NGX_OK)
     {
         return NGX_DECLINED;
@@ -948,22 +933,22 @@ ngx_http_shared_session_plain_eval(ngx_http_shared_session_plain_t *plain,
     int nfields, const char **fields, size_t *flen,
     ngx_http_shared_session_redis_handler_pt handler)
 {
-    int                               i, argc;
-    size_t                            len[8 + NGX_HTTP_SHARED_SESSION_FIELDS];
-    ngx_str_t                         sha;
-    const char                       *argv[8 + NGX_HTTP_SHARED_SESSION_FIELDS];
-    ngx_http_shared_session_store_t  *st;
+    int                                i, argc;
+    size_t                             len[8 + NGX_HTTP_SHARED_SESSION_FIELDS];
+    const char                        *argv[8 + NGX_HTTP_SHARED_SESSION_FIELDS];
+    ngx_http_shared_session_store_t   *st;
+    ngx_http_shared_session_script_t  *script;
 
     st = plain->st;
 
-    (void) ngx_http_shared_session_store_hash_script(&sha);
+    script = ngx_http_shared_session_store_hash_script();
 
     /* the script is loaded on every connection (NOSCRIPT: sent as EVAL) */
 
     argv[0] = "EVALSHA";
     len[0] = 7;
-    argv[1] = (const char *) sha.data;
-    len[1] = sha.len;
+    argv[1] = (const char *) script->sha1;
+    len[1] = 40;
     argv[2] = "1";
     len[2] = 1;
     argv[3] = (const char *) key->data;
@@ -985,7 +970,7 @@ ngx_http_shared_session_plain_eval(ngx_http_shared_session_plain_t *plain,
     }
 
     return ngx_http_shared_session_plain_send(plain, handler, argc, argv,
-                                              len);
+                                              len, script);
 }
 
 
@@ -1010,7 +995,7 @@ ngx_http_shared_session_plain_write(ngx_http_shared_session_plain_t *plain,
 
     return ngx_http_shared_session_plain_send(plain,
                                       ngx_http_shared_session_plain_written,
-                                      arg ? 3 : 2, argv, len);
+                                      arg ? 3 : 2, argv, len, NULL);
 }
 
 
@@ -1048,7 +1033,6 @@ ngx_http_shared_session_plain_written(void *data, redisReply *reply,
     ngx_http_shared_session_plain_t  *plain;
 
     plain = slot->plain;
-    slot->cmd = NULL;
     plain->pending--;
 
     if (plain->failed) {
@@ -1061,10 +1045,6 @@ ngx_http_shared_session_plain_written(void *data, redisReply *reply,
     }
 
     if (reply->type == REDIS_REPLY_ERROR) {
-
-        if (ngx_http_shared_session_plain_noscript(slot, reply) == NGX_OK) {
-            return;
-        }
 
         e.data = (u_char *) reply->str;
         e.len = reply->len;
@@ -1099,7 +1079,6 @@ ngx_http_shared_session_plain_hashed(void *data, redisReply *reply,
     ngx_http_shared_session_plain_t  *plain;
 
     plain = slot->plain;
-    slot->cmd = NULL;
     plain->pending--;
 
     if (plain->failed) {
@@ -1114,10 +1093,6 @@ ngx_http_shared_session_plain_hashed(void *data, redisReply *reply,
     st = plain->st;
 
     if (reply->type == REDIS_REPLY_ERROR) {
-
-        if (ngx_http_shared_session_plain_noscript(slot, reply) == NGX_OK) {
-            return;
-        }
 
         e.data = (u_char *) reply->str;
         e.len = reply->len;
@@ -1158,47 +1133,6 @@ ngx_http_shared_session_plain_hashed(void *data, redisReply *reply,
 
         ngx_http_shared_session_plain_fail(plain, &st->error);
     }
-}
-
-
-/*
- * NOSCRIPT from a node whose scripts were flushed: the hash script once
- * more, as EVAL, to the same handler.  NGX_DECLINED: not that case.
- */
-
-static ngx_int_t
-ngx_http_shared_session_plain_noscript(
-    ngx_http_shared_session_plain_slot_t *slot, redisReply *reply)
-{
-    ngx_str_t                         *script;
-    const char                       **argv;
-    ngx_http_shared_session_plain_t   *plain;
-
-    if (slot->argv == NULL
-        || reply->len < 8 || ngx_strncmp(reply->str, "NOSCRIPT", 8) != 0)
-    {
-        return NGX_DECLINED;
-    }
-
-    plain = slot->plain;
-    script = ngx_http_shared_session_store_hash_script(NULL);
-
-    argv = slot->argv;
-    slot->argv = NULL;
-
-    argv[0] = "EVAL";
-    slot->argvlen[0] = 4;
-    argv[1] = (const char *) script->data;
-    slot->argvlen[1] = script->len;
-
-    if (ngx_http_shared_session_plain_send(plain, slot->handler, slot->argc,
-                                           argv, slot->argvlen)
-        != NGX_OK)
-    {
-        ngx_http_shared_session_plain_fail(plain, &plain->st->error);
-    }
-
-    return NGX_OK;
 }
 
 
@@ -1257,18 +1191,7 @@ ngx_http_shared_session_plain_cleanup(void *data)
     ngx_uint_t  i;
 
     for (i = 0; i < NGX_HTTP_SHARED_SESSION_PLAIN_SLOTS; i++) {
-        if (plain->slots[i].cmd == NULL) {
-            continue;
-        }
-
-        if (plain->st->cluster) {
-            ngx_http_shared_session_cluster_cancel(plain->slots[i].cmd);
-
-        } else {
-            ngx_http_shared_session_redis_cancel(plain->slots[i].cmd);
-        }
-
-        plain->slots[i].cmd = NULL;
+        ngx_http_shared_session_conn_cancel(&plain->slots[i].cmd);
     }
 }
 
