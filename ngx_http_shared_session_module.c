@@ -734,10 +734,6 @@ ngx_http_shared_session_init_main_conf(ngx_conf_t *cf, void *conf)
     char       *host, *port;
     ngx_str_t   h, p, colon;
 
-    if (ngx_http_shared_session_store_init(cf) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
     host = getenv("REDIS_CLUSTER_ENDPOINT");
 
     if (host == NULL || *host == '\0') {
@@ -798,6 +794,7 @@ ngx_http_shared_session_create_loc_conf(ngx_conf_t *cf)
      *     conf->prefix = { 0, NULL };
      *     conf->field = { 0, NULL };
      *     conf->conn = { NULL, NULL };
+     *     conf->store = NULL;
      */
 
     conf->endpoint = NGX_CONF_UNSET_UINT;
@@ -963,17 +960,22 @@ ngx_http_shared_session_merge_redis(ngx_conf_t *cf,
     }
 
     /*
-     * A cluster uses plain commands, its scripts could not reach all keys:
-     * only the hash's one-key script, loaded on every node's connection.
+     * The store's back end.  A cluster uses plain commands, its scripts
+     * could not reach all keys: only the hash's one-key script, loaded on
+     * every node's connection.
      */
 
-    if (conf->redis_scripts && !conf->redis_cluster) {
-        rc.scripts = ngx_http_shared_session_store_scripts(&rc.nscripts);
+    if (!conf->redis_scripts) {
+        conf->store = &ngx_http_shared_session_store_plain_ops;
 
-    } else if (conf->redis_scripts) {
-        rc.scripts = &ngx_http_shared_session_store_hash_script()->text;
-        rc.nscripts = 1;
+    } else if (conf->redis_cluster) {
+        conf->store = &ngx_http_shared_session_store_hash_ops;
+
+    } else {
+        conf->store = &ngx_http_shared_session_store_script_ops;
     }
+
+    rc.scripts = conf->store->scripts(&rc.nscripts);
 
     if (conf->redis_cluster && rc.tls && rc.tls_server_name.len == 0) {
         /*

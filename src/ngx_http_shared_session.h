@@ -16,6 +16,7 @@
 #include "ngx_http_shared_session_redis.h"
 #include "ngx_http_shared_session_cluster.h"
 #include "ngx_http_shared_session_conn.h"
+#include "ngx_http_shared_session_store.h"
 
 
 #define NGX_HTTP_SHARED_SESSION_OFF         0
@@ -61,6 +62,7 @@ typedef struct {
     ngx_str_t                              prefix;   /* "<namespace>:" */
     ngx_str_t                              field;    /* "sessionAttr:<a>" */
     ngx_http_shared_session_conn_t         conn;     /* server, cluster */
+    ngx_http_shared_session_store_ops_t   *store;
 } ngx_http_shared_session_loc_conf_t;
 
 

@@ -1809,7 +1809,7 @@ ngx_http_shared_session_cluster_conn_name(void *peer)
 }
 
 
-const ngx_http_shared_session_conn_ops_t
+ngx_http_shared_session_conn_ops_t
     ngx_http_shared_session_cluster_conn_ops =
 {
     ngx_http_shared_session_cluster_conn_send,

@@ -57,7 +57,7 @@ typedef struct {
 
 
 typedef struct {
-    const ngx_http_shared_session_conn_ops_t  *ops;
+    ngx_http_shared_session_conn_ops_t        *ops;
     void                                      *peer;  /* server, cluster */
 } ngx_http_shared_session_conn_t;
 
@@ -146,9 +146,9 @@ void ngx_http_shared_session_conn_cancel(
 
 
 /* the two implementations */
-extern const ngx_http_shared_session_conn_ops_t
+extern ngx_http_shared_session_conn_ops_t
     ngx_http_shared_session_redis_conn_ops;
-extern const ngx_http_shared_session_conn_ops_t
+extern ngx_http_shared_session_conn_ops_t
     ngx_http_shared_session_cluster_conn_ops;
 
 
