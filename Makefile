@@ -6,6 +6,8 @@
 #   make demo         the seed's two-container scenario on this machine
 #                     (make demo-stop, make demo-status)
 #   make test-e2e     the demo driven in headless Chromium
+#   make spring       the seed's Spring Boot app (t/spring) with Maven:
+#                     build/spring/boot2.jar and boot3.jar
 #   make lint-docker  dockerfilelint, and the image builds with scripts/build.sh
 #   make asan         the suite against nginx built with ASan+UBSan and the
 #                     module compiled in
@@ -20,7 +22,7 @@ SHELL := /bin/bash
 MODULE := build/ngx_http_shared_session_module.so
 
 .PHONY: all module test test-e2e lint-docker asan fuzz bench bench-beyond \
-        soak demo demo-stop demo-status nginx-src clean
+        soak demo demo-stop demo-status nginx-src spring clean
 
 all: module
 
@@ -62,6 +64,9 @@ lint-docker:
 
 nginx-src:
 	scripts/nginx-src.sh
+
+spring:
+	scripts/spring.sh
 
 clean:
 	-scripts/demo.sh stop

@@ -18,6 +18,14 @@ cd "$top"
 need_packages redis-server redis-tools nginx-core perl procps openssl
 scripts/build.sh
 
+# The Spring interop tests (t/05*-spring*.t) run the real Spring Boot app:
+# its jars are built with Maven the first time (about a minute from an empty
+# Maven repository), then only when t/spring changes; up to date, this costs
+# nothing.  Not for a run of other test files only.
+if [ $# -eq 0 ] || printf '%s\n' "$@" | grep -q 'spring'; then
+    scripts/spring.sh
+fi
+
 work=$(mktemp -d /tmp/shared-session-test.XXXXXX)
 redis_pid=
 

@@ -24,10 +24,16 @@
 #define NGX_HTTP_SHARED_SESSION_INVALIDATE  2
 
 
+/* a shared_session_redis_upstream block (ngx_http_shared_session_upstream.c) */
+typedef struct ngx_http_shared_session_upstream_s
+    ngx_http_shared_session_upstream_t;
+
+
 typedef struct {
     ngx_array_t                            servers;
     ngx_array_t                            clusters;
     ngx_array_t                            redis_confs;
+    ngx_array_t                            upstreams;       /* named */
     ngx_str_t                              default_redis;   /* from env */
 } ngx_http_shared_session_main_conf_t;
 
@@ -39,6 +45,7 @@ typedef struct {
     ngx_uint_t                             invalidate_methods;
     ngx_flag_t                             invalidate_check_origin;
     ngx_array_t                           *redis;    /* of ngx_str_t */
+    ngx_http_shared_session_upstream_t    *redis_upstream;  /* or a name */
     ngx_flag_t                             redis_cluster;
     ngx_msec_t                             redis_timeout;
     ngx_str_t                              redis_password;
@@ -61,8 +68,10 @@ typedef struct {
     /* derived when merged */
     ngx_str_t                              prefix;   /* "<namespace>:" */
     ngx_str_t                              field;    /* "sessionAttr:<a>" */
+    /* the first shared_session_redis_* connection setting, here or above */
+    char                                  *redis_shorthand;
     ngx_http_shared_session_conn_t         conn;     /* server, cluster */
-    ngx_http_shared_session_store_ops_t   *store;
+    ngx_http_shared_session_store_ops_t   *store;    /* the back end */
 } ngx_http_shared_session_loc_conf_t;
 
 

@@ -28,7 +28,6 @@
 #define NGX_HTTP_SHARED_SESSION_REDIS_BACKOFF      100
 #define NGX_HTTP_SHARED_SESSION_REDIS_BACKOFF_MAX  1000
 #define NGX_HTTP_SHARED_SESSION_REDIS_ERRLEN       256
-#define NGX_HTTP_SHARED_SESSION_REDIS_MAX_BUFFER   (64 * 1024 * 1024)
 #define NGX_HTTP_SHARED_SESSION_REDIS_READ         16384
 
 /*
@@ -36,6 +35,38 @@
  * range: at most 16384.  Larger arrays are hostile.
  */
 #define NGX_HTTP_SHARED_SESSION_REDIS_MAX_ELEMENTS 16384
+
+/*
+ * What a reply in progress may cost: its bytes not parsed yet, plus what
+ * its parsed elements take (a redisReply and its share of the parent's
+ * array, about 64 bytes, plus a string's bytes, plus 8 bytes per array
+ * slot).  The largest legitimate replies, a CLUSTER SLOTS of 16384 ranges
+ * or a session whose attribute is several MB, cost a few MB; 64 MB of
+ * small integers would take over a GB parsed.  The parser's buffer keeps
+ * the size of the largest bulk string, so a worker holds at most about
+ * twice this per connection.
+ */
+#define NGX_HTTP_SHARED_SESSION_REDIS_MAX_REPLY    (64 * 1024 * 1024)
+#define NGX_HTTP_SHARED_SESSION_REDIS_ELEMENT      64
+
+/*
+ * A turn of the event loop stops reading a connection after these bytes,
+ * or once these replies were handed out (a 16 KB read may bring more):
+ * the read event is posted for the next turn, so that other connections
+ * and timers are not kept waiting by a peer that keeps the socket full.
+ */
+#define NGX_HTTP_SHARED_SESSION_REDIS_TURN_BYTES   (4 * 16384)
+#define NGX_HTTP_SHARED_SESSION_REDIS_TURN_REPLIES 128
+
+/*
+ * Commands on one connection (sent and not answered, or waiting for the
+ * connection's setup), and bytes not written to the socket yet, at most.
+ * A healthy Redis keeps a few dozen commands and no bytes waiting; 8192
+ * session scripts are some 0.3 s of Redis's time and, at about 500 bytes
+ * each, 4 MB.  These bound what a paused or slow Redis costs a worker.
+ */
+#define NGX_HTTP_SHARED_SESSION_REDIS_MAX_COMMANDS 8192
+#define NGX_HTTP_SHARED_SESSION_REDIS_MAX_OUTPUT_M 8
 
 #define NGX_HTTP_SHARED_SESSION_REDIS_IDLE         0
 #define NGX_HTTP_SHARED_SESSION_REDIS_RESOLVING    1
@@ -69,18 +100,25 @@ struct ngx_http_shared_session_redis_s {
     ngx_resolver_ctx_t                    *resolver_ctx;
     redisReader                           *reader;
     ngx_buf_t                              out;      /* RESP not yet sent */
-    ngx_queue_t                            commands; /* in the order sent */
+    ngx_buf_t                              held;     /* RESP of commands
+                                                        waiting for setup */
+    ngx_queue_t                            commands; /* in the order sent,
+                                                        then those held */
     ngx_event_t                            connect_timer;
+    ngx_event_t                            watchdog; /* oldest command */
     ngx_uint_t                             init_pending;
     ngx_uint_t                             ready;
     ngx_uint_t                             failures;
     ngx_msec_t                             retry_at;
     ngx_msec_t                             progress; /* last reply */
     ngx_uint_t                             generation; /* closes so far */
-    ngx_uint_t                             queued;   /* commands waiting */
+    ngx_uint_t                             queued;   /* sent, unanswered */
+    ngx_uint_t                             nheld;
+    size_t                                 reply_cost; /* parsed so far */
     redisReply                           **replies;  /* read, not handled */
     ngx_uint_t                             nreplies;
     ngx_uint_t                             nalloc;
+    unsigned                               exiting:1;
 
     u_char                                 error[
                                          NGX_HTTP_SHARED_SESSION_REDIS_ERRLEN];
@@ -97,6 +135,9 @@ struct ngx_http_shared_session_redis_cmd_s {
     ngx_msec_t                                 wait;
     ngx_event_t                                timer;
     ngx_queue_t                                queue;
+    size_t                                     start;  /* in rs->held */
+    size_t                                     len;
+    unsigned                                   held:1;
 };
 
 
@@ -121,15 +162,30 @@ static ngx_str_t *ngx_http_shared_session_redis_tls_name(
 static ngx_int_t ngx_http_shared_session_redis_tls_check_name(
     ngx_connection_t *c, ngx_str_t *name, ngx_uint_t address);
 #endif
+static size_t ngx_http_shared_session_redis_resp_len(int argc,
+    const size_t *argvlen);
 static ngx_http_shared_session_redis_cmd_t *
     ngx_http_shared_session_redis_queue(ngx_http_shared_session_redis_t *rs,
-    ngx_log_t *log, int argc, const char **argv, const size_t *argvlen);
-static void ngx_http_shared_session_redis_init(
+    ngx_log_t *log, int argc, const char **argv, const size_t *argvlen,
+    size_t len, const char *init);
+static ngx_int_t ngx_http_shared_session_redis_reserve(ngx_buf_t *b,
+    size_t len, ngx_log_t *log);
+static void ngx_http_shared_session_redis_post_write(
     ngx_http_shared_session_redis_t *rs);
+static ngx_int_t ngx_http_shared_session_redis_init(
+    ngx_http_shared_session_redis_t *rs);
+static ngx_int_t ngx_http_shared_session_redis_init_command(
+    ngx_http_shared_session_redis_t *rs, const char *name, int argc,
+    const char **argv, const size_t *argvlen);
 static void ngx_http_shared_session_redis_init_reply(
     ngx_http_shared_session_redis_cmd_t *cmd, redisReply *reply);
+static void ngx_http_shared_session_redis_release(
+    ngx_http_shared_session_redis_t *rs);
 static void ngx_http_shared_session_redis_connect_timeout(ngx_event_t *ev);
 static void ngx_http_shared_session_redis_cmd_timeout(ngx_event_t *ev);
+static void ngx_http_shared_session_redis_watch(
+    ngx_http_shared_session_redis_t *rs);
+static void ngx_http_shared_session_redis_watchdog(ngx_event_t *ev);
 static void ngx_http_shared_session_redis_read_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_shared_session_redis_replies(
     ngx_http_shared_session_redis_t *rs);
@@ -146,13 +202,19 @@ static void ngx_http_shared_session_redis_backoff(
 static void ngx_http_shared_session_redis_set_error(
     ngx_http_shared_session_redis_t *rs, const char *fmt, ...);
 static void ngx_http_shared_session_redis_limit_reader(redisReader *r);
+static void *ngx_http_shared_session_redis_create_string(
+    const redisReadTask *task, char *str, size_t len);
 static void *ngx_http_shared_session_redis_create_array(
     const redisReadTask *task, int elements);
+static void *ngx_http_shared_session_redis_create_integer(
+    const redisReadTask *task, long long value);
+static void *ngx_http_shared_session_redis_create_nil(
+    const redisReadTask *task);
 
 
-static redisReplyObjectFunctions   ngx_http_shared_session_redis_reply_fn;
-static void                     *(*ngx_http_shared_session_redis_array)(
-                                    const redisReadTask *task, int elements);
+/* hiredis's own reply functions, and ours that count and limit */
+static redisReplyObjectFunctions  ngx_http_shared_session_redis_hiredis_fn;
+static redisReplyObjectFunctions  ngx_http_shared_session_redis_reply_fn;
 
 
 ngx_http_shared_session_redis_conf_t *
@@ -508,6 +570,10 @@ ngx_http_shared_session_redis_init_server(ngx_http_shared_session_redis_t *rs)
     rs->connect_timer.data = rs;
     rs->connect_timer.cancelable = 1;
 
+    rs->watchdog.handler = ngx_http_shared_session_redis_watchdog;
+    rs->watchdog.data = rs;
+    rs->watchdog.cancelable = 1;
+
     ngx_queue_init(&rs->commands);
 
     p = ngx_cpymem(rs->error, "not connected", sizeof("not connected") - 1);
@@ -529,12 +595,17 @@ ngx_http_shared_session_redis_destroy(ngx_http_shared_session_redis_t *rs)
     }
 
     if (rs->state != NGX_HTTP_SHARED_SESSION_REDIS_IDLE) {
+        rs->exiting = 1;
         ngx_http_shared_session_redis_close(rs, NGX_LOG_DEBUG,
                                             "worker exiting");
+        rs->exiting = 0;
     }
 
     ngx_free(rs->out.start);
     ngx_memzero(&rs->out, sizeof(ngx_buf_t));
+
+    ngx_free(rs->held.start);
+    ngx_memzero(&rs->held, sizeof(ngx_buf_t));
 
     ngx_free(rs->replies);
     rs->replies = NULL;
@@ -583,6 +654,7 @@ ngx_http_shared_session_redis_send(ngx_http_shared_session_redis_t *rs,
     ngx_http_shared_session_redis_handler_pt handler, void *data,
     ngx_str_t *error)
 {
+    size_t                                len;
     ngx_http_shared_session_redis_cmd_t  *cmd;
 
     if (rs->state == NGX_HTTP_SHARED_SESSION_REDIS_IDLE) {
@@ -597,7 +669,28 @@ ngx_http_shared_session_redis_send(ngx_http_shared_session_redis_t *rs,
         }
     }
 
-    cmd = ngx_http_shared_session_redis_queue(rs, log, argc, argv, argvlen);
+    /* a Redis that does not keep up: more would only wait longer */
+
+    if (rs->queued + rs->nheld >= NGX_HTTP_SHARED_SESSION_REDIS_MAX_COMMANDS) {
+        ngx_str_set(error, "too many commands waiting ("
+                    ngx_value(NGX_HTTP_SHARED_SESSION_REDIS_MAX_COMMANDS) ")");
+        return NULL;
+    }
+
+    len = ngx_http_shared_session_redis_resp_len(argc, argvlen);
+
+    if ((size_t) (rs->out.last - rs->out.pos)
+        + (size_t) (rs->held.last - rs->held.pos) + len
+        > (size_t) NGX_HTTP_SHARED_SESSION_REDIS_MAX_OUTPUT_M << 20)
+    {
+        ngx_str_set(error, "too much output waiting ("
+                    ngx_value(NGX_HTTP_SHARED_SESSION_REDIS_MAX_OUTPUT_M)
+                    "M)");
+        return NULL;
+    }
+
+    cmd = ngx_http_shared_session_redis_queue(rs, log, argc, argv, argvlen,
+                                              len, NULL);
     if (cmd == NULL) {
         goto failed;
     }
@@ -607,6 +700,10 @@ ngx_http_shared_session_redis_send(ngx_http_shared_session_redis_t *rs,
     cmd->wait = ngx_max(wait, timeout);
 
     ngx_add_timer(&cmd->timer, timeout);
+
+    if (!cmd->held) {
+        ngx_http_shared_session_redis_watch(rs);
+    }
 
     return cmd;
 
@@ -619,22 +716,13 @@ failed:
 }
 
 
-/*
- * Appends the command's RESP text to the output buffer, in one pass (every
- * length is known), and queues it for its reply.  The buffer is written
- * once per event loop iteration, however many commands were added.
- */
+/* the length of a command's RESP text, at most (numbers at full width) */
 
-static ngx_http_shared_session_redis_cmd_t *
-ngx_http_shared_session_redis_queue(ngx_http_shared_session_redis_t *rs,
-    ngx_log_t *log, int argc, const char **argv, const size_t *argvlen)
+static size_t
+ngx_http_shared_session_redis_resp_len(int argc, const size_t *argvlen)
 {
-    int                                   i;
-    size_t                                len, size;
-    u_char                               *p;
-    ngx_buf_t                            *b;
-    ngx_connection_t                     *c;
-    ngx_http_shared_session_redis_cmd_t  *cmd;
+    int     i;
+    size_t  len;
 
     len = 1 + NGX_INT_T_LEN + 2;
 
@@ -642,39 +730,37 @@ ngx_http_shared_session_redis_queue(ngx_http_shared_session_redis_t *rs,
         len += 1 + NGX_SIZE_T_LEN + 2 + argvlen[i] + 2;
     }
 
-    b = &rs->out;
+    return len;
+}
 
-    if ((size_t) (b->end - b->last) < len) {
 
-        size = (b->last - b->pos) + len;
+/*
+ * Appends the command's RESP text ("len" bytes at most) to the output
+ * buffer, in one pass, and queues it for its reply.  The buffer is written
+ * once per event loop iteration, however many commands were added.  Until
+ * the connection's setup (AUTH, SELECT, SCRIPT LOAD: "init" commands)
+ * succeeded, other commands are held in a buffer of their own: if the
+ * setup fails, they must not run in the wrong database or as the wrong
+ * user.
+ */
 
-        if (b->start && (size_t) (b->end - b->start) >= size) {
-            /* compact */
-            b->last = ngx_movemem(b->start, b->pos, b->last - b->pos);
-            b->pos = b->start;
+static ngx_http_shared_session_redis_cmd_t *
+ngx_http_shared_session_redis_queue(ngx_http_shared_session_redis_t *rs,
+    ngx_log_t *log, int argc, const char **argv, const size_t *argvlen,
+    size_t len, const char *init)
+{
+    int                                   i;
+    u_char                               *p;
+    ngx_buf_t                            *b;
+    ngx_uint_t                            held;
+    ngx_http_shared_session_redis_cmd_t  *cmd;
 
-        } else {
-            size = ngx_max(size, 4096);
-            size = ngx_max(size, 2 * (size_t) (b->end - b->start));
+    held = (init == NULL && !rs->ready);
+    b = held ? &rs->held : &rs->out;
 
-            p = ngx_alloc(size, log);
-            if (p == NULL) {
-                ngx_http_shared_session_redis_set_error(rs, "out of memory");
-                return NULL;
-            }
-
-            if (b->last > b->pos) {
-                b->last = ngx_cpymem(p, b->pos, b->last - b->pos);
-
-            } else {
-                b->last = p;
-            }
-
-            ngx_free(b->start);
-            b->start = p;
-            b->pos = p;
-            b->end = p + size;
-        }
+    if (ngx_http_shared_session_redis_reserve(b, len, log) != NGX_OK) {
+        ngx_http_shared_session_redis_set_error(rs, "out of memory");
+        return NULL;
     }
 
     cmd = ngx_calloc(sizeof(ngx_http_shared_session_redis_cmd_t), log);
@@ -684,6 +770,7 @@ ngx_http_shared_session_redis_queue(ngx_http_shared_session_redis_t *rs,
     }
 
     cmd->rs = rs;
+    cmd->init = init;
     cmd->sent = ngx_current_msec;
     cmd->timer.handler = ngx_http_shared_session_redis_cmd_timeout;
     cmd->timer.data = cmd;
@@ -697,6 +784,17 @@ ngx_http_shared_session_redis_queue(ngx_http_shared_session_redis_t *rs,
         *p++ = '\r'; *p++ = '\n';
     }
 
+    if (held) {
+        /* b->pos is b->start until the setup ends: offsets stay valid */
+        cmd->held = 1;
+        cmd->start = b->last - b->start;
+        cmd->len = p - b->last;
+        rs->nheld++;
+
+    } else {
+        rs->queued++;
+    }
+
     b->last = p;
 
     if (ngx_queue_empty(&rs->commands)) {
@@ -704,7 +802,69 @@ ngx_http_shared_session_redis_queue(ngx_http_shared_session_redis_t *rs,
     }
 
     ngx_queue_insert_tail(&rs->commands, &cmd->queue);
-    rs->queued++;
+
+    if (!held) {
+        ngx_http_shared_session_redis_post_write(rs);
+    }
+
+    return cmd;
+}
+
+
+/*
+ * Makes room for "len" more bytes at b->last, moving what the buffer holds
+ * from b->pos on to its start or to a larger buffer.  A TLS write that
+ * waits for the socket may thus be retried from another address: the
+ * connection accepts that (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).
+ */
+
+static ngx_int_t
+ngx_http_shared_session_redis_reserve(ngx_buf_t *b, size_t len,
+    ngx_log_t *log)
+{
+    size_t   size;
+    u_char  *p;
+
+    if ((size_t) (b->end - b->last) >= len) {
+        return NGX_OK;
+    }
+
+    size = (b->last - b->pos) + len;
+
+    if (b->start && (size_t) (b->end - b->start) >= size) {
+        b->last = ngx_movemem(b->start, b->pos, b->last - b->pos);
+        b->pos = b->start;
+        return NGX_OK;
+    }
+
+    size = ngx_max(size, 4096);
+    size = ngx_max(size, 2 * (size_t) (b->end - b->start));
+
+    p = ngx_alloc(size, log);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (b->last > b->pos) {
+        b->last = ngx_cpymem(p, b->pos, b->last - b->pos);
+
+    } else {
+        b->last = p;
+    }
+
+    ngx_free(b->start);
+    b->start = p;
+    b->pos = p;
+    b->end = p + size;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_shared_session_redis_post_write(ngx_http_shared_session_redis_t *rs)
+{
+    ngx_connection_t  *c;
 
     c = rs->peer.connection;
 
@@ -713,8 +873,6 @@ ngx_http_shared_session_redis_queue(ngx_http_shared_session_redis_t *rs,
     {
         ngx_post_event(c->write, &ngx_posted_events);
     }
-
-    return cmd;
 }
 
 
@@ -760,15 +918,23 @@ ngx_http_shared_session_redis_connect(ngx_http_shared_session_redis_t *rs)
 
     ngx_http_shared_session_redis_limit_reader(rs->reader);
 
+    /* the create functions count what the reply in progress costs */
+    rs->reader->privdata = rs;
+    rs->reply_cost = 0;
+
     rs->ready = 0;
     rs->connect_timer.log = log;
+    rs->watchdog.log = log;
     ngx_add_timer(&rs->connect_timer, rs->conf->connect_timeout);
 
     /* AUTH, SELECT and SCRIPT LOAD go first, sent once connected */
 
     rs->state = NGX_HTTP_SHARED_SESSION_REDIS_RESOLVING;
 
-    ngx_http_shared_session_redis_init(rs);
+    if (ngx_http_shared_session_redis_init(rs) != NGX_OK) {
+        ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR, "out of memory");
+        return NGX_ERROR;
+    }
 
     if (!rs->resolve) {
         ngx_http_shared_session_redis_connect_peer(rs);
@@ -947,7 +1113,9 @@ ngx_http_shared_session_redis_connect_peer(ngx_http_shared_session_redis_t *rs)
 static void
 ngx_http_shared_session_redis_connected(ngx_http_shared_session_redis_t *rs)
 {
-    ngx_connection_t  *c;
+    ngx_queue_t                          *q;
+    ngx_connection_t                     *c;
+    ngx_http_shared_session_redis_cmd_t  *cmd;
 
     c = rs->peer.connection;
 
@@ -956,6 +1124,21 @@ ngx_http_shared_session_redis_connected(ngx_http_shared_session_redis_t *rs)
     }
 
     rs->state = NGX_HTTP_SHARED_SESSION_REDIS_CONNECTED;
+
+    /* what was queued meanwhile is sent now; the watchdog counts from here */
+
+    for (q = ngx_queue_head(&rs->commands);
+         q != ngx_queue_sentinel(&rs->commands);
+         q = ngx_queue_next(q))
+    {
+        cmd = ngx_queue_data(q, ngx_http_shared_session_redis_cmd_t, queue);
+
+        if (!cmd->held) {
+            cmd->sent = ngx_current_msec;
+        }
+    }
+
+    ngx_http_shared_session_redis_watch(rs);
 
     c->read->handler = ngx_http_shared_session_redis_read_handler;
     c->write->handler = ngx_http_shared_session_redis_write_handler;
@@ -994,6 +1177,15 @@ ngx_http_shared_session_redis_tls_handshake(
                                             "TLS connection setup failed");
         return;
     }
+
+    /*
+     * c->send() writes from rs->out, which moves when commands are added
+     * (ngx_http_shared_session_redis_reserve): a write that waited for
+     * the socket is retried from the new address, with the same bytes
+     * first.
+     */
+
+    SSL_set_mode(c->ssl->connection, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 
     name = ngx_http_shared_session_redis_tls_name(rs, &address);
 
@@ -1129,9 +1321,12 @@ ngx_http_shared_session_redis_tls_check_name(ngx_connection_t *c,
 #endif
 
 
-/* AUTH, SELECT and SCRIPT LOAD, pipelined ahead of the first command */
+/*
+ * AUTH, SELECT and SCRIPT LOAD, pipelined; other commands are sent once
+ * they all succeeded.  NGX_ERROR: one could not be queued (out of memory).
+ */
 
-static void
+static ngx_int_t
 ngx_http_shared_session_redis_init(ngx_http_shared_session_redis_t *rs)
 {
     int                                    argc;
@@ -1139,7 +1334,6 @@ ngx_http_shared_session_redis_init(ngx_http_shared_session_redis_t *rs)
     size_t                                 argvlen[3];
     ngx_uint_t                             i;
     const char                            *argv[3];
-    ngx_http_shared_session_redis_cmd_t   *cmd;
     ngx_http_shared_session_redis_conf_t  *conf;
 
     conf = rs->conf;
@@ -1158,11 +1352,11 @@ ngx_http_shared_session_redis_init(ngx_http_shared_session_redis_t *rs)
         argv[argc] = (const char *) conf->password.data;
         argvlen[argc++] = conf->password.len;
 
-        cmd = ngx_http_shared_session_redis_queue(rs, ngx_cycle->log, argc,
-                                                  argv, argvlen);
-        if (cmd) {
-            cmd->init = "AUTH";
-            rs->init_pending++;
+        if (ngx_http_shared_session_redis_init_command(rs, "AUTH", argc, argv,
+                                                       argvlen)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
         }
     }
 
@@ -1172,11 +1366,11 @@ ngx_http_shared_session_redis_init(ngx_http_shared_session_redis_t *rs)
         argv[1] = (const char *) db;
         argvlen[1] = ngx_sprintf(db, "%i", conf->database) - db;
 
-        cmd = ngx_http_shared_session_redis_queue(rs, ngx_cycle->log, 2,
-                                                  argv, argvlen);
-        if (cmd) {
-            cmd->init = "SELECT";
-            rs->init_pending++;
+        if (ngx_http_shared_session_redis_init_command(rs, "SELECT", 2, argv,
+                                                       argvlen)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
         }
     }
 
@@ -1188,17 +1382,46 @@ ngx_http_shared_session_redis_init(ngx_http_shared_session_redis_t *rs)
         argv[2] = (const char *) conf->scripts[i].data;
         argvlen[2] = conf->scripts[i].len;
 
-        cmd = ngx_http_shared_session_redis_queue(rs, ngx_cycle->log, 3,
-                                                  argv, argvlen);
-        if (cmd) {
-            cmd->init = "SCRIPT LOAD";
-            rs->init_pending++;
+        if (ngx_http_shared_session_redis_init_command(rs, "SCRIPT LOAD", 3,
+                                                       argv, argvlen)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
         }
     }
 
     if (rs->init_pending == 0) {
         rs->ready = 1;
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Init commands have no timer of their own: the watchdog closes the
+ * connection if their replies do not come within the connect timeout.
+ */
+
+static ngx_int_t
+ngx_http_shared_session_redis_init_command(ngx_http_shared_session_redis_t *rs,
+    const char *name, int argc, const char **argv, const size_t *argvlen)
+{
+    ngx_http_shared_session_redis_cmd_t  *cmd;
+
+    cmd = ngx_http_shared_session_redis_queue(rs, ngx_cycle->log, argc, argv,
+                                argvlen,
+                                ngx_http_shared_session_redis_resp_len(argc,
+                                                                   argvlen),
+                                name);
+    if (cmd == NULL) {
+        return NGX_ERROR;
+    }
+
+    cmd->wait = rs->conf->connect_timeout;
+    rs->init_pending++;
+
+    return NGX_OK;
 }
 
 
@@ -1211,6 +1434,7 @@ ngx_http_shared_session_redis_init_reply(
     rs = cmd->rs;
 
     if (reply->type == REDIS_REPLY_ERROR) {
+        /* the commands held fail with this cause, never sent */
         ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR, "%s failed: %*s",
                                             cmd->init, (size_t) reply->len,
                                             reply->str);
@@ -1223,7 +1447,80 @@ ngx_http_shared_session_redis_init_reply(
 
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                        "shared session: redis %V ready", &rs->name);
+
+        ngx_http_shared_session_redis_release(rs);
     }
+}
+
+
+/*
+ * The setup succeeded: the commands held are sent, in the order they
+ * came, but for those whose request went away or timed out meanwhile,
+ * which are dropped unsent.
+ */
+
+static void
+ngx_http_shared_session_redis_release(ngx_http_shared_session_redis_t *rs)
+{
+    size_t                                len;
+    ngx_queue_t                          *q, *next;
+    ngx_http_shared_session_redis_cmd_t  *cmd;
+
+    if (rs->nheld == 0) {
+        return;
+    }
+
+    len = 0;
+
+    for (q = ngx_queue_head(&rs->commands);
+         q != ngx_queue_sentinel(&rs->commands);
+         q = ngx_queue_next(q))
+    {
+        cmd = ngx_queue_data(q, ngx_http_shared_session_redis_cmd_t, queue);
+
+        if (cmd->held && cmd->handler) {
+            len += cmd->len;
+        }
+    }
+
+    if (ngx_http_shared_session_redis_reserve(&rs->out, len, ngx_cycle->log)
+        != NGX_OK)
+    {
+        ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR, "out of memory");
+        return;
+    }
+
+    for (q = ngx_queue_head(&rs->commands);
+         q != ngx_queue_sentinel(&rs->commands);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        cmd = ngx_queue_data(q, ngx_http_shared_session_redis_cmd_t, queue);
+
+        if (!cmd->held) {
+            continue;
+        }
+
+        rs->nheld--;
+
+        if (cmd->handler == NULL) {
+            ngx_queue_remove(q);
+            ngx_free(cmd);
+            continue;
+        }
+
+        rs->out.last = ngx_cpymem(rs->out.last, rs->held.start + cmd->start,
+                                  cmd->len);
+        cmd->held = 0;
+        cmd->sent = ngx_current_msec;
+        rs->queued++;
+    }
+
+    rs->held.pos = rs->held.start;
+    rs->held.last = rs->held.start;
+
+    ngx_http_shared_session_redis_post_write(rs);
+    ngx_http_shared_session_redis_watch(rs);
 }
 
 
@@ -1286,12 +1583,74 @@ ngx_http_shared_session_redis_cmd_timeout(ngx_event_t *ev)
 }
 
 
+/*
+ * The watchdog: a timer on the oldest command sent, whatever became of
+ * its request.  A command's own timer goes with its request (a client
+ * that leaves cancels it), so without this a paused Redis whose clients
+ * all left would keep the connection, and every command queued on it,
+ * until TCP gives up.  Set again as the oldest command changes.
+ */
+
+static void
+ngx_http_shared_session_redis_watch(ngx_http_shared_session_redis_t *rs)
+{
+    ngx_msec_int_t                        left;
+    ngx_http_shared_session_redis_cmd_t  *cmd;
+
+    if (rs->state != NGX_HTTP_SHARED_SESSION_REDIS_CONNECTED
+        || rs->queued == 0)
+    {
+        /* a timer still set finds nothing to do */
+        return;
+    }
+
+    /* the commands held for the setup come after those sent */
+
+    cmd = ngx_queue_data(ngx_queue_head(&rs->commands),
+                         ngx_http_shared_session_redis_cmd_t, queue);
+
+    left = (ngx_msec_int_t) (cmd->sent + cmd->wait - ngx_current_msec);
+
+    ngx_add_timer(&rs->watchdog, left > 0 ? (ngx_msec_t) left : 1);
+}
+
+
+static void
+ngx_http_shared_session_redis_watchdog(ngx_event_t *ev)
+{
+    ngx_http_shared_session_redis_t      *rs;
+    ngx_http_shared_session_redis_cmd_t  *cmd;
+
+    rs = ev->data;
+
+    if (rs->state != NGX_HTTP_SHARED_SESSION_REDIS_CONNECTED
+        || rs->queued == 0)
+    {
+        return;
+    }
+
+    cmd = ngx_queue_data(ngx_queue_head(&rs->commands),
+                         ngx_http_shared_session_redis_cmd_t, queue);
+
+    if (ngx_current_msec - cmd->sent < cmd->wait) {
+        /* answered meanwhile: the next one is watched */
+        ngx_http_shared_session_redis_watch(rs);
+        return;
+    }
+
+    /* stalled: back off as after a failed connect */
+    rs->ready = 0;
+    ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN, "timed out");
+}
+
+
 static void
 ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
 {
+    size_t                                bytes;
     ssize_t                               n;
     ngx_int_t                             rc;
-    ngx_uint_t                            i, generation, readonly;
+    ngx_uint_t                            i, generation, readonly, handed;
     ngx_queue_t                          *q;
     redisReply                           *reply;
     redisReader                          *reader;
@@ -1310,9 +1669,27 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
         return;
     }
 
+    if (rev->posted) {
+        /*
+         * Reported by epoll while posted by the last turn (below): read
+         * once per turn, when the posted events run.
+         */
+        return;
+    }
+
     generation = rs->generation;
+    bytes = 0;
+    handed = 0;
 
     for ( ;; ) {
+
+        if (bytes >= NGX_HTTP_SHARED_SESSION_REDIS_TURN_BYTES
+            || handed >= NGX_HTTP_SHARED_SESSION_REDIS_TURN_REPLIES)
+        {
+            /* the rest on the next turn, after the other events */
+            ngx_post_event(rev, &ngx_posted_next_events);
+            break;
+        }
 
         n = c->recv(c, buf, sizeof(buf));
 
@@ -1334,6 +1711,7 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
             return;
         }
 
+        bytes += n;
         reader = rs->reader;
 
         if (redisReaderFeed(reader, (char *) buf, n) != REDIS_OK) {
@@ -1342,20 +1720,28 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
             return;
         }
 
-        if (reader->len - reader->pos
-            > NGX_HTTP_SHARED_SESSION_REDIS_MAX_BUFFER)
+        rc = ngx_http_shared_session_redis_replies(rs);
+
+        if (rc == NGX_ERROR) {
+            return;
+        }
+
+        /* the complete replies are taken: what is left is the one begun */
+
+        if (reader->len - reader->pos + rs->reply_cost
+            > NGX_HTTP_SHARED_SESSION_REDIS_MAX_REPLY)
         {
+            while (rs->nreplies) {
+                freeReplyObject(rs->replies[--rs->nreplies]);
+            }
+
             rs->ready = 0;
             ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
                                                 "sent a reply over 64M");
             return;
         }
 
-        rc = ngx_http_shared_session_redis_replies(rs);
-
-        if (rc == NGX_ERROR) {
-            return;
-        }
+        handed += rs->nreplies;
 
         for (i = 0; i < rs->nreplies; i++) {
             reply = rs->replies[i];
@@ -1420,6 +1806,10 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
         }
     }
 
+    if (handed) {
+        ngx_http_shared_session_redis_watch(rs);
+    }
+
     if (ngx_handle_read_event(rev, 0) != NGX_OK) {
         ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR,
                                             "adding read event failed");
@@ -1468,6 +1858,8 @@ ngx_http_shared_session_redis_replies(ngx_http_shared_session_redis_t *rs)
         if (r == NULL) {
             return NGX_OK;
         }
+
+        rs->reply_cost = 0;
 
         if (rs->nreplies == rs->nalloc) {
             n = rs->nalloc ? 2 * rs->nalloc : 64;
@@ -1651,7 +2043,22 @@ ngx_http_shared_session_redis_close(ngx_http_shared_session_redis_t *rs,
 #if (NGX_SSL)
         if (c->ssl) {
             c->ssl->no_wait_shutdown = 1;
-            (void) ngx_ssl_shutdown(c);
+
+            if (!rs->exiting) {
+                /*
+                 * An error or a stall: sending close_notify may block, and
+                 * ngx_ssl_shutdown() would then keep the SSL object for a
+                 * shutdown handler that never runs (the connection is
+                 * closed below), as ngx_http_upstream_next() avoids.
+                 */
+                c->ssl->no_send_shutdown = 1;
+            }
+
+            if (ngx_ssl_shutdown(c) == NGX_AGAIN) {
+                /* even at exit, nothing waits: drop the alert */
+                c->ssl->no_send_shutdown = 1;
+                (void) ngx_ssl_shutdown(c);
+            }
         }
 #endif
         pool = c->pool;
@@ -1667,13 +2074,21 @@ ngx_http_shared_session_redis_close(ngx_http_shared_session_redis_t *rs,
         ngx_del_timer(&rs->connect_timer);
     }
 
+    if (rs->watchdog.timer_set) {
+        ngx_del_timer(&rs->watchdog);
+    }
+
     if (rs->reader) {
         redisReaderFree(rs->reader);
         rs->reader = NULL;
     }
 
+    rs->reply_cost = 0;
+
     rs->out.pos = rs->out.start;
     rs->out.last = rs->out.start;
+    rs->held.pos = rs->held.start;
+    rs->held.last = rs->held.start;
 
     rs->state = NGX_HTTP_SHARED_SESSION_REDIS_IDLE;
 
@@ -1697,6 +2112,7 @@ ngx_http_shared_session_redis_close(ngx_http_shared_session_redis_t *rs,
     commands.prev->next = &commands;
     ngx_queue_init(&rs->commands);
     rs->queued = 0;
+    rs->nheld = 0;
 
     error.data = rs->error;
     error.len = rs->error_len;
@@ -1775,17 +2191,28 @@ ngx_http_shared_session_redis_set_error(ngx_http_shared_session_redis_t *rs,
 /*
  * hiredis allocates an array of the size the peer declares before a single
  * element arrives: "*2000000000" would cost gigabytes.  Larger arrays make
- * the reader fail (REDIS_ERR_OOM), which closes the connection.
+ * the reader fail (REDIS_ERR_OOM), which closes the connection.  With the
+ * server as the reader's privdata, every element created adds what it
+ * costs to rs->reply_cost, which the read handler holds against
+ * NGX_HTTP_SHARED_SESSION_REDIS_MAX_REPLY (the fuzzers' readers have
+ * none).
  */
 
 static void
 ngx_http_shared_session_redis_limit_reader(redisReader *r)
 {
-    if (ngx_http_shared_session_redis_array == NULL) {
+    if (ngx_http_shared_session_redis_reply_fn.createArray == NULL) {
+        ngx_http_shared_session_redis_hiredis_fn = *r->fn;
+
         ngx_http_shared_session_redis_reply_fn = *r->fn;
-        ngx_http_shared_session_redis_array = r->fn->createArray;
+        ngx_http_shared_session_redis_reply_fn.createString =
+                                  ngx_http_shared_session_redis_create_string;
         ngx_http_shared_session_redis_reply_fn.createArray =
                                   ngx_http_shared_session_redis_create_array;
+        ngx_http_shared_session_redis_reply_fn.createInteger =
+                                  ngx_http_shared_session_redis_create_integer;
+        ngx_http_shared_session_redis_reply_fn.createNil =
+                                  ngx_http_shared_session_redis_create_nil;
     }
 
     r->fn = &ngx_http_shared_session_redis_reply_fn;
@@ -1793,14 +2220,65 @@ ngx_http_shared_session_redis_limit_reader(redisReader *r)
 
 
 static void *
+ngx_http_shared_session_redis_create_string(const redisReadTask *task,
+    char *str, size_t len)
+{
+    ngx_http_shared_session_redis_t  *rs = task->privdata;
+
+    if (rs) {
+        rs->reply_cost += NGX_HTTP_SHARED_SESSION_REDIS_ELEMENT + len;
+    }
+
+    return ngx_http_shared_session_redis_hiredis_fn.createString(task, str,
+                                                                 len);
+}
+
+
+static void *
 ngx_http_shared_session_redis_create_array(const redisReadTask *task,
     int elements)
 {
+    ngx_http_shared_session_redis_t  *rs = task->privdata;
+
     if (elements > NGX_HTTP_SHARED_SESSION_REDIS_MAX_ELEMENTS) {
         return NULL;
     }
 
-    return ngx_http_shared_session_redis_array(task, elements);
+    if (rs) {
+        rs->reply_cost += NGX_HTTP_SHARED_SESSION_REDIS_ELEMENT
+                          + (size_t) elements * sizeof(void *);
+    }
+
+    return ngx_http_shared_session_redis_hiredis_fn.createArray(task,
+                                                                elements);
+}
+
+
+static void *
+ngx_http_shared_session_redis_create_integer(const redisReadTask *task,
+    long long value)
+{
+    ngx_http_shared_session_redis_t  *rs = task->privdata;
+
+    if (rs) {
+        rs->reply_cost += NGX_HTTP_SHARED_SESSION_REDIS_ELEMENT;
+    }
+
+    return ngx_http_shared_session_redis_hiredis_fn.createInteger(task,
+                                                                  value);
+}
+
+
+static void *
+ngx_http_shared_session_redis_create_nil(const redisReadTask *task)
+{
+    ngx_http_shared_session_redis_t  *rs = task->privdata;
+
+    if (rs) {
+        rs->reply_cost += NGX_HTTP_SHARED_SESSION_REDIS_ELEMENT;
+    }
+
+    return ngx_http_shared_session_redis_hiredis_fn.createNil(task);
 }
 
 

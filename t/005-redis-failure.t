@@ -192,6 +192,10 @@ set spring:session:expirations:<bucket(now+1800s)> ttl=2100s
 
 
 === TEST 6: Redis slower than shared_session_redis_timeout (paused): 503 within the timeout, then at once during the backoff
+The second request is sent by the filter the moment the first answer is
+read: between two requests of the driver, its own work can outlast the
+100 ms backoff (seen under the real Test::Nginx on a loaded machine), and
+the second request would then rightly try Redis again.
 --- config
     shared_session_host hostA;
     location = /s {
@@ -210,23 +214,27 @@ set spring:session:expirations:<bucket(now+1800s)> ttl=2100s
 --- init
 SharedSessionTest::pause_redis($ENV{TEST_NGINX_FAULT_REDIS_PORT});
 SharedSessionTest::mark();
---- request eval
-["GET /fast", "GET /fast"]
---- error_code eval
-[503, 503]
---- response_headers eval
-["Content-Type: application/json\n!Set-Cookie", "Content-Type: application/json\n!Set-Cookie"]
+--- request
+GET /fast
+--- error_code: 503
+--- response_headers
+Content-Type: application/json
+!Set-Cookie
 --- response_body_filters eval
-my $req = 0;
 sub {
     my $e = SharedSessionTest::elapsed();
+    my $out = $_[0] . ($e >= 0.25 && $e < 1.3
+                       ? "\nin time\n" : sprintf("\nanswered after %.3f s\n", $e));
     SharedSessionTest::mark();
-    my $ok = $req++ == 0 ? $e >= 0.25 && $e < 1.3 : $e < 0.2;
-    $_[0] . ($ok ? "\nin time\n" : sprintf("\nanswered after %.3f s\n", $e));
+    my $r = SharedSessionTest::http_request(GET => '/fast');
+    $e = SharedSessionTest::elapsed();
+    $out .= "again: $r->{status} $r->{body}"
+            . ($r->{headers}{'set-cookie'} ? "\nwith a Set-Cookie\n" : '')
+            . ($e < 0.2 ? "\nat once\n" : sprintf("\nanswered after %.3f s\n", $e));
+    return $out;
 }
 --- response_body_like eval
-[qr/^\{"error":"session store unavailable"\}\n?\nin time\n\z/,
- qr/^\{"error":"session store unavailable"\}\n?\nin time\n\z/]
+qr/^\{"error":"session store unavailable"\}\n?\nin time\nagain: 503 \{"error":"session store unavailable"\}\n?\nat once\n\z/
 --- error_log eval
 qr/\[error\].*shared session: redis 127\.0\.0\.1:$ENV{TEST_NGINX_FAULT_REDIS_PORT}\b.*timed out/
 --- no_error_log

@@ -783,6 +783,107 @@ sub DESTROY {
 }
 
 
+
+############################################################################
+# For the connection limits (t/025-connection-limits.t): clients that leave,
+# and the memory of the nginx under Test::Nginx.
+#
+#   http_abort($h)          closes a request of http_start with a reset
+#                           (SO_LINGER 0): nginx sees the client leave, and
+#                           no TIME_WAIT is left behind
+#   writing($status)        "Writing" of the stub_status location $status,
+#                           less the status request itself: the requests
+#                           nginx has read and not finished
+#   abort_many($n, $batch, $status, @request)
+#                           $n requests of http_start(@request), $batch at
+#                           a time: each batch is reset once nginx has read
+#                           every request of it (they are "writing", or
+#                           answered), and the next one sent once nginx saw
+#                           them leave; returns the seconds it took
+#   nginx_pid()             the pid in Test::Nginx's pid file (master off:
+#                           the process that serves)
+#   reset_peak_rss($pid), peak_rss($pid)
+#                           VmHWM in kB, reset through clear_refs
+#   wait_log($re, $max)     seconds until a line matching $re is in the
+#                           error log after log_mark(), polled every 10 ms;
+#                           undef after $max seconds
+
+package FaultTest;
+
+sub http_abort {
+    my ($h) = @_;
+    setsockopt($h->{sock}, Socket::SOL_SOCKET(), Socket::SO_LINGER(),
+               pack('ii', 1, 0));
+    close $h->{sock};
+    return;
+}
+
+sub writing {
+    my ($status) = @_;
+    my $res = http(GET => $status);
+    return $res->{body} =~ /Writing: (\d+)/ ? $1 - 1 : 0;
+}
+
+sub abort_many {
+    my ($n, $batch, $status, @request) = @_;
+    my $t0 = Time::HiRes::time();
+    my $base = writing($status);
+    my $sent = 0;
+    while ($sent < $n) {
+        my $k = $n - $sent < $batch ? $n - $sent : $batch;
+        my @h = map { http_start(@request) } 1 .. $k;
+        $sent += $k;
+        my $deadline = Time::HiRes::time() + 5;
+        while (Time::HiRes::time() < $deadline) {
+            my $answered = grep { IO::Select->new($_->{sock})->can_read(0) }
+                           @h;
+            last if writing($status) - $base + $answered >= $k;
+            Time::HiRes::sleep(0.002);
+        }
+        http_abort($_) for @h;
+        $deadline = Time::HiRes::time() + 5;
+        while (Time::HiRes::time() < $deadline) {
+            last if writing($status) <= $base;
+            Time::HiRes::sleep(0.002);
+        }
+    }
+    return Time::HiRes::time() - $t0;
+}
+
+sub nginx_pid {
+    no warnings 'once';
+    open my $p, '<', $Test::Nginx::Util::PidFile or return undef;
+    chomp(my $pid = <$p> // '');
+    return $pid;
+}
+
+sub reset_peak_rss {
+    my ($pid) = @_;
+    open my $c, '>', "/proc/$pid/clear_refs" or return 0;
+    print $c "5";
+    return close $c;
+}
+
+sub peak_rss {
+    my ($pid) = @_;
+    open my $s, '<', "/proc/$pid/status" or return 0;
+    while (<$s>) {
+        return $1 if /^VmHWM:\s+(\d+)/;
+    }
+    return 0;
+}
+
+sub wait_log {
+    my ($re, $max) = @_;
+    my $t0 = Time::HiRes::time();
+    while (1) {
+        my $t = Time::HiRes::time() - $t0;
+        return $t if log_since_mark() =~ $re;
+        return undef if $t > $max;
+        Time::HiRes::sleep(0.01);
+    }
+}
+
 package FaultTest;
 
 END {
