@@ -35,14 +35,19 @@
  * (A hash deleted meanwhile has maxInactiveInterval alone between the
  * HSETNX and the HMSET that follows it in the same pipeline.)
  *
- * With the hash script, the hash is written first and alone: its shard's
- * clock and contents decide.  A session that ended meanwhile is an ended
- * session (a new one is made), and its shadow key and expiry bucket are
- * not written.
+ * With the hash script, the hash is written by it, beside the shadow key
+ * and the expiry bucket: still two round trips.  The script checks the
+ * session with its shard's clock and contents; one that ended meanwhile
+ * is an ended session: the shadow key written beside it is deleted and
+ * its id taken out of the bucket again, then the next live candidate, or
+ * a new session, is written as if the read had found it ended.
  */
 
 
-/* at most SADD, PEXPIRE, SREM, SET, HSETNX, HMSET, PEXPIRE */
+/*
+ * at most SADD, PEXPIRE, SREM, SET, HSETNX, HMSET, PEXPIRE; or DEL, SREM
+ * (a session that ended meanwhile) and SADD, PEXPIRE, SREM, SET, EVALSHA
+ */
 #define NGX_HTTP_SHARED_SESSION_PLAIN_WRITES   7
 
 /* the reads: one HMGET per candidate id, and TIME */
@@ -76,6 +81,7 @@ struct ngx_http_shared_session_plain_s {
     ngx_http_shared_session_store_t           *st;
     ngx_uint_t                                 invalidate;
     ngx_uint_t                                 hash;     /* the script */
+    ngx_uint_t                                 ended;    /* its 0: i + 1 */
     ngx_uint_t                                 pending;
     ngx_uint_t                                 failed;
     ngx_uint_t                                 nslots;
@@ -141,6 +147,8 @@ static void ngx_http_shared_session_plain_written(void *data,
 static void ngx_http_shared_session_plain_hashed(void *data,
     redisReply *reply, ngx_str_t *error);
 static void ngx_http_shared_session_plain_done(
+    ngx_http_shared_session_plain_t *plain);
+static ngx_int_t ngx_http_shared_session_plain_undo(
     ngx_http_shared_session_plain_t *plain);
 static void ngx_http_shared_session_plain_fail(
     ngx_http_shared_session_plain_t *plain, ngx_str_t *error);
@@ -629,16 +637,6 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
             rc = ngx_http_shared_session_plain_end(plain, &st->ids[i],
                                                    &cand->times);
 
-        } else if (plain->hash) {
-            /*
-             * The hash first, alone: its shard says whether the session is
-             * still live; the shadow key and the bucket follow (hashed()).
-             */
-
-            rc = ngx_http_shared_session_plain_write_hash(plain, &st->ids[i],
-                                                      cand->times.interval,
-                                                      cand);
-
         } else {
             rc = ngx_http_shared_session_plain_expire(plain, &st->ids[i],
                                                       cand->times.interval,
@@ -690,8 +688,7 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
  * The bucket first: SADD is the write that can meet a key of another type
  * or Redis out of memory; when it fails, nothing else is written (the
  * commands after it fail the same way or are cancelled with the request).
- * In a cluster, each goes to its own shard, and an existing session's hash
- * script has gone first (decide()).
+ * In a cluster, each goes to its own shard.
  */
 
 static ngx_int_t
@@ -1119,10 +1116,10 @@ ngx_http_shared_session_plain_written(void *data, redisReply *reply,
 
 /*
  * The hash script's answer for a session read as live (the hash variant):
- * 1, written: now its shadow key and expiry bucket; 0, the session ended
- * meanwhile (expired by its shard's clock, invalidated, deleted): it is an
- * ended session, and the next live candidate, or a new session, is chosen
- * as if the read had found it ended.  Nothing else is in flight here.
+ * 1, written; 0, the session ended meanwhile (expired by its shard's
+ * clock, invalidated, deleted): an ended session, whose shadow key and
+ * bucket, written beside the script, are taken back when all the writes
+ * have answered (done()).
  */
 
 static void
@@ -1131,12 +1128,9 @@ ngx_http_shared_session_plain_hashed(void *data, redisReply *reply,
 {
     ngx_http_shared_session_plain_slot_t  *slot = data;
 
-    ngx_int_t                              rc;
-    ngx_str_t                              e;
-    ngx_uint_t                             i;
-    ngx_http_shared_session_store_t       *st;
-    ngx_http_shared_session_plain_t       *plain;
-    ngx_http_shared_session_candidate_t   *cand;
+    ngx_str_t                         e;
+    ngx_http_shared_session_store_t  *st;
+    ngx_http_shared_session_plain_t  *plain;
 
     plain = slot->plain;
     plain->pending--;
@@ -1168,22 +1162,49 @@ ngx_http_shared_session_plain_hashed(void *data, redisReply *reply,
         return;
     }
 
-    i = st->found - 1;
-    cand = &plain->candidates[i];
-
-    if (reply->integer == 1) {
-        rc = ngx_http_shared_session_plain_expire(plain, &st->ids[i],
-                                                  cand->times.interval,
-                                                  cand->times.accessed);
-
-    } else {
+    if (reply->integer == 0) {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, st->request->connection->log, 0,
                        "shared session: session \"%V\" ended meanwhile",
-                       &st->ids[i]);
+                       &st->ids[st->found - 1]);
 
-        cand->state = NGX_HTTP_SHARED_SESSION_EXPIRED;
-        plain->nslots = 0;
+        plain->candidates[st->found - 1].state =
+                                          NGX_HTTP_SHARED_SESSION_EXPIRED;
+        plain->ended = st->found;
+    }
 
+    ngx_http_shared_session_plain_done(plain);
+}
+
+
+/*
+ * A write answered: when all are in, so is the request, unless the hash
+ * script found its session ended: then its shadow key and bucket are taken
+ * back, and the next candidate or a new session written, in one more
+ * round trip.
+ */
+
+static void
+ngx_http_shared_session_plain_done(ngx_http_shared_session_plain_t *plain)
+{
+    ngx_int_t                         rc;
+    ngx_http_shared_session_store_t  *st;
+
+    if (plain->pending) {
+        return;
+    }
+
+    st = plain->st;
+
+    if (!plain->ended) {
+        st->handler(st->request, st, NGX_OK);
+        return;
+    }
+
+    plain->nslots = 0;
+
+    rc = ngx_http_shared_session_plain_undo(plain);
+
+    if (rc == NGX_OK) {
         rc = ngx_http_shared_session_plain_decide(plain);
     }
 
@@ -1197,14 +1218,49 @@ ngx_http_shared_session_plain_hashed(void *data, redisReply *reply,
 }
 
 
-/* a write answered: when all are in, so is the request */
+/*
+ * The shadow key, SET without a condition beside the script, is deleted:
+ * the session is gone or ended, and Spring takes a shadow key for a live
+ * session.  Its id goes out of the bucket it was added to.
+ */
 
-static void
-ngx_http_shared_session_plain_done(ngx_http_shared_session_plain_t *plain)
+static ngx_int_t
+ngx_http_shared_session_plain_undo(ngx_http_shared_session_plain_t *plain)
 {
-    if (plain->pending == 0) {
-        plain->st->handler(plain->st->request, plain->st, NGX_OK);
+    int64_t                               n;
+    ngx_int_t                             rc;
+    ngx_str_t                             key, member, *id;
+    ngx_http_shared_session_store_t      *st;
+    ngx_http_shared_session_candidate_t  *cand;
+
+    st = plain->st;
+    id = &st->ids[plain->ended - 1];
+    cand = &plain->candidates[plain->ended - 1];
+    n = cand->times.interval;
+
+    plain->ended = 0;
+
+    if (ngx_http_shared_session_store_key(st, NGX_HTTP_SHARED_SESSION_SHADOW,
+                                          id, &key)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
     }
+
+    rc = ngx_http_shared_session_plain_write(plain, "DEL", &key, NULL);
+
+    if (rc != NGX_OK || n < 0) {
+        return rc;
+    }
+
+    if (ngx_http_shared_session_store_bucket_key(st, st->now + n * 1000, &key)
+        != NGX_OK
+        || ngx_http_shared_session_store_member(st, id, &member) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_shared_session_plain_write(plain, "SREM", &key, &member);
 }
 
 
