@@ -175,6 +175,9 @@ ngx_http_shared_session_conn_handler(void *data, redisReply *reply,
     {
         /* the server's script cache was flushed: the script itself, once */
 
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, cmd->log, 0,
+                       "shared session: NOSCRIPT, sending the script");
+
         cmd->retried = 1;
 
         args->argv[0] = "EVAL";

@@ -75,6 +75,15 @@ ngx_http_shared_session_store_bucket(int64_t expiry)
 }
 
 
+/* the hash outlives its session by 5 minutes, as Spring sets it */
+
+int64_t
+ngx_http_shared_session_store_ttl(int64_t interval)
+{
+    return (interval + 300) * 1000;
+}
+
+
 ngx_int_t
 ngx_http_shared_session_store_bucket_key(ngx_http_shared_session_store_t *st,
     int64_t expiry, ngx_str_t *key)

@@ -140,6 +140,9 @@ ngx_int_t ngx_http_shared_session_store_key(
 /* the expiry bucket (ms) of a session that expires at "expiry" (ms) */
 int64_t ngx_http_shared_session_store_bucket(int64_t expiry);
 
+/* the hash's TTL (ms) for a maxInactiveInterval (s) */
+int64_t ngx_http_shared_session_store_ttl(int64_t interval);
+
 /* "<prefix>expirations:<bucket>" */
 ngx_int_t ngx_http_shared_session_store_bucket_key(
     ngx_http_shared_session_store_t *st, int64_t expiry, ngx_str_t *key);

@@ -733,7 +733,8 @@ ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
 
         ngx_http_shared_session_args_push(&slot->args, "PEXPIRE");
         ngx_http_shared_session_args_push_str(&slot->args, &b);
-        ngx_http_shared_session_args_push_int(&slot->args, (n + 300) * 1000);
+        ngx_http_shared_session_args_push_int(&slot->args,
+                                          ngx_http_shared_session_store_ttl(n));
 
         rc = ngx_http_shared_session_plain_send(slot,
                                          ngx_http_shared_session_plain_written,
@@ -802,6 +803,7 @@ ngx_http_shared_session_plain_write_hash(
     ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
     ngx_http_shared_session_candidate_t *cand)
 {
+    int64_t                                ttl;
     ngx_int_t                              rc;
     ngx_str_t                              key;
     ngx_uint_t                             nfields;
@@ -848,9 +850,9 @@ ngx_http_shared_session_plain_write_hash(
     nfields = (cand == NULL) ? 4 : (plain->hash ? 2 : 3);
 
     if (plain->hash) {
+        ttl = (n < 0) ? -1 : ngx_http_shared_session_store_ttl(n);
         slot = ngx_http_shared_session_plain_eval(plain, &key, cand == NULL,
-                                                  n < 0 ? -1 : (n + 300) * 1000,
-                                                  nfields);
+                                                  ttl, nfields);
     } else {
         slot = ngx_http_shared_session_plain_slot(plain, 2 + 2 * nfields);
 
@@ -911,7 +913,8 @@ ngx_http_shared_session_plain_write_hash(
     } else {
         ngx_http_shared_session_args_push(a, "PEXPIRE");
         ngx_http_shared_session_args_push_str(a, &key);
-        ngx_http_shared_session_args_push_int(a, (n + 300) * 1000);
+        ngx_http_shared_session_args_push_int(a,
+                                          ngx_http_shared_session_store_ttl(n));
     }
 
     return ngx_http_shared_session_plain_send(slot,
@@ -970,8 +973,12 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
         return NGX_ERROR;
     }
 
+    /* an ended session's hash: maxInactiveInterval 0, Spring's TTL for it */
+
     if (plain->hash) {
-        slot = ngx_http_shared_session_plain_eval(plain, &key, 0, 300000, 1);
+        slot = ngx_http_shared_session_plain_eval(plain, &key, 0,
+                                       ngx_http_shared_session_store_ttl(0),
+                                       1);
 
     } else {
         slot = ngx_http_shared_session_plain_slot(plain, 4);
@@ -1005,7 +1012,8 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
 
     ngx_http_shared_session_args_push(&slot->args, "PEXPIRE");
     ngx_http_shared_session_args_push_str(&slot->args, &key);
-    ngx_http_shared_session_args_push(&slot->args, "300000");
+    ngx_http_shared_session_args_push_int(&slot->args,
+                                          ngx_http_shared_session_store_ttl(0));
 
     return ngx_http_shared_session_plain_send(slot,
                                          ngx_http_shared_session_plain_written,

@@ -223,7 +223,8 @@ ngx_http_shared_session_scripted_touch(ngx_http_request_t *r,
 
     /* what Spring computes from the interval, for the configured one */
 
-    ngx_http_shared_session_args_push_int(a, (n + 300) * 1000);
+    ngx_http_shared_session_args_push_int(a,
+                                          ngx_http_shared_session_store_ttl(n));
     ngx_http_shared_session_args_push_int(a, n * 1000);
     ngx_http_shared_session_args_push_int(a,
                          ngx_http_shared_session_store_bucket(st->now
