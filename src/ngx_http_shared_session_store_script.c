@@ -1,0 +1,672 @@
+
+/*
+ * Copyright (C) ngx_http_shared_session_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_shared_session_store.h"
+
+
+/*
+ * The scripted back end: each request is one script, so that reading,
+ * checking expiry and writing a session happen atomically: a touch racing
+ * an invalidation or an expiry never recreates a partial hash, and a
+ * request costs one round trip.  A script reaches every key it writes only
+ * on one server: a Redis Cluster has the plain back end.
+ */
+
+
+#define NGX_HTTP_SHARED_SESSION_TOUCH       0
+#define NGX_HTTP_SHARED_SESSION_INVALIDATE  1
+
+
+typedef struct {
+    ngx_http_shared_session_store_t     *st;
+    ngx_uint_t                           script;
+    ngx_http_shared_session_conn_cmd_t   cmd;
+    ngx_http_shared_session_args_t       args;
+} ngx_http_shared_session_scripted_t;
+
+
+static ngx_str_t  ngx_http_shared_session_scripted_texts[] = {
+
+    /*
+     * KEYS: the hashes of the candidate ids, then the hash of new_id;
+     * ARGV: prefix, now, serializer, field, value, maxInactiveInterval (n),
+     * repository ("indexed", "default"), expiration store ("buckets",
+     * "zset"), then for n: the hash TTL, the shadow key TTL, the bucket
+     * (ms), the expiry (ms) and the sorted set score (Java's text); now
+     * and n serialized, the created event's channel ("" for none) and body,
+     * then per key (ids, new_id): id, "expires:<id>" and "<id>" serialized.
+     * Returns {index or 0, creationTime as stored, previous attribute,
+     * bad ids...}
+     *
+     * The first write (ZADD or SADD to the expirations, SET of the shadow
+     * key for a session that never expires, HMSET in the default
+     * repository) is the only one that can fail, on a key of another type
+     * or when Redis is out of memory: Redis does not undo a script's
+     * writes, so it fails before anything is written.  A member already in
+     * its bucket was added, and the bucket's TTL set, by an earlier touch
+     * of the same minute: that TTL outlives the bucket's minute by more
+     * than the 300 s margin Spring gives it.
+     */
+
+    ngx_string(
+    NGX_HTTP_SHARED_SESSION_LUA_COMMON
+    "local field, value, conf = ARGV[4], ARGV[5], tonumber(ARGV[6])\n"
+    "local repo, store = ARGV[7], ARGV[8]\n"
+    "local function expiry(n, i)\n"
+    "  if n == conf then return ARGV[i] end\n"
+    "  return string.format('%.0f', now + n * 1000)\n"
+    "end\n"
+    "local function touch(j, key, n, old, fields)\n"
+    "  local id, member = ARGV[17 + 3 * j - 2], ARGV[17 + 3 * j - 1]\n"
+    "  local zmember = ARGV[17 + 3 * j]\n"
+    "  if repo == 'default' then\n"
+    "    redis.call('HMSET', key, unpack(fields))\n"
+    "    if n < 0 then\n"
+    "      redis.call('PERSIST', key)\n"
+    "    else\n"
+    "      redis.call('PEXPIREAT', key, expiry(n, 12))\n"
+    "    end\n"
+    "    return\n"
+    "  end\n"
+    "  local shadow = prefix .. 'sessions:expires:' .. id\n"
+    "  if store == 'zset' then\n"
+    "    redis.call('ZADD', prefix .. 'sessions:expirations', expiry(n, 13),\n"
+    "               zmember)\n"
+    "  end\n"
+    "  if n < 0 then\n"
+    "    redis.call('SET', shadow, '')\n"
+    "    redis.call('HMSET', key, unpack(fields))\n"
+    "    redis.call('PERSIST', key)\n"
+    "    return\n"
+    "  end\n"
+    "  local ttl, sttl, b\n"
+    "  if n == conf then\n"
+    "    ttl, sttl = ARGV[9], ARGV[10]\n"
+    "    b = prefix .. 'expirations:' .. ARGV[11]\n"
+    "  else\n"
+    "    ttl = string.format('%.0f', (n + 300) * 1000)\n"
+    "    sttl = string.format('%.0f', n * 1000)\n"
+    "    b = bucket(now + n * 1000)\n"
+    "  end\n"
+    "  if store == 'buckets' then\n"
+    "    if redis.call('SADD', b, member) == 1 then\n"
+    "      redis.call('PEXPIRE', b, ttl)\n"
+    "    end\n"
+    "    if old and bucket(old + n * 1000) ~= b then\n"
+    "      redis.pcall('SREM', bucket(old + n * 1000), member)\n"
+    "    end\n"
+    "  end\n"
+    "  redis.call('SET', shadow, '', 'PX', sttl)\n"
+    "  redis.call('HMSET', key, unpack(fields))\n"
+    "  redis.call('PEXPIRE', key, ttl)\n"
+    "end\n"
+    "local bad = {}\n"
+    "for i = 1, #KEYS - 1 do\n"
+    "  local id = ARGV[17 + 3 * i - 2]\n"
+    "  local state, f, ct, la, n = fields(KEYS[i], field)\n"
+    "  if state == 'ok' then\n"
+    "    touch(i, KEYS[i], n, la,\n"
+    "          {'lastAccessedTime', ARGV[14], field, value})\n"
+    "    return {i, f[1], f[4], unpack(bad)}\n"
+    "  elseif state == 'bad' then\n"
+    "    bad[#bad + 1] = bad_id(id, f)\n"
+    "  end\n"
+    "end\n"
+    "local key = KEYS[#KEYS]\n"
+    "if redis.call('EXISTS', key) == 1 then\n"
+    "  return redis.error_reply('ERR session id collision')\n"
+    "end\n"
+    "touch(#KEYS, key, conf, nil,\n"
+    "      {'creationTime', ARGV[14], 'maxInactiveInterval', ARGV[15],\n"
+    "       'lastAccessedTime', ARGV[14], field, value})\n"
+    "if ARGV[16] ~= '' then\n"
+    "  redis.call('PUBLISH', ARGV[16], ARGV[17])\n"
+    "end\n"
+    "return {0, ARGV[2], false, unpack(bad)}\n"),
+
+    /*
+     * KEYS: the hashes of the candidate ids; ARGV: prefix, now,
+     * serializer, repository, expiration store, 0 serialized, the
+     * principal's field, its index's key prefix, then per id: id,
+     * "expires:<id>" and "<id>" serialized.  Returns {index or 0, bad
+     * ids...}
+     *
+     * As Spring's deleteById: the default repository deletes the hash; the
+     * indexed one removes the id from its principal's index (Spring's own
+     * attribute: a principal in a Spring Security context is not read)
+     * and from its expirations, deletes the shadow key, sets
+     * maxInactiveInterval 0 for 300 s, and with buckets adds the member to
+     * the bucket of lastAccessedTime + 0 for 300 s, which Spring's cleanup
+     * job then probes (the sorted set keeps no entry: Spring's listener
+     * removes the one its save adds).  The principal's name is the stored
+     * String decoded: JSON by cjson, JDK from Java's modified UTF-8, as
+     * Spring makes the index's key of it.
+     */
+
+    ngx_string(
+    NGX_HTTP_SHARED_SESSION_LUA_COMMON
+    "local repo, store = ARGV[4], ARGV[5]\n"
+    "local function principal(v)\n"
+    "  if not v then return nil end\n"
+    "  if ser == 'json' then\n"
+    "    local ok, s = pcall(cjson.decode, v)\n"
+    "    if ok and type(s) == 'string' then return s end\n"
+    "    return nil\n"
+    "  end\n"
+    "  local a, b = string.byte(v, 6, 7)\n"
+    "  if string.sub(v, 1, 5) ~= '\\172\\237\\0\\5t' or not b\n"
+    "     or #v ~= 7 + a * 256 + b then\n"
+    "    return nil\n"
+    "  end\n"
+    "  local s = string.gsub(string.sub(v, 8),\n"
+    "    '\\237([\\160-\\175])([\\128-\\191])'\n"
+    "    .. '\\237([\\176-\\191])([\\128-\\191])',\n"
+    "    function(h1, h2, l1, l2)\n"
+    "      local c = 65536 + ((string.byte(h1) - 160) * 64\n"
+    "                         + string.byte(h2) - 128) * 1024\n"
+    "                + (string.byte(l1) - 176) * 64 + string.byte(l2) - 128\n"
+    "      return string.char(240 + math.floor(c / 262144),\n"
+    "                         128 + math.floor(c / 4096) % 64,\n"
+    "                         128 + math.floor(c / 64) % 64, 128 + c % 64)\n"
+    "    end)\n"
+    "  s = string.gsub(s, '\\237[\\160-\\191][\\128-\\191]', '?')\n"
+    "  return (string.gsub(s, '\\192\\128', '\\0'))\n"
+    "end\n"
+    "local bad = {}\n"
+    "for i = 1, #KEYS do\n"
+    "  local id, member, zmember = ARGV[8 + 3 * i - 2], ARGV[8 + 3 * i - 1],\n"
+    "                              ARGV[8 + 3 * i]\n"
+    "  local state, f, ct, la, n = fields(KEYS[i], ARGV[7])\n"
+    "  if state == 'bad' then\n"
+    "    bad[#bad + 1] = bad_id(id, f)\n"
+    "  elseif state == 'ok' then\n"
+    "    if repo == 'default' then\n"
+    "      redis.call('DEL', KEYS[i])\n"
+    "      return {i, unpack(bad)}\n"
+    "    end\n"
+    "    local name = principal(f[4])\n"
+    "    if name then\n"
+    "      redis.pcall('SREM', ARGV[8] .. name, zmember)\n"
+    "    end\n"
+    "    if store == 'zset' then\n"
+    "      redis.pcall('ZREM', prefix .. 'sessions:expirations', zmember)\n"
+    "    elseif n >= 0 then\n"
+    "      redis.pcall('SREM', bucket(la + n * 1000), member)\n"
+    "    end\n"
+    "    redis.call('DEL', prefix .. 'sessions:expires:' .. id)\n"
+    "    redis.call('HMSET', KEYS[i], 'maxInactiveInterval', ARGV[6])\n"
+    "    redis.call('PEXPIRE', KEYS[i], '300000')\n"
+    "    if store == 'buckets' then\n"
+    "      local b = bucket(la)\n"
+    "      if type(redis.pcall('SADD', b, member)) == 'number' then\n"
+    "        redis.call('PEXPIRE', b, '300000')\n"
+    "      end\n"
+    "    end\n"
+    "    return {i, unpack(bad)}\n"
+    "  end\n"
+    "end\n"
+    "return {0, unpack(bad)}\n")
+};
+
+
+static ngx_http_shared_session_script_t  ngx_http_shared_session_scripted[2];
+
+
+static ngx_str_t *ngx_http_shared_session_scripted_scripts(ngx_uint_t *n);
+static ngx_int_t ngx_http_shared_session_scripted_touch(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st);
+static ngx_int_t ngx_http_shared_session_scripted_invalidate(
+    ngx_http_request_t *r, ngx_http_shared_session_store_t *st);
+static ngx_http_shared_session_scripted_t *
+    ngx_http_shared_session_scripted_start(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st, ngx_uint_t script, ngx_uint_t n);
+static void ngx_http_shared_session_scripted_keys(
+    ngx_http_shared_session_scripted_t *sc);
+static void ngx_http_shared_session_scripted_common(
+    ngx_http_shared_session_scripted_t *sc);
+static void ngx_http_shared_session_scripted_layout(
+    ngx_http_shared_session_scripted_t *sc);
+static void ngx_http_shared_session_scripted_id(
+    ngx_http_shared_session_scripted_t *sc, ngx_uint_t i);
+static void ngx_http_shared_session_scripted_bad(
+    ngx_http_shared_session_store_t *st, u_char *s, size_t len);
+static ngx_int_t ngx_http_shared_session_scripted_send(
+    ngx_http_shared_session_scripted_t *sc);
+static void ngx_http_shared_session_scripted_reply(void *data,
+    redisReply *reply, ngx_str_t *error);
+static ngx_int_t ngx_http_shared_session_scripted_parse(
+    ngx_http_shared_session_scripted_t *sc, redisReply *reply);
+static void ngx_http_shared_session_scripted_cleanup(void *data);
+
+
+ngx_http_shared_session_store_ops_t
+    ngx_http_shared_session_store_script_ops =
+{
+    ngx_http_shared_session_scripted_scripts,
+    ngx_http_shared_session_scripted_touch,
+    ngx_http_shared_session_scripted_invalidate
+};
+
+
+static ngx_str_t *
+ngx_http_shared_session_scripted_scripts(ngx_uint_t *n)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < 2; i++) {
+        ngx_http_shared_session_scripted[i].text =
+                                     ngx_http_shared_session_scripted_texts[i];
+        ngx_http_shared_session_script_init(
+                                     &ngx_http_shared_session_scripted[i]);
+    }
+
+    *n = 2;
+
+    return ngx_http_shared_session_scripted_texts;
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_scripted_touch(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st)
+{
+    u_char                              *p;
+    int64_t                              n, expiry;
+    ngx_str_t                            key, score;
+    ngx_uint_t                           i;
+    ngx_http_shared_session_args_t      *a;
+    ngx_http_shared_session_scripted_t  *sc;
+
+    /*
+     * EVALSHA sha numkeys, KEYS: the ids and the new one, ARGV: 17, then 3
+     * per key
+     */
+
+    sc = ngx_http_shared_session_scripted_start(r, st,
+                                              NGX_HTTP_SHARED_SESSION_TOUCH,
+                                              4 * st->nids + 24);
+    if (sc == NULL) {
+        return NGX_ERROR;
+    }
+
+    a = &sc->args;
+
+    ngx_http_shared_session_args_push_int(a, st->nids + 1);
+    ngx_http_shared_session_scripted_keys(sc);
+
+    if (ngx_http_shared_session_store_key(st, NGX_HTTP_SHARED_SESSION_HASH,
+                                          &st->new_id, &key)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_shared_session_args_push_str(a, &key);
+
+    ngx_http_shared_session_scripted_common(sc);
+    ngx_http_shared_session_args_push_str(a, &st->field);
+    ngx_http_shared_session_args_push_str(a, &st->value);
+
+    n = st->max_inactive_interval;
+    expiry = st->now + n * 1000;
+
+    ngx_http_shared_session_args_push_int(a, n);
+    ngx_http_shared_session_scripted_layout(sc);
+
+    /* what Spring computes from the interval, for the configured one */
+
+    p = ngx_pnalloc(r->pool, NGX_HTTP_SHARED_SESSION_SCORE_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    score.data = p;
+    score.len = ngx_http_shared_session_serialize_score(p, expiry) - p;
+
+    ngx_http_shared_session_args_push_int(a,
+                                          ngx_http_shared_session_store_ttl(n));
+    ngx_http_shared_session_args_push_int(a, n * 1000);
+    ngx_http_shared_session_args_push_int(a,
+                                 ngx_http_shared_session_store_bucket(expiry));
+    ngx_http_shared_session_args_push_int(a, expiry);
+    ngx_http_shared_session_args_push_str(a, &score);
+    ngx_http_shared_session_args_push_str(a, &st->s_now);
+    ngx_http_shared_session_args_push_str(a, &st->s_interval);
+    ngx_http_shared_session_args_push_str(a, &st->channel);
+    ngx_http_shared_session_args_push_str(a, &st->event);
+
+    for (i = 0; i <= st->nids; i++) {
+        ngx_http_shared_session_scripted_id(sc, i);
+    }
+
+    return ngx_http_shared_session_scripted_send(sc);
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_scripted_invalidate(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st)
+{
+    ngx_uint_t                           i;
+    ngx_http_shared_session_args_t      *a;
+    ngx_http_shared_session_scripted_t  *sc;
+
+    /* EVALSHA sha numkeys, KEYS: the ids, ARGV: 8, then 3 per id */
+
+    sc = ngx_http_shared_session_scripted_start(r, st,
+                                          NGX_HTTP_SHARED_SESSION_INVALIDATE,
+                                          4 * st->nids + 11);
+    if (sc == NULL) {
+        return NGX_ERROR;
+    }
+
+    a = &sc->args;
+
+    ngx_http_shared_session_args_push_int(a, st->nids);
+    ngx_http_shared_session_scripted_keys(sc);
+
+    ngx_http_shared_session_scripted_common(sc);
+    ngx_http_shared_session_scripted_layout(sc);
+    ngx_http_shared_session_args_push_str(a, &st->s_zero);
+    ngx_http_shared_session_args_push(a,
+                             "sessionAttr:" NGX_HTTP_SHARED_SESSION_PRINCIPAL);
+    ngx_http_shared_session_args_push_str(a, &st->index);
+
+    for (i = 0; i < st->nids; i++) {
+        ngx_http_shared_session_scripted_id(sc, i);
+    }
+
+    return ngx_http_shared_session_scripted_send(sc);
+}
+
+
+/* what every script takes first: the prefix, the time, the serializer */
+
+static void
+ngx_http_shared_session_scripted_common(ngx_http_shared_session_scripted_t *sc)
+{
+    ngx_http_shared_session_store_t  *st;
+
+    st = sc->st;
+
+    ngx_http_shared_session_args_push_str(&sc->args, &st->prefix);
+    ngx_http_shared_session_args_push_int(&sc->args, st->now);
+    ngx_http_shared_session_args_push_str(&sc->args,
+                &ngx_http_shared_session_store_serializers[st->ser->format]);
+}
+
+
+/* the repository and the expiration store, as the scripts name them */
+
+static void
+ngx_http_shared_session_scripted_layout(ngx_http_shared_session_scripted_t *sc)
+{
+    ngx_http_shared_session_store_t  *st;
+
+    st = sc->st;
+
+    ngx_http_shared_session_args_push(&sc->args,
+                          st->repository == NGX_HTTP_SHARED_SESSION_REPO_DEFAULT
+                          ? "default" : "indexed");
+    ngx_http_shared_session_args_push(&sc->args,
+                          st->expiration_store
+                          == NGX_HTTP_SHARED_SESSION_EXPIRY_ZSET
+                          ? "zset" : "buckets");
+}
+
+
+/* a key's three arguments: id, "expires:<id>" and "<id>" serialized */
+
+static void
+ngx_http_shared_session_scripted_id(ngx_http_shared_session_scripted_t *sc,
+    ngx_uint_t i)
+{
+    ngx_http_shared_session_store_t  *st;
+
+    st = sc->st;
+
+    ngx_http_shared_session_args_push_str(&sc->args,
+                                      i < st->nids ? &st->ids[i]
+                                                   : &st->new_id);
+    ngx_http_shared_session_args_push_str(&sc->args, &st->members[i]);
+    ngx_http_shared_session_args_push_str(&sc->args, &st->s_ids[i]);
+}
+
+
+/* the request's state, and "EVALSHA <sha>" for "n" arguments in all */
+
+static ngx_http_shared_session_scripted_t *
+ngx_http_shared_session_scripted_start(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st, ngx_uint_t script, ngx_uint_t n)
+{
+    ngx_pool_cleanup_t                  *cln;
+    ngx_http_shared_session_scripted_t  *sc;
+
+    sc = ngx_pcalloc(r->pool, sizeof(ngx_http_shared_session_scripted_t));
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+
+    if (sc == NULL || cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_shared_session_scripted_cleanup;
+    cln->data = sc;
+
+    sc->st = st;
+    sc->script = script;
+    st->data = sc;
+
+    if (ngx_http_shared_session_args_init(&sc->args, r->pool, n) != NGX_OK) {
+        return NULL;
+    }
+
+    ngx_http_shared_session_args_script(&sc->args,
+                                  &ngx_http_shared_session_scripted[script]);
+
+    return sc;
+}
+
+
+/* the candidates' hashes */
+
+static void
+ngx_http_shared_session_scripted_keys(ngx_http_shared_session_scripted_t *sc)
+{
+    ngx_str_t                         key;
+    ngx_uint_t                        i;
+    ngx_http_shared_session_store_t  *st;
+
+    st = sc->st;
+
+    for (i = 0; i < st->nids; i++) {
+        if (ngx_http_shared_session_store_key(st,
+                                              NGX_HTTP_SHARED_SESSION_HASH,
+                                              &st->ids[i], &key)
+            != NGX_OK)
+        {
+            sc->args.failed = 1;
+            return;
+        }
+
+        ngx_http_shared_session_args_push_str(&sc->args, &key);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_scripted_send(ngx_http_shared_session_scripted_t *sc)
+{
+    ngx_http_shared_session_store_t  *st;
+
+    st = sc->st;
+
+    sc->cmd.conn = st->conn;
+    sc->cmd.log = st->request->connection->log;
+    sc->cmd.timeout = st->timeout;
+    sc->cmd.handler = ngx_http_shared_session_scripted_reply;
+    sc->cmd.data = sc;
+
+    /* the first key follows "EVALSHA sha numkeys" */
+
+    return ngx_http_shared_session_conn_send(&sc->cmd, &sc->args, 3,
+                                             &st->error);
+}
+
+
+static void
+ngx_http_shared_session_scripted_reply(void *data, redisReply *reply,
+    ngx_str_t *error)
+{
+    ngx_http_shared_session_scripted_t  *sc = data;
+
+    ngx_int_t                         rc;
+    ngx_http_shared_session_store_t  *st;
+
+    st = sc->st;
+
+    if (reply == NULL) {
+        st->error = *error;
+        st->handler(st->request, st, NGX_ERROR);
+        return;
+    }
+
+    rc = ngx_http_shared_session_scripted_parse(sc, reply);
+
+    st->handler(st->request, st, rc);
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_scripted_parse(ngx_http_shared_session_scripted_t *sc,
+    redisReply *reply)
+{
+    size_t                            i, first;
+    redisReply                       *e;
+    ngx_http_request_t               *r;
+    ngx_http_shared_session_store_t  *st;
+
+    st = sc->st;
+    r = st->request;
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        st->error.len = reply->len;
+        st->error.data = ngx_pnalloc(r->pool, reply->len);
+        if (st->error.data == NULL) {
+            ngx_str_set(&st->error, "error reply");
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(st->error.data, reply->str, reply->len);
+        return NGX_ERROR;
+    }
+
+    first = (sc->script == NGX_HTTP_SHARED_SESSION_TOUCH) ? 3 : 1;
+
+    if (reply->type != REDIS_REPLY_ARRAY
+        || reply->elements < first
+        || reply->element[0]->type != REDIS_REPLY_INTEGER
+        || reply->element[0]->integer < 0
+        || (ngx_uint_t) reply->element[0]->integer > st->nids)
+    {
+        goto invalid;
+    }
+
+    st->found = (ngx_uint_t) reply->element[0]->integer;
+
+    for (i = first; i < reply->elements; i++) {
+        e = reply->element[i];
+
+        if (e->type == REDIS_REPLY_STRING) {
+            ngx_http_shared_session_scripted_bad(st, (u_char *) e->str,
+                                                 e->len);
+        }
+    }
+
+    if (sc->script != NGX_HTTP_SHARED_SESSION_TOUCH) {
+        return NGX_OK;
+    }
+
+    e = reply->element[1];
+
+    if (e->type != REDIS_REPLY_STRING
+        || ngx_http_shared_session_store_number((u_char *) e->str, e->len,
+                                                &st->creation_time)
+           != NGX_OK)
+    {
+        goto invalid;
+    }
+
+    e = reply->element[2];
+
+    if (e->type == REDIS_REPLY_STRING) {
+        st->previous.len = e->len;
+        st->previous.data = ngx_pnalloc(r->pool, e->len + 1);
+        if (st->previous.data == NULL) {
+            ngx_str_set(&st->error, "out of memory");
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(st->previous.data, e->str, e->len);
+
+    } else if (e->type != REDIS_REPLY_NIL) {
+        goto invalid;
+    }
+
+    return NGX_OK;
+
+invalid:
+
+    ngx_str_set(&st->error, "unexpected reply to session script");
+
+    return NGX_ERROR;
+}
+
+
+/* a script's "bad id" entry: "<id>", or "<id>:<the format it found>" */
+
+static void
+ngx_http_shared_session_scripted_bad(ngx_http_shared_session_store_t *st,
+    u_char *s, size_t len)
+{
+    size_t      n;
+    ngx_str_t   id, *name;
+    ngx_uint_t  i, format;
+
+    format = NGX_HTTP_SHARED_SESSION_FORMAT_NONE;
+
+    for (i = 0; i < 2; i++) {
+        name = &ngx_http_shared_session_store_serializers[i];
+        n = name->len;
+
+        if (len > n + 1 && s[len - n - 1] == ':'
+            && ngx_strncmp(s + len - n, name->data, n) == 0)
+        {
+            format = i;
+            len -= n + 1;
+            break;
+        }
+    }
+
+    id.data = s;
+    id.len = len;
+
+    ngx_http_shared_session_store_invalid(st, &id, format);
+}
+
+
+/* the request is going away before its reply: the reply must not touch it */
+
+static void
+ngx_http_shared_session_scripted_cleanup(void *data)
+{
+    ngx_http_shared_session_scripted_t  *sc = data;
+
+    ngx_http_shared_session_conn_cancel(&sc->cmd);
+}
