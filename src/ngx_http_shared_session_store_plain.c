@@ -156,6 +156,8 @@ static void ngx_http_shared_session_plain_written(void *data,
     redisReply *reply, ngx_str_t *error);
 static void ngx_http_shared_session_plain_hashed(void *data,
     redisReply *reply, ngx_str_t *error);
+static void ngx_http_shared_session_plain_published(void *data,
+    redisReply *reply, ngx_str_t *error);
 static void ngx_http_shared_session_plain_done(
     ngx_http_shared_session_plain_t *plain);
 static ngx_int_t ngx_http_shared_session_plain_undo(
@@ -1026,8 +1028,43 @@ ngx_http_shared_session_plain_publish(ngx_http_shared_session_plain_t *plain)
     ngx_http_shared_session_args_push_str(&slot->args, &st->event);
 
     return ngx_http_shared_session_plain_send(slot,
-                                         ngx_http_shared_session_plain_written,
-                                         1);
+                                       ngx_http_shared_session_plain_published,
+                                       1);
+}
+
+
+/*
+ * The created event's answer: a server that refuses it (an ACL without
+ * PUBLISH) leaves the session written and the event missing, which is
+ * logged; the request goes on.
+ */
+
+static void
+ngx_http_shared_session_plain_published(void *data, redisReply *reply,
+    ngx_str_t *error)
+{
+    ngx_http_shared_session_plain_slot_t  *slot = data;
+
+    ngx_http_shared_session_store_t  *st;
+    ngx_http_shared_session_plain_t  *plain;
+
+    plain = slot->plain;
+
+    if (plain->failed || reply == NULL || reply->type != REDIS_REPLY_ERROR) {
+        ngx_http_shared_session_plain_written(data, reply, error);
+        return;
+    }
+
+    plain->pending--;
+    st = plain->st;
+
+    ngx_log_error(NGX_LOG_WARN, st->request->connection->log, 0,
+                  "shared session: redis %V: created event of session "
+                  "\"%V\" not published: %*s",
+                  ngx_http_shared_session_conn_name(st->conn), &st->new_id,
+                  reply->len, reply->str);
+
+    ngx_http_shared_session_plain_done(plain);
 }
 
 

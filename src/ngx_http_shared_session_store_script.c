@@ -52,7 +52,9 @@ static ngx_str_t  ngx_http_shared_session_scripted_texts[] = {
      * writes, so it fails before anything is written.  A member already in
      * its bucket was added, and the bucket's TTL set, by an earlier touch
      * of the same minute: that TTL outlives the bucket's minute by more
-     * than the 300 s margin Spring gives it.
+     * than the 300 s margin Spring gives it.  The created event comes last;
+     * a server that refuses it (an ACL without PUBLISH) leaves the session
+     * written and the event missing, reported as "!<error>".
      */
 
     ngx_string(
@@ -127,7 +129,10 @@ static ngx_str_t  ngx_http_shared_session_scripted_texts[] = {
     "      {'creationTime', ARGV[14], 'maxInactiveInterval', ARGV[15],\n"
     "       'lastAccessedTime', ARGV[14], field, value})\n"
     "if ARGV[16] ~= '' then\n"
-    "  redis.call('PUBLISH', ARGV[16], ARGV[17])\n"
+    "  local r = redis.pcall('PUBLISH', ARGV[16], ARGV[17])\n"
+    "  if type(r) == 'table' and r.err then\n"
+    "    bad[#bad + 1] = '!' .. r.err\n"
+    "  end\n"
     "end\n"
     "return {0, ARGV[2], false, unpack(bad)}\n"),
 
@@ -629,7 +634,10 @@ invalid:
 }
 
 
-/* a script's "bad id" entry: "<id>", or "<id>:<the format it found>" */
+/*
+ * a script's "bad id" entry: "<id>", or "<id>:<the format it found>"; or
+ * "!<error>" of the created event's PUBLISH
+ */
 
 static void
 ngx_http_shared_session_scripted_bad(ngx_http_shared_session_store_t *st,
@@ -652,6 +660,17 @@ ngx_http_shared_session_scripted_bad(ngx_http_shared_session_store_t *st,
             len -= n + 1;
             break;
         }
+    }
+
+    if (len && s[0] == '!') {
+        /* not an id: the created event's PUBLISH failed (an ACL) */
+
+        ngx_log_error(NGX_LOG_WARN, st->request->connection->log, 0,
+                      "shared session: redis %V: created event of session "
+                      "\"%V\" not published: %*s",
+                      ngx_http_shared_session_conn_name(st->conn),
+                      &st->new_id, len - 1, s + 1);
+        return;
     }
 
     id.data = s;

@@ -26,7 +26,8 @@
 #     session is made, the log names the format found
 #  8  shared_session_jdk_serial_version_uid: the bean written with it;
 #     previousHost read from a bean of another serialVersionUID
-#  9  the created event's channel names the database
+#  9  the created event's channel names the database; a server that
+#     refuses PUBLISH (an ACL) leaves the session written, logged
 #
 # Each scenario prints one line per check; "DIFFERENT" lines show both
 # sides' bytes.
@@ -96,6 +97,11 @@ for my $m ([s => 'on'], [p => 'off']) {
         location /$p/db3/ {
             shared_session;
             shared_session_redis_database 3;
+        }
+        location /$p/nopub/ {
+            shared_session;
+            shared_session_redis_username ss056nopub;
+            shared_session_redis_password ss056-secret;
         }
         location /$p/zset-jdk/ {
             shared_session;
@@ -678,6 +684,22 @@ sub db_channel {
            . "\n";
 }
 
+# 13: a server that refuses PUBLISH (an ACL): the session is written, the
+# event is missing, a warn says so
+sub no_publish {
+    my ($p) = @_;
+    SharedSessionTest::flush();
+    r('ACL', 'SETUSER', 'ss056nopub', 'reset', 'on', '>ss056-secret', '~*',
+      '&*', '+@all', '-publish');
+    my $c = SpringTest::Client->new;
+    my $r = get($c, "/$p/nopub/1");
+    my $id = $r->{json}{sessionId} // '';
+    my $out = "new: $r->{status}, hash: "
+              . r('EXISTS', "$NS:sessions:$id") . "\n";
+    r('ACL', 'DELUSER', 'ss056nopub');
+    return $out;
+}
+
 run_tests();
 
 __DATA__
@@ -941,3 +963,20 @@ sub { main::db_channel('s') . main::db_channel('p') }
 --- no_error_log
 [error]
 [warn]
+
+
+
+=== TEST 13: a server that refuses PUBLISH (an ACL without it): the session is written all the same, the missing event logged
+--- config eval
+$main::config
+--- request
+GET /ping
+--- response_body_filters eval
+sub { main::no_publish('s') . main::no_publish('p') }
+--- response_body
+new: 200, hash: 1
+new: 200, hash: 1
+--- error_log eval
+qr/\[warn\].*shared session: redis 127\.0\.0\.1:\d+: created event of session "[0-9a-f-]{36}" not published: NOPERM/
+--- no_error_log
+[error]
