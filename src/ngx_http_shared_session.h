@@ -21,12 +21,19 @@
 #define NGX_HTTP_SHARED_SESSION_ENDPOINT    1
 #define NGX_HTTP_SHARED_SESSION_INVALIDATE  2
 
+#define NGX_HTTP_SHARED_SESSION_ON_ERROR_FAIL  0
+#define NGX_HTTP_SHARED_SESSION_ON_ERROR_PASS  1
+
 
 typedef struct {
     ngx_array_t                            servers;
     ngx_array_t                            clusters;
     ngx_array_t                            redis_confs;
     ngx_str_t                              default_redis;   /* from env */
+
+    /* what a lookup reads: see ngx_http_shared_session_access.c */
+    ngx_array_t                           *names;    /* of ngx_str_t */
+    ngx_flag_t                             principal; /* names[0], [1] */
 } ngx_http_shared_session_main_conf_t;
 
 
@@ -36,6 +43,11 @@ typedef struct {
     ngx_str_t                              invalidate_redirect;
     ngx_uint_t                             invalidate_methods;
     ngx_flag_t                             invalidate_check_origin;
+    ngx_flag_t                             require;
+    ngx_http_complex_value_t              *require_redirect;
+    ngx_flag_t                             load;
+    ngx_flag_t                             touch;
+    ngx_uint_t                             on_error;
     ngx_array_t                           *redis;    /* of ngx_str_t */
     ngx_flag_t                             redis_cluster;
     ngx_msec_t                             redis_timeout;

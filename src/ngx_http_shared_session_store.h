@@ -43,6 +43,11 @@ struct ngx_http_shared_session_store_s {
     time_t                                     max_inactive_interval;
     ngx_str_t                                  new_id;
 
+    /* load only: the attributes to read, lowercase "sessionAttr:<name>" */
+    ngx_flag_t                                 touch;
+    ngx_str_t                                 *names;
+    ngx_uint_t                                 nnames;
+
     ngx_http_shared_session_store_handler_pt   handler;
 
     /* results: ids[found - 1] is the session, or 0: none (touch: new_id) */
@@ -50,6 +55,12 @@ struct ngx_http_shared_session_store_s {
     int64_t                                    creation_time;
     ngx_str_t                                  previous; /* NULL: absent */
     ngx_str_t                                  error;
+
+    /* load's results: as stored before this request; values: per name */
+    int64_t                                    last_accessed_time;
+    int64_t                                    interval;
+    ngx_str_t                                 *values;   /* NULL: absent */
+    ngx_uint_t                                 bad;      /* not sessions */
 
     /* private */
     ngx_http_request_t                        *request;
@@ -86,6 +97,15 @@ ngx_str_t *ngx_http_shared_session_store_hash_script(ngx_str_t *sha);
  * Spring Session does, or creates st->new_id if there is none.
  */
 ngx_int_t ngx_http_shared_session_store_touch(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st);
+
+/*
+ * Atomically finds the first live session among st->ids and, with
+ * st->touch, touches it as touch() does but for the attribute; never
+ * creates one.  Reads the hash fields named in st->names, compared
+ * without case, into st->values.
+ */
+ngx_int_t ngx_http_shared_session_store_load(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st);
 
 /* Atomically ends the first live session among st->ids as Spring 3.4 does. */
