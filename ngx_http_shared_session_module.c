@@ -14,6 +14,7 @@
 #include "ngx_http_shared_session.h"
 #include "ngx_http_shared_session_access.h"
 #include "ngx_http_shared_session_store.h"
+#include "ngx_http_shared_session_upstream.h"
 
 
 /*
@@ -49,8 +50,6 @@ static char *ngx_http_shared_session_check_cookie_name(ngx_conf_t *cf,
     void *post, void *data);
 static char *ngx_http_shared_session_check_cookie_attr(ngx_conf_t *cf,
     void *post, void *data);
-static char *ngx_http_shared_session_check_redis(ngx_conf_t *cf, void *post,
-    void *data);
 static char *ngx_http_shared_session_secure(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_shared_session_on_error(ngx_conf_t *cf,
@@ -62,8 +61,6 @@ static char *ngx_http_shared_session_init_main_conf(ngx_conf_t *cf,
 static void *ngx_http_shared_session_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_shared_session_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
-static char *ngx_http_shared_session_merge_redis(ngx_conf_t *cf,
-    ngx_http_shared_session_loc_conf_t *conf);
 static ngx_int_t ngx_http_shared_session_concat(ngx_conf_t *cf,
     ngx_str_t *dst, ngx_str_t *a, ngx_str_t *b, ngx_str_t *c);
 static ngx_int_t ngx_http_shared_session_init_process(ngx_cycle_t *cycle);
@@ -96,10 +93,6 @@ static ngx_http_shared_session_slot_t  ngx_http_shared_session_attr_slot = {
 
 static ngx_http_shared_session_slot_t  ngx_http_shared_session_secret_slot = {
     ngx_http_shared_session_check_secret, ngx_conf_set_str_slot
-};
-
-static ngx_http_shared_session_slot_t  ngx_http_shared_session_redis_slot = {
-    ngx_http_shared_session_check_redis, ngx_conf_set_str_array_slot
 };
 
 
@@ -175,12 +168,19 @@ static ngx_command_t  ngx_http_shared_session_commands[] = {
       offsetof(ngx_http_shared_session_loc_conf_t, on_error),
       NULL },
 
+    { ngx_string("shared_session_redis_upstream"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_BLOCK|NGX_CONF_TAKE1,
+      ngx_http_shared_session_upstream_block,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("shared_session_redis"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_shared_session_slot,
+      ngx_http_shared_session_upstream_redis,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_shared_session_loc_conf_t, redis),
-      &ngx_http_shared_session_redis_slot },
+      NULL },
 
     { ngx_string("shared_session_redis_cluster"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
@@ -745,29 +745,6 @@ ngx_http_shared_session_check_cookie_attr(ngx_conf_t *cf, void *post,
 }
 
 
-/* the syntax only: names are resolved when a location uses the address */
-
-static char *
-ngx_http_shared_session_check_redis(ngx_conf_t *cf, void *post, void *data)
-{
-    ngx_str_t  *s = data;
-
-    ngx_url_t  u;
-
-    ngx_memzero(&u, sizeof(ngx_url_t));
-
-    u.url = *s;
-    u.default_port = 6379;
-    u.no_resolve = 1;
-
-    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
-        return u.err ? u.err : "invalid address";
-    }
-
-    return NGX_CONF_OK;
-}
-
-
 static void *
 ngx_http_shared_session_create_main_conf(ngx_conf_t *cf)
 {
@@ -786,6 +763,9 @@ ngx_http_shared_session_create_main_conf(ngx_conf_t *cf)
            != NGX_OK
         || ngx_array_init(&smcf->redis_confs, cf->pool, 1,
                           sizeof(ngx_http_shared_session_redis_conf_t *))
+           != NGX_OK
+        || ngx_array_init(&smcf->upstreams, cf->pool, 1,
+                          sizeof(ngx_http_shared_session_upstream_t *))
            != NGX_OK)
     {
         return NULL;
@@ -795,50 +775,14 @@ ngx_http_shared_session_create_main_conf(ngx_conf_t *cf)
 }
 
 
-/*
- * The default Redis comes from the environment nginx was started with, as
- * the seed's ECS task sets it; read when the configuration is loaded.
- */
-
 static char *
 ngx_http_shared_session_init_main_conf(ngx_conf_t *cf, void *conf)
 {
-    ngx_http_shared_session_main_conf_t *smcf = conf;
-
-    char       *host, *port;
-    ngx_str_t   h, p, colon;
-
     if (ngx_http_shared_session_store_init(cf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
-    host = getenv("REDIS_CLUSTER_ENDPOINT");
-
-    if (host == NULL || *host == '\0') {
-        ngx_str_set(&smcf->default_redis, "127.0.0.1:6379");
-        return NGX_CONF_OK;
-    }
-
-    port = getenv("REDIS_CLUSTER_PORT");
-
-    if (port == NULL || *port == '\0') {
-        port = "6379";
-    }
-
-    h.data = (u_char *) host;
-    h.len = ngx_strlen(host);
-    p.data = (u_char *) port;
-    p.len = ngx_strlen(port);
-    ngx_str_set(&colon, ":");
-
-    if (ngx_http_shared_session_concat(cf, &smcf->default_redis, &h, &colon,
-                                       &p)
-        != NGX_OK)
-    {
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
+    return ngx_http_shared_session_upstream_init_main_conf(cf, conf);
 }
 
 
@@ -871,6 +815,7 @@ ngx_http_shared_session_create_loc_conf(ngx_conf_t *cf)
      *     conf->cookie.samesite = { 0, NULL };
      *     conf->prefix = { 0, NULL };
      *     conf->field = { 0, NULL };
+     *     conf->redis_shorthand = NULL;
      *     conf->server = NULL;
      *     conf->cluster = NULL;
      */
@@ -884,6 +829,7 @@ ngx_http_shared_session_create_loc_conf(ngx_conf_t *cf)
     conf->touch = NGX_CONF_UNSET;
     conf->on_error = NGX_CONF_UNSET_UINT;
     conf->redis = NGX_CONF_UNSET_PTR;
+    conf->redis_upstream = NGX_CONF_UNSET_PTR;
     conf->redis_cluster = NGX_CONF_UNSET;
     conf->redis_timeout = NGX_CONF_UNSET_MSEC;
     conf->redis_database = NGX_CONF_UNSET;
@@ -929,23 +875,6 @@ ngx_http_shared_session_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_value(conf->touch, prev->touch, 1);
     ngx_conf_merge_uint_value(conf->on_error, prev->on_error,
                               NGX_HTTP_SHARED_SESSION_ON_ERROR_FAIL);
-    ngx_conf_merge_ptr_value(conf->redis, prev->redis, NULL);
-    ngx_conf_merge_value(conf->redis_cluster, prev->redis_cluster, 0);
-    ngx_conf_merge_msec_value(conf->redis_timeout, prev->redis_timeout, 1000);
-    ngx_conf_merge_str_value(conf->redis_password, prev->redis_password, "");
-    ngx_conf_merge_str_value(conf->redis_username, prev->redis_username, "");
-    ngx_conf_merge_value(conf->redis_database, prev->redis_database, 0);
-    ngx_conf_merge_value(conf->redis_scripts, prev->redis_scripts, 1);
-    ngx_conf_merge_value(conf->redis_tls, prev->redis_tls, 0);
-    ngx_conf_merge_str_value(conf->redis_tls_trusted_certificate,
-                             prev->redis_tls_trusted_certificate, "");
-    ngx_conf_merge_value(conf->redis_tls_verify, prev->redis_tls_verify, 1);
-    ngx_conf_merge_str_value(conf->redis_tls_server_name,
-                             prev->redis_tls_server_name, "");
-    ngx_conf_merge_str_value(conf->redis_tls_certificate,
-                             prev->redis_tls_certificate, "");
-    ngx_conf_merge_str_value(conf->redis_tls_certificate_key,
-                             prev->redis_tls_certificate_key, "");
     ngx_conf_merge_ptr_value(conf->host, prev->host, NULL);
     ngx_conf_merge_str_value(conf->namespace, prev->namespace,
                              "spring:session");
@@ -967,19 +896,15 @@ ngx_http_shared_session_merge_loc_conf(ngx_conf_t *cf, void *parent,
                              "Lax");
     ngx_conf_merge_value(conf->cookie.base64, prev->cookie.base64, 1);
 
-    if (conf->redis_username.len && conf->redis_password.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"shared_session_redis_username\" \"%V\" "
-                           "requires \"shared_session_redis_password\"",
-                           &conf->redis_username);
+    /* the Redis servers too, for a location with an endpoint */
+
+    if (ngx_http_shared_session_upstream_merge(cf, prev, conf)
+        != NGX_CONF_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
-    /* the Redis of a location that asks it nothing is never set up */
-
-    if (conf->endpoint == NGX_HTTP_SHARED_SESSION_OFF
-        && !conf->require && !conf->load)
-    {
+    if (!ngx_http_shared_session_asks_redis(conf)) {
         return NGX_CONF_OK;
     }
 
@@ -993,165 +918,6 @@ ngx_http_shared_session_merge_loc_conf(ngx_conf_t *cf, void *parent,
                                           &conf->attribute, NULL)
            != NGX_OK)
     {
-        return NGX_CONF_ERROR;
-    }
-
-    return ngx_http_shared_session_merge_redis(cf, conf);
-}
-
-
-/*
- * The Redis this location talks to: one server, or a cluster through its
- * seed nodes.  Settings and servers are shared by every location that
- * asks for the same ones, and so are a worker's connections.
- */
-
-static char *
-ngx_http_shared_session_merge_redis(ngx_conf_t *cf,
-    ngx_http_shared_session_loc_conf_t *conf)
-{
-    ngx_url_t                              u;
-    ngx_str_t                             *address, *name;
-    ngx_uint_t                             i, n;
-    ngx_array_t                            seeds;
-    ngx_http_core_loc_conf_t              *clcf;
-    ngx_http_shared_session_redis_t      **seed;
-    ngx_http_shared_session_main_conf_t   *smcf;
-    ngx_http_shared_session_redis_conf_t   rc, *rcp;
-
-    smcf = ngx_http_conf_get_module_main_conf(cf,
-                                              ngx_http_shared_session_module);
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-
-    if (conf->redis && conf->redis->nelts > 1 && !conf->redis_cluster) {
-        name = conf->redis->elts;
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"shared_session_redis\" \"%V\" is duplicate: "
-                           "several seed nodes need "
-                           "\"shared_session_redis_cluster on\"", &name[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(&rc, sizeof(ngx_http_shared_session_redis_conf_t));
-
-    rc.username = conf->redis_username;
-    rc.password = conf->redis_password;
-    rc.database = conf->redis_database;
-    rc.connect_timeout = conf->redis_timeout;
-    rc.tls = conf->redis_tls;
-    rc.tls_verify = conf->redis_tls_verify;
-    rc.tls_trusted_certificate = conf->redis_tls_trusted_certificate;
-    rc.tls_certificate = conf->redis_tls_certificate;
-    rc.tls_certificate_key = conf->redis_tls_certificate_key;
-    rc.tls_server_name = conf->redis_tls_server_name;
-
-    if (conf->redis_cluster && conf->redis_database) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"shared_session_redis_database\" %i: a Redis "
-                           "Cluster has only database 0",
-                           conf->redis_database);
-        return NGX_CONF_ERROR;
-    }
-
-    /*
-     * A cluster uses plain commands, its scripts could not reach all keys:
-     * only the hash's one-key script, loaded on every node's connection.
-     */
-
-    if (conf->redis_scripts && !conf->redis_cluster) {
-        rc.scripts = ngx_http_shared_session_store_scripts(&rc.nscripts);
-
-    } else if (conf->redis_scripts) {
-        rc.scripts = ngx_http_shared_session_store_hash_script(NULL);
-        rc.nscripts = 1;
-    }
-
-    if (conf->redis_cluster && rc.tls && rc.tls_server_name.len == 0) {
-        /*
-         * Nodes are announced by address: each is verified, as the seeds
-         * are, against the first seed's name (ElastiCache's configuration
-         * endpoint, which its certificates name).  A seed given by address
-         * leaves each node verified against its own.
-         */
-
-        address = conf->redis ? conf->redis->elts : &smcf->default_redis;
-
-        ngx_memzero(&u, sizeof(ngx_url_t));
-        u.url = address[0];
-        u.default_port = 6379;
-        u.no_resolve = 1;
-
-        if (ngx_parse_url(cf->pool, &u) == NGX_OK && u.family != AF_UNIX
-            && u.host.len
-            && ngx_inet_addr(u.host.data, u.host.len) == INADDR_NONE
-            && u.host.data[0] != '[')
-        {
-            rc.tls_server_name.data = ngx_pnalloc(cf->pool, u.host.len + 1);
-            if (rc.tls_server_name.data == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            *ngx_cpymem(rc.tls_server_name.data, u.host.data, u.host.len) =
-                                                                         '\0';
-            rc.tls_server_name.len = u.host.len;
-        }
-    }
-
-    if (clcf->resolver && clcf->resolver->connections.nelts) {
-        /* nginx's "resolver": names are resolved when connecting */
-        rc.resolver = clcf->resolver;
-        rc.resolver_timeout = clcf->resolver_timeout;
-    }
-
-    rcp = ngx_http_shared_session_redis_conf_add(cf, &smcf->redis_confs, &rc);
-    if (rcp == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (conf->redis) {
-        address = conf->redis->elts;
-        n = conf->redis->nelts;
-
-    } else {
-        address = &smcf->default_redis;
-        n = 1;
-    }
-
-    if (ngx_array_init(&seeds, cf->temp_pool, n,
-                       sizeof(ngx_http_shared_session_redis_t *))
-        != NGX_OK)
-    {
-        return NGX_CONF_ERROR;
-    }
-
-    for (i = 0; i < n; i++) {
-        seed = ngx_array_push(&seeds);
-        if (seed == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        *seed = ngx_http_shared_session_redis_add(cf, &smcf->servers,
-                                                  &address[i], rcp);
-        if (*seed == NULL) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid \"shared_session_redis\" address "
-                               "\"%V\"%s", &address[i],
-                               conf->redis ? ""
-                                   : " (from REDIS_CLUSTER_ENDPOINT and "
-                                     "REDIS_CLUSTER_PORT)");
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    if (!conf->redis_cluster) {
-        seed = seeds.elts;
-        conf->server = seed[0];
-        return NGX_CONF_OK;
-    }
-
-    conf->cluster = ngx_http_shared_session_cluster_add(cf, &smcf->clusters,
-                                                        &seeds, rcp);
-    if (conf->cluster == NULL) {
         return NGX_CONF_ERROR;
     }
 

@@ -8,6 +8,8 @@
 #                 reply parser
 #   fuzz_cluster  RESP bytes -> hiredis redisReader -> the cluster layer:
 #                 CLUSTER SLOTS, MOVED/ASK, retries, the hash slot
+#   fuzz_jdk      Java serialization: Long, Integer, String and the bean,
+#                 decoded and encoded against a reference
 #
 # nginx 1.22.1 (scripts/nginx-src.sh) is configured in its own copy under
 # build/fuzz/nginx with clang, -fsanitize=fuzzer-no-link,address,undefined
@@ -35,7 +37,7 @@ need_packages clang libclang-rt-14-dev llvm-14 binutils dpkg-dev make libc6-dev 
 out=$top/build/fuzz
 tree=$out/nginx
 bin=$out/bin
-targets=(fuzz_cookie fuzz_json fuzz_store fuzz_cluster)
+targets=(fuzz_cookie fuzz_json fuzz_store fuzz_cluster fuzz_jdk)
 
 mkdir -p "$out" "$bin"
 
@@ -189,14 +191,14 @@ objcopy --redefine-sym main=ngx_fuzz_nginx_main objs/src/core/nginx.o \
 
 # FUZZ_COVERAGE=1: also build/fuzz/bin/cov/<target>, the same with
 # source-based coverage (-fprofile-instr-generate -fcoverage-mapping) in the
-# harness and the module's cookie and JSON code, for fuzz/coverage.sh
+# harness and the module's cookie, JSON and JDK code, for fuzz/coverage.sh
 
 cov=()
 if [ "${FUZZ_COVERAGE:-}" = 1 ]; then
     cov=(-fprofile-instr-generate -fcoverage-mapping)
     mkdir -p "$bin/cov" "$out/cov"
 
-    for f in cookie json; do
+    for f in cookie json jdk; do
         clang -c "${cflags[@]}" "${cov[@]}" "${incs[@]}" \
             -o "$out/cov/ngx_http_shared_session_$f.o" \
             "$top/src/ngx_http_shared_session_$f.c"
@@ -240,6 +242,8 @@ for t in "${targets[@]}"; do
                 clink+=("$out/cov/ngx_http_shared_session_cookie.o") ;;
             */addon/src/ngx_http_shared_session_json.o)
                 clink+=("$out/cov/ngx_http_shared_session_json.o") ;;
+            */addon/src/ngx_http_shared_session_jdk.o)
+                clink+=("$out/cov/ngx_http_shared_session_jdk.o") ;;
             *) clink+=("$o") ;;
         esac
     done

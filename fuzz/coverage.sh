@@ -7,13 +7,14 @@
 # files each target is about.  HTML pages: build/fuzz/coverage/<target>/.
 #
 #   FUZZ_TARGETS="..."  a subset of: fuzz_cookie fuzz_json fuzz_store fuzz_cluster
+#                       fuzz_jdk
 
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-read -r -a targets <<< "${FUZZ_TARGETS:-fuzz_cookie fuzz_json fuzz_store fuzz_cluster}"
+read -r -a targets <<< "${FUZZ_TARGETS:-fuzz_cookie fuzz_json fuzz_store fuzz_cluster fuzz_jdk}"
 
 FUZZ_COVERAGE=1 fuzz/build.sh
 
@@ -27,6 +28,7 @@ for t in "${targets[@]}"; do
         fuzz_json) files=(src/ngx_http_shared_session_json.c) ;;
         fuzz_store) files=(src/ngx_http_shared_session_store.c) ;;
         fuzz_cluster) files=(src/ngx_http_shared_session_cluster.c) ;;
+        fuzz_jdk) files=(src/ngx_http_shared_session_jdk.c) ;;
         *) echo "no such target: $t" >&2; exit 2 ;;
     esac
 

@@ -6,7 +6,7 @@
 #
 #   FUZZ_SECONDS=N      seconds of fuzzing per target (default 60; CI: 10)
 #   FUZZ_TARGETS="..."  a subset of: fuzz_cookie fuzz_json fuzz_store
-#                       fuzz_cluster
+#                       fuzz_cluster fuzz_jdk
 #   FUZZ_ARGS="..."     more libFuzzer flags (e.g. -jobs=2 -workers=2)
 #
 # The growing corpus is kept in build/fuzz/corpus/<target>/ (the seeds in
@@ -22,7 +22,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 secs=${FUZZ_SECONDS:-60}
-read -r -a targets <<< "${FUZZ_TARGETS:-fuzz_cookie fuzz_json fuzz_store fuzz_cluster}"
+read -r -a targets <<< "${FUZZ_TARGETS:-fuzz_cookie fuzz_json fuzz_store fuzz_cluster fuzz_jdk}"
 read -r -a extra <<< "${FUZZ_ARGS:-}"
 
 case $secs in

@@ -25,10 +25,16 @@
 #define NGX_HTTP_SHARED_SESSION_ON_ERROR_PASS  1
 
 
+/* a shared_session_redis_upstream block (ngx_http_shared_session_upstream.c) */
+typedef struct ngx_http_shared_session_upstream_s
+    ngx_http_shared_session_upstream_t;
+
+
 typedef struct {
     ngx_array_t                            servers;
     ngx_array_t                            clusters;
     ngx_array_t                            redis_confs;
+    ngx_array_t                            upstreams;       /* named */
     ngx_str_t                              default_redis;   /* from env */
 
     /* what a lookup reads: see ngx_http_shared_session_access.c */
@@ -49,6 +55,7 @@ typedef struct {
     ngx_flag_t                             touch;
     ngx_uint_t                             on_error;
     ngx_array_t                           *redis;    /* of ngx_str_t */
+    ngx_http_shared_session_upstream_t    *redis_upstream;  /* or a name */
     ngx_flag_t                             redis_cluster;
     ngx_msec_t                             redis_timeout;
     ngx_str_t                              redis_password;
@@ -71,9 +78,17 @@ typedef struct {
     /* derived when merged */
     ngx_str_t                              prefix;   /* "<namespace>:" */
     ngx_str_t                              field;    /* "sessionAttr:<a>" */
+    /* the first shared_session_redis_* connection setting, here or above */
+    char                                  *redis_shorthand;
     ngx_http_shared_session_redis_t       *server;   /* standalone */
     ngx_http_shared_session_cluster_t     *cluster;  /* or cluster */
 } ngx_http_shared_session_loc_conf_t;
+
+
+/* an endpoint, or a lookup (require, load): the location's Redis is set up */
+#define ngx_http_shared_session_asks_redis(conf)                              \
+    ((conf)->endpoint != NGX_HTTP_SHARED_SESSION_OFF                          \
+     || (conf)->require || (conf)->load)
 
 
 /* the content handlers of shared_session and shared_session_invalidate */
