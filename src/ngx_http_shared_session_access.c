@@ -10,6 +10,7 @@
 
 #include "ngx_http_shared_session.h"
 #include "ngx_http_shared_session_access.h"
+#include "ngx_http_shared_session_jdk.h"
 #include "ngx_http_shared_session_json.h"
 #include "ngx_http_shared_session_store.h"
 
@@ -589,9 +590,9 @@ ngx_http_shared_session_access_found(ngx_http_request_t *r,
 
 
 /*
- * A stored String as a variable's value: as the JSON serializer writes it
- * (JDK serialization: see ngx_http_shared_session_jdk.c, once merged, where
- * the hook below goes).  A value with control characters reads as empty:
+ * A stored String as a variable's value, as either serializer writes it:
+ * JSON (GenericJackson2JsonRedisSerializer) or Java serialization (Spring
+ * Session's default).  A value with control characters reads as empty:
  * put in a header it could end the header.
  */
 
@@ -599,13 +600,25 @@ static ngx_int_t
 ngx_http_shared_session_access_text(ngx_pool_t *pool, ngx_str_t *in,
     ngx_str_t *out)
 {
-    size_t  i;
+    size_t     i;
+    u_char    *buf;
+    ngx_int_t  rc;
 
     ngx_str_null(out);
 
-    /* JDK serialization hook: a stream starting 0xac 0xed, a String */
+    if (ngx_http_shared_session_jdk_is_serialized(in->data, in->len)) {
+        buf = ngx_pnalloc(pool, in->len);
+        if (buf == NULL) {
+            return NGX_ERROR;
+        }
 
-    if (ngx_http_shared_session_json_text(pool, in, out) != NGX_OK) {
+        rc = ngx_http_shared_session_jdk_string(in->data, in->len, buf, out);
+
+    } else {
+        rc = ngx_http_shared_session_json_text(pool, in, out);
+    }
+
+    if (rc != NGX_OK) {
         ngx_str_null(out);
         return NGX_DECLINED;
     }

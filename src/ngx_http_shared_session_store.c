@@ -12,8 +12,6 @@
 #include "ngx_http_shared_session_store.h"
 
 
-#define NGX_HTTP_SHARED_SESSION_TOUCH       0
-#define NGX_HTTP_SHARED_SESSION_INVALIDATE  1
 
 
 /*
@@ -173,7 +171,69 @@ static ngx_str_t  ngx_http_shared_session_scripts[] = {
     "    return {i, unpack(bad)}\n"
     "  end\n"
     "end\n"
-    "return {0, unpack(bad)}\n")
+    "return {0, unpack(bad)}\n"),
+
+    /*
+     * KEYS: the hashes of the candidate ids; ARGV: prefix, now, "1" to
+     * touch, the number of names, the names (lowercase hash fields), the
+     * ids; returns {index, {bad ids}, creationTime, lastAccessedTime,
+     * maxInactiveInterval as stored, the names' values (nil: absent)}, or
+     * {0, {bad ids}}.
+     *
+     * The touch is the first script's for a session found, without the
+     * attribute: the session is never created, and an ended one is left
+     * as it is.  Hash fields are compared with the names without case (the
+     * names come from nginx variables, which nginx lowercases): HKEYS only
+     * when there are names.
+     */
+
+    ngx_string(
+    NGX_HTTP_SHARED_SESSION_LUA_COMMON
+    "local touch, nn = ARGV[3] == '1', tonumber(ARGV[4])\n"
+    "local function refresh(id, key, n, la)\n"
+    "  local shadow = prefix .. 'sessions:expires:' .. id\n"
+    "  if n < 0 then\n"
+    "    redis.call('SET', shadow, '')\n"
+    "    redis.call('HSET', key, 'lastAccessedTime', ARGV[2])\n"
+    "    redis.call('PERSIST', key)\n"
+    "    return\n"
+    "  end\n"
+    "  local ttl = string.format('%.0f', (n + 300) * 1000)\n"
+    "  local b = bucket(now + n * 1000)\n"
+    "  local member = '\"expires:' .. id .. '\"'\n"
+    "  if redis.call('SADD', b, member) == 1 then\n"
+    "    redis.call('PEXPIRE', b, ttl)\n"
+    "  end\n"
+    "  if bucket(la + n * 1000) ~= b then\n"
+    "    redis.pcall('SREM', bucket(la + n * 1000), member)\n"
+    "  end\n"
+    "  redis.call('SET', shadow, '', 'PX', string.format('%.0f', n * 1000))\n"
+    "  redis.call('HSET', key, 'lastAccessedTime', ARGV[2])\n"
+    "  redis.call('PEXPIRE', key, ttl)\n"
+    "end\n"
+    "local function values(key)\n"
+    "  local v, want = {}, {}\n"
+    "  if nn == 0 then return v end\n"
+    "  for j = 1, nn do want[ARGV[4 + j]] = j; v[j] = false end\n"
+    "  for _, name in ipairs(redis.call('HKEYS', key)) do\n"
+    "    local j = want[string.lower(name)]\n"
+    "    if j and not v[j] then v[j] = redis.call('HGET', key, name) end\n"
+    "  end\n"
+    "  return v\n"
+    "end\n"
+    "local bad = {}\n"
+    "for i = 1, #KEYS do\n"
+    "  local id = ARGV[4 + nn + i]\n"
+    "  local state, f, ct, la, n = fields(KEYS[i])\n"
+    "  if state == 'ok' then\n"
+    "    local v = values(KEYS[i])\n"
+    "    if touch then refresh(id, KEYS[i], n, la) end\n"
+    "    return {i, bad, f[1], f[2], f[3], unpack(v, 1, nn)}\n"
+    "  elseif state == 'bad' then\n"
+    "    bad[#bad + 1] = id\n"
+    "  end\n"
+    "end\n"
+    "return {0, bad}\n")
 };
 
 
@@ -204,7 +264,10 @@ static ngx_str_t  ngx_http_shared_session_hash_script = ngx_string(
     "return 1\n");
 
 
-static u_char  ngx_http_shared_session_sha[2][40];
+#define NGX_HTTP_SHARED_SESSION_NSCRIPTS                                      \
+    (sizeof(ngx_http_shared_session_scripts) / sizeof(ngx_str_t))
+
+static u_char  ngx_http_shared_session_sha[NGX_HTTP_SHARED_SESSION_NSCRIPTS][40];
 static u_char  ngx_http_shared_session_hash_sha[40];
 
 
@@ -220,6 +283,10 @@ static void ngx_http_shared_session_store_reply(void *data,
     redisReply *reply, ngx_str_t *error);
 static ngx_int_t ngx_http_shared_session_store_parse(
     ngx_http_shared_session_store_t *st, redisReply *reply);
+static ngx_int_t ngx_http_shared_session_store_parse_load(
+    ngx_http_shared_session_store_t *st, redisReply *reply);
+static ngx_int_t ngx_http_shared_session_store_error(
+    ngx_http_shared_session_store_t *st, redisReply *reply);
 static void ngx_http_shared_session_store_cleanup(void *data);
 
 
@@ -230,7 +297,7 @@ ngx_http_shared_session_store_init(ngx_conf_t *cf)
     ngx_uint_t  i;
     ngx_sha1_t  sha1;
 
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < NGX_HTTP_SHARED_SESSION_NSCRIPTS; i++) {
         ngx_sha1_init(&sha1);
         ngx_sha1_update(&sha1, ngx_http_shared_session_scripts[i].data,
                         ngx_http_shared_session_scripts[i].len);
@@ -281,12 +348,13 @@ ngx_http_shared_session_store_touch(ngx_http_request_t *r,
     ngx_uint_t   i, k, a;
 
     if (!st->scripts) {
-        return ngx_http_shared_session_store_plain(r, st, 0);
+        return ngx_http_shared_session_store_plain(r, st,
+                                               NGX_HTTP_SHARED_SESSION_OP_TOUCH);
     }
 
     /* EVALSHA sha numkeys, keys: ids + new, args: 9 + ids */
 
-    if (ngx_http_shared_session_store_run(r, st, NGX_HTTP_SHARED_SESSION_TOUCH,
+    if (ngx_http_shared_session_store_run(r, st, NGX_HTTP_SHARED_SESSION_OP_TOUCH,
                                           st->nids + 1, 9 + st->nids)
         != NGX_OK)
     {
@@ -346,17 +414,75 @@ ngx_http_shared_session_store_touch(ngx_http_request_t *r,
 
 
 ngx_int_t
+ngx_http_shared_session_store_load(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st)
+{
+    u_char      *p;
+    ngx_uint_t   i, a;
+
+    if (!st->scripts) {
+        return ngx_http_shared_session_store_plain(r, st,
+                                                NGX_HTTP_SHARED_SESSION_OP_LOAD);
+    }
+
+    /* EVALSHA sha numkeys, keys: ids, args: 4 + names + ids */
+
+    if (ngx_http_shared_session_store_run(r, st, NGX_HTTP_SHARED_SESSION_OP_LOAD,
+                                          st->nids,
+                                          4 + st->nnames + st->nids)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    a = 3 + st->nids;
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    st->argv[a + 2] = st->touch ? "1" : "0";
+    st->argvlen[a + 2] = 1;
+    (void) ngx_http_shared_session_store_arg(st, a + 3, p, "%ui", st->nnames);
+
+    for (i = 0; i < st->nnames; i++) {
+        st->argv[a + 4 + i] = (const char *) st->names[i].data;
+        st->argvlen[a + 4 + i] = st->names[i].len;
+    }
+
+    a += 4 + st->nnames;
+
+    for (i = 0; i < st->nids; i++) {
+        st->argv[3 + i] = (const char *) ngx_http_shared_session_store_key(
+                                  r->pool, &st->prefix, "sessions:",
+                                  &st->ids[i],
+                                  &st->argvlen[3 + i]);
+        if (st->argv[3 + i] == NULL) {
+            return NGX_ERROR;
+        }
+
+        st->argv[a + i] = (const char *) st->ids[i].data;
+        st->argvlen[a + i] = st->ids[i].len;
+    }
+
+    return ngx_http_shared_session_store_send(st);
+}
+
+
+ngx_int_t
 ngx_http_shared_session_store_invalidate(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st)
 {
     ngx_uint_t  i, a;
 
     if (!st->scripts) {
-        return ngx_http_shared_session_store_plain(r, st, 1);
+        return ngx_http_shared_session_store_plain(r, st,
+                                          NGX_HTTP_SHARED_SESSION_OP_INVALIDATE);
     }
 
     if (ngx_http_shared_session_store_run(r, st,
-                                          NGX_HTTP_SHARED_SESSION_INVALIDATE,
+                                          NGX_HTTP_SHARED_SESSION_OP_INVALIDATE,
                                           st->nids, 2 + st->nids)
         != NGX_OK)
     {
@@ -504,7 +630,12 @@ ngx_http_shared_session_store_reply(void *data, redisReply *reply,
         return;
     }
 
-    rc = ngx_http_shared_session_store_parse(st, reply);
+    if (st->script == NGX_HTTP_SHARED_SESSION_OP_LOAD) {
+        rc = ngx_http_shared_session_store_parse_load(st, reply);
+
+    } else {
+        rc = ngx_http_shared_session_store_parse(st, reply);
+    }
 
     st->handler(r, st, rc);
 }
@@ -521,18 +652,10 @@ ngx_http_shared_session_store_parse(ngx_http_shared_session_store_t *st,
     r = st->request;
 
     if (reply->type == REDIS_REPLY_ERROR) {
-        st->error.len = reply->len;
-        st->error.data = ngx_pnalloc(r->pool, reply->len);
-        if (st->error.data == NULL) {
-            ngx_str_set(&st->error, "error reply");
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(st->error.data, reply->str, reply->len);
-        return NGX_ERROR;
+        return ngx_http_shared_session_store_error(st, reply);
     }
 
-    first = (st->script == NGX_HTTP_SHARED_SESSION_TOUCH) ? 3 : 1;
+    first = (st->script == NGX_HTTP_SHARED_SESSION_OP_TOUCH) ? 3 : 1;
 
     if (reply->type != REDIS_REPLY_ARRAY
         || reply->elements < first
@@ -554,7 +677,7 @@ ngx_http_shared_session_store_parse(ngx_http_shared_session_store_t *st,
         }
     }
 
-    if (st->script != NGX_HTTP_SHARED_SESSION_TOUCH) {
+    if (st->script != NGX_HTTP_SHARED_SESSION_OP_TOUCH) {
         return NGX_OK;
     }
 
@@ -589,6 +712,135 @@ ngx_http_shared_session_store_parse(ngx_http_shared_session_store_t *st,
 invalid:
 
     ngx_str_set(&st->error, "unexpected reply to session script");
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_store_parse_load(ngx_http_shared_session_store_t *st,
+    redisReply *reply)
+{
+    size_t               i;
+    int64_t              n;
+    redisReply          *e, *bad;
+    ngx_http_request_t  *r;
+
+    r = st->request;
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        return ngx_http_shared_session_store_error(st, reply);
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY
+        || reply->elements < 2
+        || reply->element[0]->type != REDIS_REPLY_INTEGER
+        || reply->element[0]->integer < 0
+        || (ngx_uint_t) reply->element[0]->integer > st->nids
+        || reply->element[1]->type != REDIS_REPLY_ARRAY)
+    {
+        goto invalid;
+    }
+
+    st->found = (ngx_uint_t) reply->element[0]->integer;
+    bad = reply->element[1];
+
+    for (i = 0; i < bad->elements; i++) {
+        e = bad->element[i];
+
+        if (e->type == REDIS_REPLY_STRING) {
+            ngx_http_shared_session_store_invalid(st, (u_char *) e->str,
+                                                  e->len);
+            st->bad++;
+        }
+    }
+
+    if (st->found == 0) {
+        return NGX_OK;
+    }
+
+    if (reply->elements != 5 + st->nnames) {
+        goto invalid;
+    }
+
+    for (i = 2; i < 5; i++) {
+        e = reply->element[i];
+
+        if (e->type != REDIS_REPLY_STRING
+            || ngx_http_shared_session_store_number((u_char *) e->str,
+                                                    e->len, &n)
+               != NGX_OK)
+        {
+            goto invalid;
+        }
+
+        if (i == 2) {
+            st->creation_time = n;
+
+        } else if (i == 3) {
+            st->last_accessed_time = n;
+
+        } else {
+            st->interval = n;
+        }
+    }
+
+    if (st->nnames == 0) {
+        return NGX_OK;
+    }
+
+    st->values = ngx_pcalloc(r->pool, st->nnames * sizeof(ngx_str_t));
+    if (st->values == NULL) {
+        ngx_str_set(&st->error, "out of memory");
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < st->nnames; i++) {
+        e = reply->element[5 + i];
+
+        if (e->type == REDIS_REPLY_NIL) {
+            continue;
+        }
+
+        if (e->type != REDIS_REPLY_STRING) {
+            goto invalid;
+        }
+
+        /* the reply is freed after its handler returns */
+
+        st->values[i].data = ngx_pnalloc(r->pool, e->len + 1);
+        if (st->values[i].data == NULL) {
+            ngx_str_set(&st->error, "out of memory");
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(st->values[i].data, e->str, e->len);
+        st->values[i].len = e->len;
+    }
+
+    return NGX_OK;
+
+invalid:
+
+    ngx_str_set(&st->error, "unexpected reply to session script");
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_store_error(ngx_http_shared_session_store_t *st,
+    redisReply *reply)
+{
+    st->error.len = reply->len;
+    st->error.data = ngx_pnalloc(st->request->pool, reply->len);
+
+    if (st->error.data == NULL) {
+        ngx_str_set(&st->error, "error reply");
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(st->error.data, reply->str, reply->len);
 
     return NGX_ERROR;
 }

@@ -19,6 +19,12 @@
 typedef struct ngx_http_shared_session_store_s
     ngx_http_shared_session_store_t;
 
+
+/* the operations, and the scripts' indexes */
+#define NGX_HTTP_SHARED_SESSION_OP_TOUCH       0
+#define NGX_HTTP_SHARED_SESSION_OP_INVALIDATE  1
+#define NGX_HTTP_SHARED_SESSION_OP_LOAD        2
+
 /* rc is NGX_OK, or NGX_ERROR with the cause in st->error */
 typedef void (*ngx_http_shared_session_store_handler_pt)(
     ngx_http_request_t *r, ngx_http_shared_session_store_t *st, ngx_int_t rc);
@@ -120,7 +126,7 @@ ngx_int_t ngx_http_shared_session_store_invalidate(ngx_http_request_t *r,
  * trips, and a touch is not atomic with a concurrent invalidation.
  */
 ngx_int_t ngx_http_shared_session_store_plain(ngx_http_request_t *r,
-    ngx_http_shared_session_store_t *st, ngx_uint_t invalidate);
+    ngx_http_shared_session_store_t *st, ngx_uint_t op);
 
 /* shared by both variants */
 ngx_int_t ngx_http_shared_session_store_number(u_char *p, size_t len,

@@ -164,11 +164,20 @@ static ngx_str_t *ngx_http_shared_session_plain_number(ngx_pool_t *pool,
 
 ngx_int_t
 ngx_http_shared_session_store_plain(ngx_http_request_t *r,
-    ngx_http_shared_session_store_t *st, ngx_uint_t invalidate)
+    ngx_http_shared_session_store_t *st, ngx_uint_t op)
 {
     ngx_int_t                         rc;
+    ngx_uint_t                        invalidate;
     ngx_pool_cleanup_t               *cln;
     ngx_http_shared_session_plain_t  *plain;
+
+    if (op == NGX_HTTP_SHARED_SESSION_OP_LOAD) {
+        /* XXX: not yet */
+        ngx_str_set(&st->error, "load needs scripts");
+        return NGX_DECLINED;
+    }
+
+    invalidate = (op == NGX_HTTP_SHARED_SESSION_OP_INVALIDATE);
 
     plain = ngx_pcalloc(r->pool, sizeof(ngx_http_shared_session_plain_t));
     cln = ngx_pool_cleanup_add(r->pool, 0);
