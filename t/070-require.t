@@ -20,6 +20,8 @@
 
 use lib 't/inc';
 use SharedSessionTest;
+use POSIX ();
+use Time::HiRes ();
 use Test::Nginx::Socket 'no_plan';
 
 no_shuffle();
@@ -281,6 +283,80 @@ sub main::hash {
     my ($id, $field) = @_;
     return SharedSessionTest::redis_cmd('HGET', "spring:session:sessions:$id",
                                         $field);
+}
+
+# Clients that request /app/ with a fresh session while it is ended: by
+# the invalidate endpoint (how = "/logout") or by deleting its keys
+# ("DEL").  Each child prints "<start ms> <end ms> <status>" per request.
+sub main::race {
+    my ($how) = @_;
+    my $id = SharedSessionTest::seed_session(id => 'race-' . int(rand(1e9)));
+    my @pipes;
+    for my $k (1 .. 4) {
+        pipe(my $r, my $w) or die "pipe: $!";
+        my $pid = fork() // die "fork: $!";
+        if ($pid == 0) {
+            close $r;
+            my $deadline = Time::HiRes::time() + 1.0;
+            for (1 .. 5000) {
+                last if Time::HiRes::time() > $deadline;
+                my $t0 = SharedSessionTest::now_ms();
+                my $res = SharedSessionTest::http_request(GET => '/app/race',
+                                                          main::cookie($id));
+                printf $w "%d %d %s\n", $t0, SharedSessionTest::now_ms(),
+                       $res->{status};
+            }
+            close $w;
+            POSIX::_exit(0);
+        }
+        close $w;
+        push @pipes, [$pid, $r];
+    }
+    Time::HiRes::sleep(0.3);
+    my $t_begin = SharedSessionTest::now_ms();
+    my $t_end;
+    if ($how eq 'DEL') {
+        my $c = SharedSessionTest::connect_redis();
+        my $buckets = $c->cmd('KEYS', 'spring:session:expirations:*');
+        $c->cmd('MULTI');
+        $c->cmd('DEL', "spring:session:sessions:$id",
+                "spring:session:sessions:expires:$id");
+        $c->cmd('SREM', $_, qq("expires:$id")) for @$buckets;
+        $c->cmd('EXEC');
+    } else {
+        my $res = SharedSessionTest::http_request(GET => $how,
+                                                  main::cookie($id));
+        die "invalidate: $res->{status}\n" unless $res->{status} == 302;
+    }
+    $t_end = SharedSessionTest::now_ms();
+    my (%before, %after);
+    for my $p (@pipes) {
+        my $fh = $p->[1];
+        while (my $line = <$fh>) {
+            my ($t0, $t1, $status) = split ' ', $line;
+            if ($t1 < $t_begin) { $before{$status}++ }
+            elsif ($t0 > $t_end) { $after{$status}++ }
+        }
+        waitpid($p->[0], 0);
+    }
+    my $out = 'before: ' . join(' ', map { "$_" } sort keys %before)
+              . " only\nafter the invalidation: "
+              . join(' ', sort keys %after) . " only\n";
+    my $mii = SharedSessionTest::redis_cmd('HGET',
+                  "spring:session:sessions:$id", 'maxInactiveInterval');
+    $out .= 'hash: ' . (defined $mii ? "maxInactiveInterval=$mii" : 'absent')
+            . "\n";
+    $out .= 'shadow key: ' . (SharedSessionTest::redis_cmd('EXISTS',
+                "spring:session:sessions:expires:$id") ? 'present' : 'absent')
+            . "\n";
+    my $in = 0;
+    for my $b (@{ SharedSessionTest::redis_cmd('KEYS',
+                                               'spring:session:expirations:*') })
+    {
+        $in ||= SharedSessionTest::redis_cmd('SISMEMBER', $b,
+                                             qq("expires:$id"));
+    }
+    return $out . 'in a bucket: ' . ($in ? 'yes' : 'no') . "\n";
 }
 
 run_tests();
@@ -715,6 +791,46 @@ GET /app/logged
 upstream: principal=[alice] id=[e1237df7-5646-4382-aa12-41435ed09dc7] status=[valid] tenant=[acme]
 --- access_log
 /app/logged 200 sid=e1237df7-5646-4382-aa12-41435ed09dc7 st=valid p=alice
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 13: a touch never recreates an invalidated session: 4 clients hammer a session while it is invalidated (Spring 3.4: maxInactiveInterval 0); after the 302, every answer is 401, and the shadow key and the bucket member stay gone
+--- init
+main::seed();
+--- request
+GET /index.html
+--- response_body_filters eval
+sub { main::race('/logout') }
+--- response_body
+before: 200 only
+after the invalidation: 401 only
+hash: maxInactiveInterval=0
+shadow key: absent
+in a bucket: no
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 14: nor a deleted one (as a Spring Boot 3 app deletes it, or an expiry): after the DEL, every answer is 401 and no key of the session comes back
+--- init
+main::seed();
+--- request
+GET /index.html
+--- response_body_filters eval
+sub { main::race('DEL') }
+--- response_body
+before: 200 only
+after the invalidation: 401 only
+hash: absent
+shadow key: absent
+in a bucket: no
 --- no_error_log
 [error]
 [alert]
