@@ -20,6 +20,7 @@
 
 use lib 't/inc';
 use SharedSessionTest;
+use EdgeTest;
 use POSIX ();
 use Time::HiRes ();
 use Test::Nginx::Socket 'no_plan';
@@ -234,49 +235,11 @@ sub main::seed {
     SharedSessionTest::seed_session(id => $B, label => 'B',
         fields => [ creationTime => 'yesterday', foo => 'bar' ]);
     SharedSessionTest::known_id($U, 'U');
-}
-
-sub main::cookie {
-    my ($id) = @_;
-    return () unless defined $id;
-    return (Cookie => 'SESSION=' . (ref $id ? $$id : SharedSessionTest::b64($id)));
-}
-
-# "<status>[ location] <first body line>", ids named <V> etc.
-sub main::show {
-    my ($res) = @_;
-    my $b = $res->{body} // '';
-    $b = '(html)' if $b =~ /<html>/i;
-    $b =~ s/\r?\n.*//s;
-    my $loc = $res->{headers}{location} ? " [$res->{headers}{location}[0]]"
-                                        : '';
-    my %l = ($V => '<V>', $E => '<E>', $I => '<I>', $B => '<B>', $U => '<U>');
-    $b =~ s/\Q$_\E/$l{$_}/g for keys %l;
-    return "$res->{status}$loc $b";
-}
-
-sub main::get {
-    my ($path, $id, @more) = @_;
-    return main::show(SharedSessionTest::http_request(GET => $path,
-                                                      main::cookie($id),
-                                                      @more));
-}
-
-# Redis commands sent while $code runs, as bench/run.sh counts them
-sub main::commands {
-    my ($code) = @_;
-    SharedSessionTest::redis_cmd('CONFIG', 'RESETSTAT');
-    $code->();
-    my $info = SharedSessionTest::redis_cmd('INFO', 'commandstats');
-    my (@c, $total);
-    while ($info =~ /^cmdstat_([^:]+):calls=(\d+)/mg) {
-        my ($name, $calls) = ($1, $2);
-        next if $name =~ /^(info|config)/;
-        $total += $calls;
-        push @c, "$name=$calls" if $name =~ /^(eval|script)/;
-    }
-    return 'none' unless $total;
-    return @c ? join(' ', sort @c) : "$total without a script";
+    EdgeTest::label($V, 'V');
+    EdgeTest::label($E, 'E');
+    EdgeTest::label($I, 'I');
+    EdgeTest::label($B, 'B');
+    EdgeTest::label($U, 'U');
 }
 
 sub main::hash {
@@ -302,7 +265,7 @@ sub main::race {
                 last if Time::HiRes::time() > $deadline;
                 my $t0 = SharedSessionTest::now_ms();
                 my $res = SharedSessionTest::http_request(GET => '/app/race',
-                                                          main::cookie($id));
+                                                          EdgeTest::cookie($id));
                 printf $w "%d %d %s\n", $t0, SharedSessionTest::now_ms(),
                        $res->{status};
             }
@@ -325,7 +288,7 @@ sub main::race {
         $c->cmd('EXEC');
     } else {
         my $res = SharedSessionTest::http_request(GET => $how,
-                                                  main::cookie($id));
+                                                  EdgeTest::cookie($id));
         die "invalidate: $res->{status}\n" unless $res->{status} == 302;
     }
     $t_end = SharedSessionTest::now_ms();
@@ -380,7 +343,7 @@ sub {
                    [invalidated => $main::I], [unknown => $main::U], [unreadable => $main::B],
                    [undecodable => \'%%%'])
         {
-            $out .= "  $c->[0]: " . main::get($path, $c->[1]) . "\n";
+            $out .= "  $c->[0]: " . EdgeTest::get($path, $c->[1]) . "\n";
         }
     }
     $out;
@@ -434,7 +397,7 @@ sub {
                [invalidated => $main::I], [unknown => $main::U], [unreadable => $main::B],
                [undecodable => \'%%%'])
     {
-        $out .= "$c->[0]: " . main::get('/page', $c->[1]) . "\n";
+        $out .= "$c->[0]: " . EdgeTest::get('/page', $c->[1]) . "\n";
     }
     $out;
 }
@@ -466,10 +429,10 @@ sub {
     my $last = main::hash($main::V, 'lastAccessedTime');
     my $created = main::hash($main::V, 'creationTime');
     my $out = "first: $_[0]";
-    my $r = main::get('/vars', $main::V);
+    my $r = EdgeTest::get('/vars', $main::V);
     $r =~ s/created=\[\Q$created\E\]/created=[<V.created>]/;
     $r =~ s/last=\[\Q$last\E\]/last=[<V.last>]/;
-    $out . "valid: $r\nexpired: " . main::get('/vars', $main::E) . "\n";
+    $out . "valid: $r\nexpired: " . EdgeTest::get('/vars', $main::E) . "\n";
 }
 --- response_body
 first: id=[] status=[missing] created=[] last=[] principal=[] tenant=[] TENANT=[] none=[]
@@ -492,11 +455,11 @@ sub {
     my $before = main::hash($main::V, 'lastAccessedTime');
     my $attr = main::hash($main::V, 'sessionAttr:scopedTarget.sampleSession');
     my $d0 = SharedSessionTest::normalizer()->db;
-    my $out = "notouch: " . main::get('/notouch/x', $main::V) . "\n";
+    my $out = "notouch: " . EdgeTest::get('/notouch/x', $main::V) . "\n";
     my $d1 = SharedSessionTest::normalizer()->db;
     $out .= $d0 eq $d1 ? "redis unchanged\n" : "changed:\n$d0---\n$d1";
     my $t0 = SharedSessionTest::now_ms();
-    $out .= "app: " . main::get('/app/x', $main::V) . "\n";
+    $out .= "app: " . EdgeTest::get('/app/x', $main::V) . "\n";
     my $t1 = SharedSessionTest::now_ms();
     my $last = main::hash($main::V, 'lastAccessedTime');
     $out .= "lastAccessedTime: "
@@ -566,7 +529,7 @@ sub {
                ['/quiet/x', $main::V], ['/quiet-ret', $main::V])
     {
         my $r;
-        my $n = main::commands(sub { $r = main::get($c->[0], $c->[1]) });
+        my $n = EdgeTest::commands(sub { $r = EdgeTest::get($c->[0], $c->[1]) });
         $r =~ s/ .*//;
         $out .= "$c->[0]: $r, redis: $n\n";
     }
@@ -599,10 +562,10 @@ GET /app/x
 "Cookie: SESSION=" . SharedSessionTest::b64($main::V) . "; principal=mallory\r\nX-Session-Principal: mallory\r\nX-Session-Id: $main::E\r\nX-Tenant: evil"
 --- response_body_filters eval
 sub {
-    my $out = "with the session: " . main::show({ status => 200, body => $_[0], headers => {} }) . "\n";
-    $out .= "no directives: " . main::get('/quiet/x', $main::V,
+    my $out = "with the session: " . EdgeTest::show({ status => 200, body => $_[0], headers => {} }) . "\n";
+    $out .= "no directives: " . EdgeTest::get('/quiet/x', $main::V,
         'X-Session-Principal' => 'mallory', 'X-Session-Status' => 'valid') . "\n";
-    $out .= "return: " . main::get('/quiet-ret', undef,
+    $out .= "return: " . EdgeTest::get('/quiet-ret', undef,
         'X-Session-Principal' => 'mallory', 'Cookie' => 'shared_session_id=x') . "\n";
     $out;
 }
@@ -633,8 +596,8 @@ sub {
     for my $c (['/go/x', $main::E], ['/go/x', $main::U], ['/app/x', $main::I],
                ['/app/x', undef], ['/ret', $main::B], ['/ret', \'%%%'])
     {
-        my $res = SharedSessionTest::http_request(GET => $c->[0], main::cookie($c->[1]));
-        $out .= main::show($res) . " set-cookie: "
+        my $res = SharedSessionTest::http_request(GET => $c->[0], EdgeTest::cookie($c->[1]));
+        $out .= EdgeTest::show($res) . " set-cookie: "
                 . ($res->{headers}{'set-cookie'} ? 'yes' : 'none') . "\n";
     }
     $out . SharedSessionTest::seeds_status()
@@ -669,9 +632,9 @@ GET /down/x
 sub {
     my $out = "first: $_[0]\n";
     for my $path ('/down-static/page.txt', '/down-ret', '/pass/x') {
-        $out .= "$path: " . main::get($path, $main::V, 'X-Session-Status' => 'valid') . "\n";
+        $out .= "$path: " . EdgeTest::get($path, $main::V, 'X-Session-Status' => 'valid') . "\n";
     }
-    $out . "no cookie: " . main::get('/down-ret') . "\n";
+    $out . "no cookie: " . EdgeTest::get('/down-ret') . "\n";
 }
 --- response_body
 first: {"error":"session store unavailable"}
@@ -700,7 +663,7 @@ sub {
                ['/try/nofile', undef])
     {
         my $r;
-        my $n = main::commands(sub { $r = main::get($c->[0], $c->[1]) });
+        my $n = EdgeTest::commands(sub { $r = EdgeTest::get($c->[0], $c->[1]) });
         $out .= "$c->[0]: $r, redis: $n\n";
     }
     $out;
@@ -728,7 +691,7 @@ sub {
     for my $c (['/sub/x', $main::V], ['/sub/x', $main::E], ['/both/x', $main::V], ['/both/x', $main::I])
     {
         my $r;
-        my $n = main::commands(sub { $r = main::get($c->[0], $c->[1]) });
+        my $n = EdgeTest::commands(sub { $r = EdgeTest::get($c->[0], $c->[1]) });
         $out .= "$c->[0]: $r, redis: $n\n";
     }
     $out;
@@ -756,11 +719,11 @@ GET /deny/x
 --- response_body_filters eval
 sub {
     my $out = "first: " . ($_[0] =~ /session required/ ? 'json 401' : $_[0]) . "\n";
-    $out .= "deny, session: " . main::get('/deny/x', $main::V) . "\n";
-    $out .= "any, no session: " . main::get('/any/x') . "\n";
-    $out .= "any, session: " . main::get('/any/x', $main::V) . "\n";
-    $out .= "error_page: " . main::get('/ep/x', $main::E) . "\n";
-    $out .= "error_page, session: " . main::get('/ep/x', $main::V) . "\n";
+    $out .= "deny, session: " . EdgeTest::get('/deny/x', $main::V) . "\n";
+    $out .= "any, no session: " . EdgeTest::get('/any/x') . "\n";
+    $out .= "any, session: " . EdgeTest::get('/any/x', $main::V) . "\n";
+    $out .= "error_page: " . EdgeTest::get('/ep/x', $main::E) . "\n";
+    $out .= "error_page, session: " . EdgeTest::get('/ep/x', $main::V) . "\n";
     $out;
 }
 --- response_body
