@@ -356,7 +356,7 @@ static ngx_command_t  ngx_http_shared_session_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_shared_session_module_ctx = {
-    ngx_http_shared_session_access_variables, /* preconfiguration */
+    NULL,                                  /* preconfiguration */
     ngx_http_shared_session_access_init,   /* postconfiguration */
 
     ngx_http_shared_session_create_main_conf, /* create main configuration */

@@ -179,6 +179,8 @@ Shared session demo is running:
   the Spring keys:   redis-cli -p $DEMO_REDIS_PORT keys '*'
   one session:       redis-cli -p $DEMO_REDIS_PORT hgetall spring:session:sessions:<id>
   from the shell:    curl -c /tmp/jar -b /tmp/jar http://127.0.0.1:$DEMO_PORT/1
+  counters:          curl http://127.0.0.1:$DEMO_CONTAINER1_PORT/status  (container 2: $DEMO_CONTAINER2_PORT;
+                     ?format=prometheus, ?check=ready)
   logs:              $dir/*/logs/, $dir/redis/redis.log
 
 Stop it with:  make demo-stop   (or scripts/demo.sh stop)

@@ -13,6 +13,7 @@
 #include "ngx_http_shared_session_jdk.h"
 #include "ngx_http_shared_session_json.h"
 #include "ngx_http_shared_session_store.h"
+#include "ngx_http_shared_session_variables.h"
 
 
 /*
@@ -25,60 +26,20 @@
  * auth_request are asked, whatever order the modules were loaded in; all
  * must pass, and "satisfy any" does not waive it.
  *
- * The lookup belongs to the main request.  An internal redirect (an
- * error_page, try_files' fallback, a named location) empties the module
- * contexts, so it also hangs on the pool's cleanup list, where it is found
- * again, as ngx_http_realip_module finds its context.  A subrequest (an
- * auth_request) has no access phase but a rewrite phase: it waits for, or
- * starts, the main request's lookup.  Whoever waits is posted again when
- * the store answers, and runs this handler again, which then decides.
+ * The lookup belongs to the main request: its record is the one the
+ * variables read (ngx_http_shared_session_lookup(), which finds it again
+ * after an internal redirect empties the module contexts).  An error_page,
+ * try_files' fallback or named location runs this handler again, which
+ * decides with the record.  A subrequest (an auth_request) has no access
+ * phase but a rewrite phase: it waits for, or starts, the main request's
+ * lookup.  Whoever waits is posted again when the store answers, and runs
+ * this handler again.
  */
 
-
-#define NGX_HTTP_SHARED_SESSION_LOOKUP_NONE      0
-#define NGX_HTTP_SHARED_SESSION_LOOKUP_PENDING   1
-#define NGX_HTTP_SHARED_SESSION_LOOKUP_DONE      2
-
-/* $shared_session_status */
-#define NGX_HTTP_SHARED_SESSION_STATUS_NONE      0
-#define NGX_HTTP_SHARED_SESSION_STATUS_VALID     1
-#define NGX_HTTP_SHARED_SESSION_STATUS_NEW       2
-#define NGX_HTTP_SHARED_SESSION_STATUS_MISSING   3
-#define NGX_HTTP_SHARED_SESSION_STATUS_EXPIRED   4
-#define NGX_HTTP_SHARED_SESSION_STATUS_INVALID   5
-#define NGX_HTTP_SHARED_SESSION_STATUS_ERROR     6
-
-#define NGX_HTTP_SHARED_SESSION_VAR_ID           0
-#define NGX_HTTP_SHARED_SESSION_VAR_STATUS       1
-#define NGX_HTTP_SHARED_SESSION_VAR_CREATED      2
-#define NGX_HTTP_SHARED_SESSION_VAR_ACCESSED     3
-#define NGX_HTTP_SHARED_SESSION_VAR_PRINCIPAL    4
 
 /* the principal's attributes come first in the names a lookup reads */
 #define NGX_HTTP_SHARED_SESSION_PRINCIPAL_INDEX  0
 #define NGX_HTTP_SHARED_SESSION_SECURITY_CONTEXT 1
-
-
-typedef struct ngx_http_shared_session_waiter_s
-    ngx_http_shared_session_waiter_t;
-
-struct ngx_http_shared_session_waiter_s {
-    ngx_http_request_t                 *request;
-    ngx_http_shared_session_waiter_t   *next;
-};
-
-
-typedef struct {
-    ngx_uint_t                          state;
-    ngx_uint_t                          status;
-    ngx_str_t                           id;
-    int64_t                             creation_time;
-    int64_t                             last_accessed_time;
-    ngx_str_t                           principal;
-    ngx_str_t                          *values;    /* as smcf->names */
-    ngx_uint_t                          nvalues;
-    ngx_http_shared_session_waiter_t   *waiting;
-} ngx_http_shared_session_lookup_t;
 
 
 typedef struct {
@@ -89,9 +50,6 @@ typedef struct {
 
 static ngx_int_t ngx_http_shared_session_access_handler(
     ngx_http_request_t *r);
-static ngx_http_shared_session_lookup_t *ngx_http_shared_session_lookup(
-    ngx_http_request_t *r, ngx_uint_t create);
-static void ngx_http_shared_session_lookup_cleanup(void *data);
 static ngx_int_t ngx_http_shared_session_access_start(ngx_http_request_t *r,
     ngx_http_shared_session_lookup_t *lk,
     ngx_http_shared_session_loc_conf_t *sscf);
@@ -121,10 +79,6 @@ static ngx_int_t ngx_http_shared_session_access_names(ngx_conf_t *cf,
     ngx_http_core_main_conf_t *cmcf);
 static ngx_int_t ngx_http_shared_session_access_add_name(ngx_conf_t *cf,
     ngx_array_t *names, u_char *name, size_t len);
-static ngx_int_t ngx_http_shared_session_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_http_shared_session_variable_attr(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_str_t  ngx_http_shared_session_required_body =
@@ -132,17 +86,6 @@ static ngx_str_t  ngx_http_shared_session_required_body =
 
 static ngx_str_t  ngx_http_shared_session_unavailable_body =
     ngx_string("{\"error\":\"session store unavailable\"}");
-
-
-static ngx_str_t  ngx_http_shared_session_statuses[] = {
-    ngx_null_string,
-    ngx_string("valid"),
-    ngx_string("new"),
-    ngx_string("missing"),
-    ngx_string("expired"),
-    ngx_string("invalid"),
-    ngx_string("error")
-};
 
 
 /* Spring's names, lowercase: the names a lookup reads are compared so */
@@ -155,56 +98,6 @@ static ngx_str_t  ngx_http_shared_session_principal_names[] = {
 
 
 #define NGX_HTTP_SHARED_SESSION_ATTR_VAR  "shared_session_attr_"
-
-
-static ngx_http_variable_t  ngx_http_shared_session_access_vars[] = {
-
-    { ngx_string("shared_session_id"), NULL,
-      ngx_http_shared_session_variable, NGX_HTTP_SHARED_SESSION_VAR_ID,
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("shared_session_status"), NULL,
-      ngx_http_shared_session_variable, NGX_HTTP_SHARED_SESSION_VAR_STATUS,
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("shared_session_creation_time"), NULL,
-      ngx_http_shared_session_variable, NGX_HTTP_SHARED_SESSION_VAR_CREATED,
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("shared_session_last_accessed_time"), NULL,
-      ngx_http_shared_session_variable, NGX_HTTP_SHARED_SESSION_VAR_ACCESSED,
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("shared_session_principal"), NULL,
-      ngx_http_shared_session_variable,
-      NGX_HTTP_SHARED_SESSION_VAR_PRINCIPAL,
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string(NGX_HTTP_SHARED_SESSION_ATTR_VAR), NULL,
-      ngx_http_shared_session_variable_attr, 0,
-      NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
-
-      ngx_http_null_variable
-};
-
-
-ngx_int_t
-ngx_http_shared_session_access_variables(ngx_conf_t *cf)
-{
-    ngx_http_variable_t  *var, *v;
-
-    for (v = ngx_http_shared_session_access_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-
-        var->get_handler = v->get_handler;
-        var->data = v->data;
-    }
-
-    return NGX_OK;
-}
 
 
 ngx_int_t
@@ -266,58 +159,6 @@ ngx_http_shared_session_access_handler(ngx_http_request_t *r)
     }
 
     return ngx_http_shared_session_access_decide(r, lk, sscf);
-}
-
-
-/* The main request's lookup, created if asked; NULL if none (or no memory) */
-
-static ngx_http_shared_session_lookup_t *
-ngx_http_shared_session_lookup(ngx_http_request_t *r, ngx_uint_t create)
-{
-    ngx_pool_cleanup_t                *cln;
-    ngx_http_shared_session_lookup_t  *lk;
-
-    r = r->main;
-
-    lk = ngx_http_get_module_ctx(r, ngx_http_shared_session_module);
-
-    if (lk == NULL && (r->internal || r->filter_finalize)) {
-        for (cln = r->pool->cleanup; cln; cln = cln->next) {
-            if (cln->handler == ngx_http_shared_session_lookup_cleanup) {
-                lk = cln->data;
-                ngx_http_set_ctx(r, lk, ngx_http_shared_session_module);
-                break;
-            }
-        }
-    }
-
-    if (lk || !create) {
-        return lk;
-    }
-
-    lk = ngx_pcalloc(r->pool, sizeof(ngx_http_shared_session_lookup_t));
-    if (lk == NULL) {
-        return NULL;
-    }
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NULL;
-    }
-
-    cln->handler = ngx_http_shared_session_lookup_cleanup;
-    cln->data = lk;
-
-    ngx_http_set_ctx(r, lk, ngx_http_shared_session_module);
-
-    return lk;
-}
-
-
-static void
-ngx_http_shared_session_lookup_cleanup(void *data)
-{
-    /* only a marker: see ngx_http_shared_session_lookup() */
 }
 
 
@@ -394,6 +235,8 @@ ngx_http_shared_session_access_start(ngx_http_request_t *r,
     }
 
     st->handler = ngx_http_shared_session_access_loaded;
+
+    ngx_http_shared_session_lookup_begin(mr);
 
     rc = ngx_http_shared_session_store_load(mr, st);
 
@@ -520,6 +363,8 @@ ngx_http_shared_session_access_result(ngx_http_request_t *r,
 
         lk->status = NGX_HTTP_SHARED_SESSION_STATUS_ERROR;
     }
+
+    ngx_http_shared_session_lookup_timed(r, lk);
 
     lk->state = NGX_HTTP_SHARED_SESSION_LOOKUP_DONE;
 }
@@ -914,124 +759,6 @@ ngx_http_shared_session_access_add_name(ngx_conf_t *cf, ngx_array_t *names,
 
     ngx_memcpy(ngx_cpymem(n->data, "sessionattr:", sizeof("sessionattr:") - 1),
                name, len);
-
-    return NGX_OK;
-}
-
-
-/* Empty (not found) wherever the request has no finished lookup. */
-
-static ngx_int_t
-ngx_http_shared_session_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    u_char                            *p;
-    int64_t                            ms;
-    ngx_str_t                          s;
-    ngx_http_shared_session_lookup_t  *lk;
-
-    lk = ngx_http_shared_session_lookup(r, 0);
-
-    if (lk == NULL || lk->state != NGX_HTTP_SHARED_SESSION_LOOKUP_DONE) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    switch (data) {
-
-    case NGX_HTTP_SHARED_SESSION_VAR_STATUS:
-        s = ngx_http_shared_session_statuses[lk->status];
-        break;
-
-    case NGX_HTTP_SHARED_SESSION_VAR_ID:
-        s = lk->id;
-        break;
-
-    case NGX_HTTP_SHARED_SESSION_VAR_PRINCIPAL:
-        s = lk->principal;
-        break;
-
-    default: /* the times, in ms */
-
-        if (lk->status != NGX_HTTP_SHARED_SESSION_STATUS_VALID) {
-            v->not_found = 1;
-            return NGX_OK;
-        }
-
-        ms = (data == NGX_HTTP_SHARED_SESSION_VAR_CREATED)
-             ? lk->creation_time : lk->last_accessed_time;
-
-        p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        s.data = p;
-        s.len = ngx_sprintf(p, "%L", ms) - p;
-        break;
-    }
-
-    if (s.len == 0) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    v->len = s.len;
-    v->data = s.data;
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
-
-    return NGX_OK;
-}
-
-
-/* data: the variable's name, "shared_session_attr_<name>" */
-
-static ngx_int_t
-ngx_http_shared_session_variable_attr(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    ngx_str_t *var = (ngx_str_t *) data;
-
-    size_t                                prefix;
-    ngx_str_t                            *names, *s;
-    ngx_uint_t                            i;
-    ngx_http_shared_session_lookup_t     *lk;
-    ngx_http_shared_session_main_conf_t  *smcf;
-
-    lk = ngx_http_shared_session_lookup(r, 0);
-    smcf = ngx_http_get_module_main_conf(r, ngx_http_shared_session_module);
-
-    v->not_found = 1;
-
-    if (lk == NULL || lk->values == NULL || smcf->names == NULL) {
-        return NGX_OK;
-    }
-
-    prefix = sizeof(NGX_HTTP_SHARED_SESSION_ATTR_VAR) - 1;
-    names = smcf->names->elts;
-
-    for (i = smcf->principal ? 2 : 0; i < lk->nvalues; i++) {
-        if (names[i].len - (sizeof("sessionattr:") - 1)
-                == var->len - prefix
-            && ngx_strncasecmp(names[i].data + sizeof("sessionattr:") - 1,
-                               var->data + prefix, var->len - prefix)
-               == 0)
-        {
-            s = &lk->values[i];
-
-            if (s->len) {
-                v->len = s->len;
-                v->data = s->data;
-                v->valid = 1;
-                v->no_cacheable = 1;
-                v->not_found = 0;
-            }
-
-            break;
-        }
-    }
 
     return NGX_OK;
 }

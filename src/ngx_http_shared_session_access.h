@@ -18,12 +18,10 @@
  * request's session, found (and touched) once per main request.
  */
 
-/* Preconfiguration: the $shared_session_* variables. */
-ngx_int_t ngx_http_shared_session_access_variables(ngx_conf_t *cf);
-
 /*
  * Postconfiguration: the phase handler, and the attributes the
- * configuration's variables name, which every lookup reads.
+ * configuration's variables name, which every lookup reads (the variables
+ * are in ngx_http_shared_session_variables.c).
  */
 ngx_int_t ngx_http_shared_session_access_init(ngx_conf_t *cf);
 

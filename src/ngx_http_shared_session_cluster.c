@@ -9,6 +9,7 @@
 #include <ngx_event.h>
 
 #include "ngx_http_shared_session_cluster.h"
+#include "ngx_http_shared_session_metrics.h"
 
 
 /*
@@ -489,6 +490,8 @@ ngx_http_shared_session_cluster_init(ngx_http_shared_session_cluster_t *cl,
         cl->nodes[i].learned = 0;
         cl->nodes[i].mark = 0;
         cl->nodes[i].round = 0;
+        ngx_http_shared_session_metrics_node_add(cl->seeds[i],
+                                    ngx_http_shared_session_cluster_name(cl));
     }
 
     cl->nnodes = cl->nseeds;
@@ -1511,6 +1514,9 @@ ngx_http_shared_session_cluster_apply(ngx_http_shared_session_cluster_t *cl,
 
     ngx_crc32_final(crc);
 
+    ngx_http_shared_session_metrics_slot_map(
+                ngx_http_shared_session_cluster_name(cl), cl->asked, cl->slots);
+
     if (!cl->mapped || crc != cl->fingerprint) {
         ngx_log_error(NGX_LOG_INFO, cl->log, 0,
                       "shared session: redis cluster %V: slot map from %V: "
@@ -1734,6 +1740,9 @@ ngx_http_shared_session_cluster_node(ngx_http_shared_session_cluster_t *cl,
                    "shared session: redis cluster %V: new node %V",
                    ngx_http_shared_session_cluster_name(cl),
                    ngx_http_shared_session_redis_name(rs));
+
+    ngx_http_shared_session_metrics_node_add(rs,
+                                    ngx_http_shared_session_cluster_name(cl));
 
     i = cl->nnodes++;
 

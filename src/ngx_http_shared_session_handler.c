@@ -13,6 +13,7 @@
 #include "ngx_http_shared_session_id.h"
 #include "ngx_http_shared_session_json.h"
 #include "ngx_http_shared_session_store.h"
+#include "ngx_http_shared_session_variables.h"
 
 
 typedef struct {
@@ -96,6 +97,7 @@ ngx_http_shared_session_handler(ngx_http_request_t *r)
     st->max_inactive_interval = sscf->max_inactive_interval;
     st->handler = ngx_http_shared_session_touched;
 
+    ngx_http_shared_session_lookup_begin(r);
     rc = ngx_http_shared_session_store_touch(r, st);
 
     /*
@@ -131,11 +133,13 @@ ngx_http_shared_session_invalidate_handler(ngx_http_request_t *r)
     }
 
     if (st->nids == 0) {
+        ngx_http_shared_session_lookup_done(r, st, NGX_OK);
         return ngx_http_shared_session_redirect(r);
     }
 
     st->handler = ngx_http_shared_session_invalidated;
 
+    ngx_http_shared_session_lookup_begin(r);
     rc = ngx_http_shared_session_store_invalidate(r, st);
 
     if (rc == NGX_ERROR) {
@@ -223,6 +227,7 @@ ngx_http_shared_session_touched(ngx_http_request_t *r,
     c = r->connection;
 
     if (rc == NGX_OK) {
+        ngx_http_shared_session_lookup_done(r, st, NGX_OK);
         rc = ngx_http_shared_session_respond(r, st);
 
     } else {
@@ -294,6 +299,7 @@ ngx_http_shared_session_invalidated(ngx_http_request_t *r,
     c = r->connection;
 
     if (rc == NGX_OK) {
+        ngx_http_shared_session_lookup_done(r, st, NGX_OK);
         rc = ngx_http_shared_session_redirect(r);
 
     } else {
@@ -335,6 +341,8 @@ static ngx_int_t
 ngx_http_shared_session_unavailable(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st)
 {
+    ngx_http_shared_session_lookup_done(r, st, NGX_ERROR);
+
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "shared session: redis %V %V", st->name, &st->error);
 

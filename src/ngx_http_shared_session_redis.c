@@ -11,6 +11,7 @@
 #include <hiredis/hiredis.h>
 
 #include "ngx_http_shared_session_redis.h"
+#include "ngx_http_shared_session_metrics.h"
 
 
 /*
@@ -131,6 +132,7 @@ struct ngx_http_shared_session_redis_cmd_s {
     void                                      *data;
     const char                                *init;   /* AUTH, SELECT.. */
     ngx_msec_t                                 sent;
+    uint64_t                                   queued;  /* us, metrics */
     ngx_msec_t                                 wait;
     ngx_event_t                                timer;
     ngx_queue_t                                queue;
@@ -585,6 +587,8 @@ ngx_http_shared_session_redis_destroy(ngx_http_shared_session_redis_t *rs)
 {
     ngx_queue_t  *q;
 
+    ngx_http_shared_session_metrics_node_forget(rs);
+
     for (q = ngx_queue_head(&rs->commands);
          q != ngx_queue_sentinel(&rs->commands);
          q = ngx_queue_next(q))
@@ -771,6 +775,7 @@ ngx_http_shared_session_redis_queue(ngx_http_shared_session_redis_t *rs,
     cmd->rs = rs;
     cmd->init = init;
     cmd->sent = ngx_current_msec;
+    cmd->queued = ngx_http_shared_session_metrics_node_command(rs);
     cmd->timer.handler = ngx_http_shared_session_redis_cmd_timeout;
     cmd->timer.data = cmd;
     cmd->timer.log = log;
@@ -929,6 +934,8 @@ ngx_http_shared_session_redis_connect(ngx_http_shared_session_redis_t *rs)
     /* AUTH, SELECT and SCRIPT LOAD go first, sent once connected */
 
     rs->state = NGX_HTTP_SHARED_SESSION_REDIS_RESOLVING;
+    ngx_http_shared_session_metrics_node_event(rs,
+                                     NGX_HTTP_SHARED_SESSION_METRIC_CONNECTING);
 
     if (ngx_http_shared_session_redis_init(rs) != NGX_OK) {
         ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR, "out of memory");
@@ -1123,6 +1130,8 @@ ngx_http_shared_session_redis_connected(ngx_http_shared_session_redis_t *rs)
     }
 
     rs->state = NGX_HTTP_SHARED_SESSION_REDIS_CONNECTED;
+    ngx_http_shared_session_metrics_node_event(rs,
+                                      NGX_HTTP_SHARED_SESSION_METRIC_CONNECTED);
 
     /* what was queued meanwhile is sent now; the watchdog counts from here */
 
@@ -1233,6 +1242,8 @@ ngx_http_shared_session_redis_tls_handshaked(ngx_connection_t *c)
     c->log_error = NGX_ERROR_INFO;
 
     if (!c->ssl->handshaked) {
+        ngx_http_shared_session_metrics_node_event(rs,
+                                    NGX_HTTP_SHARED_SESSION_METRIC_TLS_FAILURE);
         ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR,
                                             "TLS handshake failed");
         return;
@@ -1244,6 +1255,8 @@ ngx_http_shared_session_redis_tls_handshaked(ngx_connection_t *c)
         rc = SSL_get_verify_result(c->ssl->connection);
 
         if (rc != X509_V_OK) {
+            ngx_http_shared_session_metrics_node_event(rs,
+                                    NGX_HTTP_SHARED_SESSION_METRIC_TLS_FAILURE);
             ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR,
                                             "TLS certificate verify failed: "
                                             "(%l:%s)", rc,
@@ -1254,6 +1267,8 @@ ngx_http_shared_session_redis_tls_handshaked(ngx_connection_t *c)
         if (ngx_http_shared_session_redis_tls_check_name(c, name, address)
             != NGX_OK)
         {
+            ngx_http_shared_session_metrics_node_event(rs,
+                                    NGX_HTTP_SHARED_SESSION_METRIC_TLS_FAILURE);
             ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR,
                                             "TLS certificate does not match "
                                             "\"%V\"", name);
@@ -1434,6 +1449,7 @@ ngx_http_shared_session_redis_init_reply(
 
     if (reply->type == REDIS_REPLY_ERROR) {
         /* the commands held fail with this cause, never sent */
+        ngx_http_shared_session_metrics_node_init_failed(rs, cmd->init);
         ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR, "%s failed: %*s",
                                             cmd->init, (size_t) reply->len,
                                             reply->str);
@@ -1530,6 +1546,9 @@ ngx_http_shared_session_redis_connect_timeout(ngx_event_t *ev)
 
     rs = ev->data;
 
+    ngx_http_shared_session_metrics_node_event(rs,
+                                NGX_HTTP_SHARED_SESSION_METRIC_CONNECT_TIMEOUT);
+
     if (rs->state == NGX_HTTP_SHARED_SESSION_REDIS_RESOLVING) {
         ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
                                             "%V could not be resolved "
@@ -1555,6 +1574,9 @@ ngx_http_shared_session_redis_cmd_timeout(ngx_event_t *ev)
     rs = cmd->rs;
     handler = cmd->handler;
     cmd->handler = NULL;
+
+    ngx_http_shared_session_metrics_node_event(rs,
+                                   NGX_HTTP_SHARED_SESSION_METRIC_READ_TIMEOUT);
 
     ngx_str_set(&error, "timed out");
 
@@ -1711,6 +1733,8 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
         }
 
         bytes += n;
+        ngx_http_shared_session_metrics_node_bytes(rs, n, 0);
+
         reader = rs->reader;
 
         if (redisReaderFeed(reader, (char *) buf, n) != REDIS_OK) {
@@ -1735,6 +1759,8 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
             }
 
             rs->ready = 0;
+            ngx_http_shared_session_metrics_node_event(rs,
+                                 NGX_HTTP_SHARED_SESSION_METRIC_PROTOCOL_ERROR);
             ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
                                                 "sent a reply over 64M");
             return;
@@ -1757,12 +1783,16 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
                 ngx_del_timer(&cmd->timer);
             }
 
+            ngx_http_shared_session_metrics_node_reply(rs, cmd->queued, reply);
+
             if (cmd->init) {
                 ngx_http_shared_session_redis_init_reply(cmd, reply);
 
             } else if (cmd->handler) {
                 cmd->handler(cmd->data, reply, NULL);
             }
+
+            ngx_http_shared_session_metrics_node_reply(NULL, 0, NULL);
 
             readonly = (rs->generation == generation
                         && reply->type == REDIS_REPLY_ERROR
@@ -1798,6 +1828,8 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
 
         if (rc == NGX_DECLINED) {
             /* formatted before the reader is freed */
+            ngx_http_shared_session_metrics_node_event(rs,
+                                 NGX_HTTP_SHARED_SESSION_METRIC_PROTOCOL_ERROR);
             ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
                                                 "connection lost: %s",
                                                 rs->reader->errstr);
@@ -1841,6 +1873,8 @@ ngx_http_shared_session_redis_replies(ngx_http_shared_session_redis_t *rs)
             if (reader->err == REDIS_ERR_OOM) {
                 /* a hostile peer: back off as after a failed connect */
                 rs->ready = 0;
+                ngx_http_shared_session_metrics_node_event(rs,
+                                 NGX_HTTP_SHARED_SESSION_METRIC_PROTOCOL_ERROR);
                 ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
                         "sent an invalid reply: an array over 16384 elements");
                 goto failed;
@@ -1888,6 +1922,8 @@ ngx_http_shared_session_redis_replies(ngx_http_shared_session_redis_t *rs)
                   ? (size_t) ngx_min(extra->len, 128) : 0;
 
             rs->ready = 0;
+            ngx_http_shared_session_metrics_node_event(rs,
+                                 NGX_HTTP_SHARED_SESSION_METRIC_PROTOCOL_ERROR);
             ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
                                                 "sent an unexpected reply%s%*s",
                                                 len ? ": " : "", len,
@@ -1984,6 +2020,7 @@ ngx_http_shared_session_redis_flush(ngx_http_shared_session_redis_t *rs)
         }
 
         b->pos += n;
+        ngx_http_shared_session_metrics_node_bytes(rs, 0, n);
     }
 
     if (b->pos == b->last) {
@@ -2099,6 +2136,8 @@ ngx_http_shared_session_redis_close(ngx_http_shared_session_redis_t *rs,
     } else {
         ngx_http_shared_session_redis_backoff(rs);
     }
+
+    ngx_http_shared_session_metrics_node_closed(rs, rs->failures, rs->queued);
 
     if (ngx_queue_empty(&rs->commands)) {
         return;

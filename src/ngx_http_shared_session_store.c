@@ -317,10 +317,17 @@ ngx_http_shared_session_store_init(ngx_conf_t *cf)
 }
 
 
+/*
+ * The endpoints' scripts.  The lookup's (shared_session_require, _load) is
+ * not loaded with each connection: the first lookup after Redis started
+ * (or flushed its scripts) gets NOSCRIPT and sends it once as EVAL, which
+ * caches it for every connection.
+ */
+
 ngx_str_t *
 ngx_http_shared_session_store_scripts(ngx_uint_t *n)
 {
-    *n = sizeof(ngx_http_shared_session_scripts) / sizeof(ngx_str_t);
+    *n = NGX_HTTP_SHARED_SESSION_OP_LOAD;
 
     return ngx_http_shared_session_scripts;
 }
