@@ -392,6 +392,21 @@ ngx_http_shared_session_metrics_node_command(
 
 
 void
+ngx_http_shared_session_metrics_node_unqueued(
+    ngx_http_shared_session_redis_t *rs, ngx_uint_t n)
+{
+    ngx_http_shared_session_metrics_local_t  *l;
+
+    l = ngx_http_shared_session_metrics_node_local(rs);
+    if (l == NULL || n == 0) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&l->node->queued, - (ngx_atomic_int_t) n);
+}
+
+
+void
 ngx_http_shared_session_metrics_node_reply(ngx_http_shared_session_redis_t *rs,
     uint64_t sent, redisReply *reply)
 {

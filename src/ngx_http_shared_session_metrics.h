@@ -179,6 +179,10 @@ void ngx_http_shared_session_metrics_node_bytes(
 uint64_t ngx_http_shared_session_metrics_node_command(
     ngx_http_shared_session_redis_t *rs);
 
+/* n commands counted by node_command left the queue unsent */
+void ngx_http_shared_session_metrics_node_unqueued(
+    ngx_http_shared_session_redis_t *rs, ngx_uint_t n);
+
 /*
  * A reply is handed out: its round trip is counted, and rs is the node
  * that answered until the same call with rs == NULL, after its handler.

@@ -1521,6 +1521,7 @@ ngx_http_shared_session_redis_release(ngx_http_shared_session_redis_t *rs)
         if (cmd->handler == NULL) {
             ngx_queue_remove(q);
             ngx_free(cmd);
+            ngx_http_shared_session_metrics_node_unqueued(rs, 1);
             continue;
         }
 
@@ -2137,7 +2138,8 @@ ngx_http_shared_session_redis_close(ngx_http_shared_session_redis_t *rs,
         ngx_http_shared_session_redis_backoff(rs);
     }
 
-    ngx_http_shared_session_metrics_node_closed(rs, rs->failures, rs->queued);
+    ngx_http_shared_session_metrics_node_closed(rs, rs->failures,
+                                                rs->queued + rs->nheld);
 
     if (ngx_queue_empty(&rs->commands)) {
         return;
