@@ -10,6 +10,8 @@
 use lib 't/inc';
 use SharedSessionTest;
 use EdgeTest;
+use TlsTest;
+use JSON::PP ();
 use Time::HiRes ();
 use Test::Nginx::Socket 'no_plan';
 
@@ -20,6 +22,8 @@ timeout(10);
 
 $ENV{TEST_NGINX_ECHO_PORT} = SharedSessionTest::free_port();
 $ENV{TEST_NGINX_SLOW_PORT} = SharedSessionTest::start_redis();
+$ENV{TEST_NGINX_TLS_DIR} = TlsTest::dir();
+$ENV{TEST_NGINX_TLS_PORT} = TlsTest::start_redis();
 
 our $PRINCIPAL =
     'org.springframework.session.FindByIndexNameSessionRepository.'
@@ -87,6 +91,20 @@ my $config = <<'EOF';
     location /map/ {
         shared_session_load on;
         return 200 "$greeting\n";
+    }
+    location = /session {
+        shared_session;
+        add_header X-Session-Id $shared_session_id;
+        add_header X-Session-Created $shared_session_creation_time;
+        add_header X-Session-Status $shared_session_status;
+    }
+    location /tls/ {
+        shared_session_require on;
+        shared_session_redis 127.0.0.1:$TEST_NGINX_TLS_PORT;
+        shared_session_redis_tls on;
+        shared_session_redis_tls_trusted_certificate $TEST_NGINX_TLS_DIR/ca.pem;
+        shared_session_redis_tls_server_name redis.test;
+        return 200 "tls: $shared_session_status $shared_session_principal $shared_session_redis_node\n";
     }
 EOF
 
@@ -321,6 +339,79 @@ GET /slow/x
 Cookie: SESSION=cy1zbG93
 --- response_body
 slow: valid
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 8: the endpoint fills $shared_session_id and _creation_time too (a new session, then the same one reused)
+--- init
+SharedSessionTest::flush();
+--- request
+GET /session
+--- response_body_filters eval
+sub {
+    my $j = JSON::PP->new->decode($_[0]);
+    my $res = SharedSessionTest::http_request(GET => '/session',
+                  EdgeTest::cookie($j->{sessionId}));
+    my $h = $res->{headers};
+    "reused: " . ($h->{'x-session-id'}[0] eq $j->{sessionId} ? 'same id' : 'other id')
+    . ", created " . ($h->{'x-session-created'}[0] == $j->{creationTime} ? 'same' : 'other')
+    . ", status $h->{'x-session-status'}[0]\n";
+}
+--- response_headers_like
+X-Session-Id: [0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}
+X-Session-Created: \d{13}
+X-Session-Status: new
+--- response_body
+reused: same id, created same, status valid
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 9: over TLS: the lookup, one EVALSHA per request, the principal, 401 without a session
+--- init
+my $p = $ENV{TEST_NGINX_TLS_PORT};
+TlsTest::flush($p);
+my $now = SharedSessionTest::now_ms();
+TlsTest::cli($p, 'HSET', 'spring:session:sessions:s-tls',
+             creationTime => $now - 5000, lastAccessedTime => $now - 1000,
+             maxInactiveInterval => 1800, "sessionAttr:$main::PRINCIPAL" => '"tess"');
+TlsTest::cli($p, 'PEXPIRE', 'spring:session:sessions:s-tls', 2_100_000);
+--- request
+GET /tls/x
+--- more_headers
+Cookie: SESSION=cy10bHM=
+--- response_body_filters eval
+sub {
+    my $p = $ENV{TEST_NGINX_TLS_PORT};
+    my $cmd = sub { my ($t, @c) = @_; TlsTest::cli($t->{port}, @c) };
+    my $out = $_[0];
+    $out =~ s/127\.0\.0\.1:$p/<tls node>/;
+    for my $c (['s-tls'], [undef], ['s-unknown']) {
+        my $r;
+        my $n = EdgeTest::commands(sub { $r = EdgeTest::get('/tls/x', $c->[0]) },
+                                   ports => [$p], cmd => $cmd);
+        $r =~ s/127\.0\.0\.1:$p/<tls node>/;
+        $out .= ($c->[0] // 'none') . ": $r, redis: $n\n";
+    }
+    my $last = TlsTest::cli($p, 'HGET', 'spring:session:sessions:s-tls',
+                            'lastAccessedTime');
+    $out . 'touched: ' . (SharedSessionTest::now_ms() - $last < 5000 ? 'yes' : "no ($last)")
+    . "\nshadow key ttl: " . TlsTest::cli($p, 'TTL', 'spring:session:sessions:expires:s-tls');
+}
+--- response_body
+tls: valid tess <tls node>
+s-tls: 200 tls: valid tess <tls node>, redis: evalsha=1
+none: 401 {"error":"session required"}, redis: none
+s-unknown: 401 {"error":"session required"}, redis: evalsha=1
+touched: yes
+shadow key ttl: 1800
 --- no_error_log
 [error]
 [alert]
