@@ -104,6 +104,7 @@ my $config = <<'EOF';
         shared_session_redis_tls on;
         shared_session_redis_tls_trusted_certificate $TEST_NGINX_TLS_DIR/ca.pem;
         shared_session_redis_tls_server_name redis.test;
+        shared_session_redis_timeout 5s;
         return 200 "tls: $shared_session_status $shared_session_principal $shared_session_redis_node\n";
     }
 EOF
