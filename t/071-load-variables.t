@@ -11,6 +11,7 @@ use lib 't/inc';
 use SharedSessionTest;
 use EdgeTest;
 use TlsTest;
+use ClusterTest;
 use JSON::PP ();
 use Time::HiRes ();
 use Test::Nginx::Socket 'no_plan';
@@ -24,6 +25,9 @@ $ENV{TEST_NGINX_ECHO_PORT} = SharedSessionTest::free_port();
 $ENV{TEST_NGINX_SLOW_PORT} = SharedSessionTest::start_redis();
 $ENV{TEST_NGINX_TLS_DIR} = TlsTest::dir();
 $ENV{TEST_NGINX_TLS_PORT} = TlsTest::start_redis();
+$main::cluster = ClusterTest->start(nodes => 3, replicas => 0);
+ClusterTest::use_cluster($main::cluster);
+$ENV{TEST_NGINX_SEED1} = ($main::cluster->ports)[0];
 
 our $PRINCIPAL =
     'org.springframework.session.FindByIndexNameSessionRepository.'
@@ -97,6 +101,30 @@ my $config = <<'EOF';
         add_header X-Session-Id $shared_session_id;
         add_header X-Session-Created $shared_session_creation_time;
         add_header X-Session-Status $shared_session_status;
+    }
+    location /cl/ {
+        shared_session_require on;
+        shared_session_redis_cluster on;
+        shared_session_redis 127.0.0.1:$TEST_NGINX_SEED1;
+        return 200 "cluster: $shared_session_status $shared_session_principal $shared_session_attr_tenantid\n";
+    }
+    location /cl-plain/ {
+        shared_session_require on;
+        shared_session_redis_cluster on;
+        shared_session_redis_scripts off;
+        shared_session_redis 127.0.0.1:$TEST_NGINX_SEED1;
+        return 200 "cluster, plain: $shared_session_status $shared_session_principal\n";
+    }
+    location /noscript/ {
+        shared_session_require on;
+        shared_session_redis_scripts off;
+        return 200 "noscript: $shared_session_status $shared_session_principal $shared_session_attr_tenantid\n";
+    }
+    location /noscript-notouch/ {
+        shared_session_require on;
+        shared_session_redis_scripts off;
+        shared_session_touch off;
+        return 200 "noscript, notouch: $shared_session_status $shared_session_principal\n";
     }
     location /tls/ {
         shared_session_require on;
@@ -413,6 +441,129 @@ none: 401 {"error":"session required"}, redis: none
 s-unknown: 401 {"error":"session required"}, redis: evalsha=1
 touched: yes
 shadow key ttl: 1800
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 10: a Redis Cluster: the lookup across the shards (the hash script writes the hash only if the session is still live), the touch laid out as Spring's, 401 for an ended or unknown session; with plain commands too
+--- init
+ClusterTest::flush();
+ClusterTest::seed_session(id => 's-cl', label => 'CL',
+    attrs => [ $main::PRINCIPAL => '"clara"', tenantId => '"acme"' ]);
+ClusterTest::seed_session(id => 's-cl2', label => 'CP',
+    attrs => [ $main::PRINCIPAL => '"carl"' ]);
+ClusterTest::seed_session(id => 's-cl-ended', label => 'CE',
+    maxInactiveInterval => 0, hash_ttl_ms => 300_000);
+--- request
+GET /cl/x
+--- more_headers
+Cookie: SESSION=cy1jbA==
+--- response_body_filters eval
+sub {
+    my $out = $_[0];
+    $out .= "plain: " . EdgeTest::get('/cl-plain/x', 's-cl2') . "\n";
+    for my $c (['ended', 's-cl-ended'], ['unknown', 's-cl-none'], ['none', undef]) {
+        $out .= "$c->[0]: " . EdgeTest::get('/cl/x', $c->[1]) . "\n";
+        $out .= "$c->[0], plain: " . EdgeTest::get('/cl-plain/x', $c->[1]) . "\n";
+    }
+    my @last = map { ClusterTest::redis_cmd('HGET', "spring:session:sessions:$_",
+                                            'lastAccessedTime') } 's-cl', 's-cl2';
+    $out . ClusterTest::current()->routed(sub {
+        my $n = SharedSessionTest::normalizer();
+        $n->_see_now($_) for @last;
+        $n->db;
+    });
+}
+--- response_body_like eval
+qr{\Acluster: valid clara acme
+plain: 200 cluster, plain: valid carl
+ended: 401 \{"error":"session required"\}
+ended, plain: 401 \{"error":"session required"\}
+unknown: 401 \{"error":"session required"\}
+unknown, plain: 401 \{"error":"session required"\}
+none: 401 \{"error":"session required"\}
+none, plain: 401 \{"error":"session required"\}
+hash spring:session:sessions:<CE> ttl=seeded
+  creationTime=<CE.created>
+  maxInactiveInterval=0
+  lastAccessedTime=<CE.last>
+hash spring:session:sessions:<CL> ttl=2100s
+  creationTime=<CL.created>
+  maxInactiveInterval=1800
+  lastAccessedTime=<now2?>
+  sessionAttr:org.springframework.session.FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME="clara"
+  sessionAttr:tenantId="acme"
+hash spring:session:sessions:<CP> ttl=2100s
+  creationTime=<CP.created>
+  maxInactiveInterval=1800
+  lastAccessedTime=<now2?>
+  sessionAttr:org.springframework.session.FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME="carl"
+string spring:session:sessions:expires:<CL> ttl=1800s value=""
+string spring:session:sessions:expires:<CP> ttl=1800s value=""
+(set spring:session:expirations:<bucket\(CE.last\+0s\)> ttl=seeded
+  "expires:<CE>"
+)?(set spring:session:expirations:<bucket\(now2?\+1800s\)> ttl=\d+s
+  "expires:<C[LP]>"
+)+\z}
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 11: without scripts (shared_session_redis_scripts off): the reads (HGETALL, TIME) then the writes, two round trips; none but the reads with touch off; nothing without a cookie
+--- init
+SharedSessionTest::flush();
+SharedSessionTest::seed_session(id => 's-ns', label => 'NS',
+    attrs => [ $main::PRINCIPAL => '"nina"', tenantId => '"acme"' ]);
+SharedSessionTest::seed_session(id => 's-ns-ended', maxInactiveInterval => 0,
+                                hash_ttl_ms => 300_000);
+--- request
+GET /noscript/x
+--- more_headers
+Cookie: SESSION=cy1ucw==
+--- response_body_filters eval
+sub {
+    my $out = $_[0];
+    for my $c (['/noscript/x', 's-ns'], ['/noscript-notouch/x', 's-ns'],
+               ['/noscript/x', 's-ns-ended'], ['/noscript/x', undef])
+    {
+        my $r;
+        my $n = EdgeTest::commands(sub { $r = EdgeTest::get($c->[0], $c->[1]) });
+        $out .= "$c->[0] " . ($c->[1] // 'none') . ": $r, redis: $n\n";
+    }
+    my $last = SharedSessionTest::redis_cmd('HGET', 'spring:session:sessions:s-ns',
+                                            'lastAccessedTime');
+    my $n = SharedSessionTest::normalizer();
+    $n->_see_now($last);
+    $out . $n->db;
+}
+--- response_body_like eval
+qr{\Anoscript: valid nina acme
+/noscript/x s-ns: 200 noscript: valid nina acme, redis: hgetall=1 hmset=1 hsetnx=1 pexpire=2 sadd=1 set=1 (srem=1 )?time=1
+/noscript-notouch/x s-ns: 200 noscript, notouch: valid nina, redis: hgetall=1 time=1
+/noscript/x s-ns-ended: 401 \{"error":"session required"\}, redis: hgetall=1 time=1
+/noscript/x none: 401 \{"error":"session required"\}, redis: none
+hash spring:session:sessions:<NS> ttl=2100s
+  creationTime=<NS.created>
+  maxInactiveInterval=1800
+  lastAccessedTime=<now>
+  sessionAttr:org.springframework.session.FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME="nina"
+  sessionAttr:tenantId="acme"
+hash spring:session:sessions:s-ns-ended ttl=seeded
+  creationTime=\d+
+  maxInactiveInterval=0
+  lastAccessedTime=\d+
+string spring:session:sessions:expires:<NS> ttl=1800s value=""
+(set spring:session:expirations:<bucket\(\S+\)> ttl=seeded
+  "expires:s-ns-ended"
+)?set spring:session:expirations:<bucket\(now\+1800s\)> ttl=2100s
+  "expires:<NS>"
+\z}
 --- no_error_log
 [error]
 [alert]
