@@ -38,6 +38,11 @@
  * first and alone: its shard's clock and contents decide.  A session that
  * ended meanwhile is an ended session (a new one is made), and its shadow
  * key and expiry bucket are not written.
+ *
+ * A load (shared_session_require, _load) is a touch without the module's
+ * attribute that never creates a session: the reads are HGETALL when it
+ * asks for attributes (their names are compared without case), and with
+ * shared_session_touch off nothing is written.
  */
 
 
@@ -77,7 +82,7 @@ typedef struct {
 
 struct ngx_http_shared_session_plain_s {
     ngx_http_shared_session_store_t       *st;
-    ngx_uint_t                             invalidate;
+    ngx_uint_t                             op;
     ngx_uint_t                             pending;
     ngx_uint_t                             failed;
     ngx_uint_t                             warned;   /* bad ids logged */
@@ -99,6 +104,10 @@ struct ngx_http_shared_session_plain_s {
     int64_t                                interval[
                                            NGX_HTTP_SHARED_SESSION_MAX_IDS];
     ngx_str_t                              attribute[
+                                           NGX_HTTP_SHARED_SESSION_MAX_IDS];
+
+    /* a load's: the values of st->names (NULL: none found) */
+    ngx_str_t                             *values[
                                            NGX_HTTP_SHARED_SESSION_MAX_IDS];
 
     /* creationTime and maxInactiveInterval as stored, to write them back */
@@ -123,6 +132,10 @@ static void ngx_http_shared_session_plain_read_done(
     ngx_http_shared_session_plain_t *plain);
 static ngx_uint_t ngx_http_shared_session_plain_parse(
     ngx_http_shared_session_plain_t *plain, ngx_uint_t i, redisReply *reply);
+static ngx_uint_t ngx_http_shared_session_plain_parse_all(
+    ngx_http_shared_session_plain_t *plain, ngx_uint_t i, redisReply *reply);
+static ngx_uint_t ngx_http_shared_session_plain_fields(
+    ngx_http_shared_session_plain_t *plain, ngx_uint_t i, redisReply **e);
 static ngx_int_t ngx_http_shared_session_plain_decide(
     ngx_http_shared_session_plain_t *plain);
 static ngx_int_t ngx_http_shared_session_plain_expire(
@@ -167,17 +180,8 @@ ngx_http_shared_session_store_plain(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st, ngx_uint_t op)
 {
     ngx_int_t                         rc;
-    ngx_uint_t                        invalidate;
     ngx_pool_cleanup_t               *cln;
     ngx_http_shared_session_plain_t  *plain;
-
-    if (op == NGX_HTTP_SHARED_SESSION_OP_LOAD) {
-        /* XXX: not yet */
-        ngx_str_set(&st->error, "load needs scripts");
-        return NGX_DECLINED;
-    }
-
-    invalidate = (op == NGX_HTTP_SHARED_SESSION_OP_INVALIDATE);
 
     plain = ngx_pcalloc(r->pool, sizeof(ngx_http_shared_session_plain_t));
     cln = ngx_pool_cleanup_add(r->pool, 0);
@@ -190,7 +194,7 @@ ngx_http_shared_session_store_plain(ngx_http_request_t *r,
     cln->data = plain;
 
     plain->st = st;
-    plain->invalidate = invalidate;
+    plain->op = op;
 
     st->request = r;
     st->plain = plain;
@@ -214,7 +218,7 @@ ngx_http_shared_session_store_plain(ngx_http_request_t *r,
 }
 
 
-/* one pipelined HMGET per candidate id */
+/* one pipelined HMGET (a load that reads attributes: HGETALL) per id */
 
 static ngx_int_t
 ngx_http_shared_session_plain_reads(ngx_http_shared_session_plain_t *plain)
@@ -240,7 +244,13 @@ ngx_http_shared_session_plain_reads(ngx_http_shared_session_plain_t *plain)
 
     argv[5] = (const char *) st->field.data;
     len[5] = st->field.len;
-    argc = plain->invalidate ? 5 : 6;
+    argc = (plain->op == NGX_HTTP_SHARED_SESSION_OP_TOUCH) ? 6 : 5;
+
+    if (plain->op == NGX_HTTP_SHARED_SESSION_OP_LOAD && st->nnames) {
+        argv[0] = "HGETALL";
+        len[0] = sizeof("HGETALL") - 1;
+        argc = 2;
+    }
 
     for (i = 0; i < st->nids; i++) {
         argv[1] = (const char *) ngx_http_shared_session_store_key(
@@ -467,20 +477,116 @@ static ngx_uint_t
 ngx_http_shared_session_plain_parse(ngx_http_shared_session_plain_t *plain,
     ngx_uint_t i, redisReply *reply)
 {
+    size_t       k;
+    redisReply  *e[4];
+
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
+    }
+
+    if (plain->op == NGX_HTTP_SHARED_SESSION_OP_LOAD && plain->st->nnames) {
+        return ngx_http_shared_session_plain_parse_all(plain, i, reply);
+    }
+
+    if (reply->elements < 3) {
+        return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
+    }
+
+    for (k = 0; k < 4; k++) {
+        e[k] = (k < reply->elements) ? reply->element[k] : NULL;
+    }
+
+    return ngx_http_shared_session_plain_fields(plain, i, e);
+}
+
+
+/* HGETALL's field and value pairs: the numbers, and the names asked for */
+
+static ngx_uint_t
+ngx_http_shared_session_plain_parse_all(
+    ngx_http_shared_session_plain_t *plain, ngx_uint_t i, redisReply *reply)
+{
+    size_t                            k;
+    ngx_str_t                        *names, *values;
+    ngx_uint_t                        j;
+    redisReply                       *e[4], *f, *v;
+    ngx_http_shared_session_store_t  *st;
+
+    static ngx_str_t  numbers[] = {
+        ngx_string("creationTime"),
+        ngx_string("lastAccessedTime"),
+        ngx_string("maxInactiveInterval")
+    };
+
+    st = plain->st;
+    names = st->names;
+
+    values = ngx_pcalloc(st->request->pool, st->nnames * sizeof(ngx_str_t));
+    if (values == NULL) {
+        return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
+    }
+
+    plain->values[i] = values;
+    e[0] = e[1] = e[2] = e[3] = NULL;
+
+    for (k = 0; k + 1 < reply->elements; k += 2) {
+        f = reply->element[k];
+        v = reply->element[k + 1];
+
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
+            return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
+        }
+
+        for (j = 0; j < 3; j++) {
+            if (f->len == numbers[j].len
+                && ngx_strncmp(f->str, numbers[j].data, f->len) == 0)
+            {
+                e[j] = v;
+                break;
+            }
+        }
+
+        if (j < 3) {
+            continue;
+        }
+
+        for (j = 0; j < st->nnames; j++) {
+            if (values[j].data == NULL
+                && f->len == names[j].len
+                && ngx_strncasecmp((u_char *) f->str, names[j].data, f->len)
+                   == 0)
+            {
+                if (ngx_http_shared_session_plain_copy(st->request->pool,
+                                                       &values[j], v)
+                    != NGX_OK)
+                {
+                    return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
+                }
+
+                break;
+            }
+        }
+    }
+
+    return ngx_http_shared_session_plain_fields(plain, i, e);
+}
+
+
+/* e: creationTime, lastAccessedTime, maxInactiveInterval, the attribute */
+
+static ngx_uint_t
+ngx_http_shared_session_plain_fields(ngx_http_shared_session_plain_t *plain,
+    ngx_uint_t i, redisReply **e)
+{
     int64_t                           v[3];
     ngx_uint_t                        k;
-    redisReply                       *e;
     ngx_pool_t                       *pool;
     ngx_http_shared_session_store_t  *st;
 
     st = plain->st;
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 3) {
-        return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
-    }
-
     for (k = 0; k < 3; k++) {
-        if (reply->element[k]->type != REDIS_REPLY_NIL) {
+        if (e[k] && e[k]->type != REDIS_REPLY_NIL) {
             break;
         }
     }
@@ -490,11 +596,10 @@ ngx_http_shared_session_plain_parse(ngx_http_shared_session_plain_t *plain,
     }
 
     for (k = 0; k < 3; k++) {
-        e = reply->element[k];
-
-        if (e->type != REDIS_REPLY_STRING
-            || ngx_http_shared_session_store_number((u_char *) e->str,
-                                                    e->len, &v[k])
+        if (e[k] == NULL
+            || e[k]->type != REDIS_REPLY_STRING
+            || ngx_http_shared_session_store_number((u_char *) e[k]->str,
+                                                    e[k]->len, &v[k])
                != NGX_OK)
         {
             return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
@@ -517,19 +622,18 @@ ngx_http_shared_session_plain_parse(ngx_http_shared_session_plain_t *plain,
 
     pool = st->request->pool;
 
-    if (ngx_http_shared_session_plain_copy(pool, &plain->raw_created[i],
-                                           reply->element[0])
+    if (ngx_http_shared_session_plain_copy(pool, &plain->raw_created[i], e[0])
         != NGX_OK
         || ngx_http_shared_session_plain_copy(pool, &plain->raw_interval[i],
-                                              reply->element[2])
+                                              e[2])
            != NGX_OK)
     {
         return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
     }
 
-    if (reply->elements > 3 && reply->element[3]->type == REDIS_REPLY_STRING
+    if (e[3] && e[3]->type == REDIS_REPLY_STRING
         && ngx_http_shared_session_plain_copy(pool, &plain->attribute[i],
-                                              reply->element[3])
+                                              e[3])
            != NGX_OK)
     {
         return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
@@ -569,6 +673,7 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
 
     st = plain->st;
     plain->nslots = 0;
+    st->bad = 0;
 
     now = plain->redis_now_set ? plain->redis_now : st->now;
 
@@ -588,6 +693,10 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
                                                   st->ids[i].len);
         }
 
+        if (plain->state[i] == NGX_HTTP_SHARED_SESSION_PLAIN_BAD) {
+            st->bad++;
+        }
+
         if (plain->state[i] == NGX_HTTP_SHARED_SESSION_PLAIN_OK) {
             break;
         }
@@ -597,11 +706,19 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
         st->found = i + 1;
         st->creation_time = plain->created[i];
         st->previous = plain->attribute[i];
+        st->last_accessed_time = plain->accessed[i];
+        st->interval = plain->interval[i];
+        st->values = plain->values[i];
 
-        if (plain->invalidate) {
+        if (plain->op == NGX_HTTP_SHARED_SESSION_OP_INVALIDATE) {
             rc = ngx_http_shared_session_plain_end(plain, &st->ids[i],
                                                    plain->interval[i],
                                                    plain->accessed[i]);
+
+        } else if (plain->op == NGX_HTTP_SHARED_SESSION_OP_LOAD
+                   && !st->touch)
+        {
+            rc = NGX_OK;
 
         } else if (st->hash_script) {
             /*
@@ -625,7 +742,10 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
             }
         }
 
-    } else if (plain->invalidate) {
+    } else if (plain->op != NGX_HTTP_SHARED_SESSION_OP_TOUCH) {
+        /* nothing to end; a load never creates a session */
+        st->found = 0;
+        st->values = NULL;
         rc = NGX_OK;
 
     } else {
@@ -652,7 +772,7 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
     }
 
     if (plain->pending == 0) {
-        /* nothing to write (invalidate without a live session) */
+        /* nothing to write (no live session to end or load, touch off) */
         st->handler(st->request, st, NGX_OK);
     }
 
@@ -831,10 +951,15 @@ ngx_http_shared_session_plain_write_hash(
     len[argc++] = sizeof("lastAccessedTime") - 1;
     argv[argc] = (const char *) now->data;
     len[argc++] = now->len;
-    argv[argc] = (const char *) st->field.data;
-    len[argc++] = st->field.len;
-    argv[argc] = (const char *) st->value.data;
-    len[argc++] = st->value.len;
+
+    /* a load leaves the module's attribute alone */
+
+    if (plain->op == NGX_HTTP_SHARED_SESSION_OP_TOUCH) {
+        argv[argc] = (const char *) st->field.data;
+        len[argc++] = st->field.len;
+        argv[argc] = (const char *) st->value.data;
+        len[argc++] = st->value.len;
+    }
 
     if (st->hash_script) {
         /* the script writes only a session still live: no field needed */
