@@ -4,8 +4,9 @@
 #                     Debian's nginx-dev (or NGINX_SRC=/path/to/nginx-x.y.z)
 #   make test         the whole Test::Nginx suite against a private Redis
 #   make demo         the seed's two-container scenario on this machine
-#                     (make demo-stop, make demo-status)
-#   make test-e2e     the demo driven in headless Chromium
+#                     (make demo-stop, make demo-status); SPRING=1: container
+#                     2 is the seed's real Spring Boot app
+#   make test-e2e     the demo driven in headless Chromium (both variants)
 #   make spring       the seed's Spring Boot app (t/spring) with Maven:
 #                     build/spring/boot2.jar and boot3.jar
 #   make lint-docker  dockerfilelint, and the image builds with scripts/build.sh

@@ -6,6 +6,13 @@
 # seed's Application Load Balancer does (/1 -> container 1, /2 -> container 2,
 # anything else -> container 1).  Everything listens on 127.0.0.1.
 #
+# With SPRING=1 (make demo SPRING=1), container 2 is the seed's real Spring
+# Boot application instead (t/spring, configuration "seed": java -jar
+# build/spring/boot2.jar, HOSTNAME=container-2, the same Redis), the seed's
+# mixed migration: one ECS service moved to nginx, the other still Spring.
+# The Redis then has notify-keyspace-events Egx, as the README tells
+# ElastiCache users, so that the app gets its session events.
+#
 #   scripts/demo.sh start     (make demo)       install, build, start
 #   scripts/demo.sh stop      (make demo-stop)  stop what "start" started
 #   scripts/demo.sh status                      what runs, on which ports
@@ -19,7 +26,10 @@
 #   DEMO_UTS=0            do not give the containers their own hostname
 #                         (UTS namespace); record container-N through
 #                         shared_session_host instead
-#   DEMO_SKIP_BUILD=1     use the module already in build/ (scripts/e2e.sh)
+#   DEMO_SKIP_BUILD=1     use the module (and jar) already in build/
+#                         (scripts/e2e.sh)
+#   SPRING=1              container 2 is the Spring Boot app (DEMO_SPRING=1
+#                         too); "stop" and "status" find out by themselves
 #
 # A port left at its default that is busy is replaced by a free one (the
 # printed URL says which); a port set in the environment must be free.
@@ -35,8 +45,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 
 dir=$(realpath -m "${DEMO_DIR:-$top/build/demo}")
 module=$top/build/ngx_http_shared_session_module.so
+jar=$top/build/spring/boot2.jar
 nginx=/usr/sbin/nginx
-components=(front container-2 container-1 redis)   # stop order
+components=(front container-2 spring container-1 redis)   # stop order
+spring=${DEMO_SPRING:-${SPRING:-0}}
+[ "$spring" = 1 ] || spring=0
 
 usage() {
     echo "usage: $0 start|stop|status" >&2
@@ -89,8 +102,9 @@ pick_port() {
 
 pidfile() {
     case $1 in
-        redis) echo "$dir/redis/redis.pid" ;;
-        *)     echo "$dir/$1/logs/nginx.pid" ;;
+        redis)  echo "$dir/redis/redis.pid" ;;
+        spring) echo "$dir/spring/spring.pid" ;;
+        *)      echo "$dir/$1/logs/nginx.pid" ;;
     esac
 }
 
@@ -117,6 +131,14 @@ running() {
             cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null) || return 1
             [ "$cwd" = "$dir/redis" ] || return 1
             ;;
+        spring)
+            # the app's arguments name this demo's directory
+            cmd=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) || return 1
+            case $cmd in
+                *java*"--demo.dir=$dir/spring "*) ;;
+                *) return 1 ;;
+            esac
+            ;;
         *)
             cmd=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) || return 1
             case $cmd in
@@ -130,14 +152,16 @@ running() {
 }
 
 stop_one() {
-    local name=$1 pid
+    local name=$1 pid tries=100
     if ! pid=$(running "$name"); then
         rm -f "$(pidfile "$name")"
         return 0
     fi
 
+    # Spring shuts down gracefully in a second or two
+    [ "$name" != spring ] || tries=300
     kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do
+    for _ in $(seq "$tries"); do
         alive "$pid" || break
         sleep 0.05
     done
@@ -165,6 +189,10 @@ load_ports() {
 }
 
 print_urls() {
+    local c2
+    c2="nginx with the module, host \"$(host_of 2)\""
+    [ "$spring" = 0 ] \
+        || c2="the seed's Spring Boot app (java), host \"$(host_of 2)\""
     cat <<EOF
 
 Shared session demo is running:
@@ -174,8 +202,8 @@ Shared session demo is running:
           session, what the backend was told; without, back to index.html)
 
   front router (the ALB)  127.0.0.1:$DEMO_PORT  /1 -> container 1, /2 -> container 2, else -> container 1
-  container 1             127.0.0.1:$DEMO_CONTAINER1_PORT  host "$(host_of 1)"
-  container 2             127.0.0.1:$DEMO_CONTAINER2_PORT  host "$(host_of 2)"
+  container 1             127.0.0.1:$DEMO_CONTAINER1_PORT  nginx with the module, host "$(host_of 1)"
+  container 2             127.0.0.1:$DEMO_CONTAINER2_PORT  $c2
   redis-server            127.0.0.1:$DEMO_REDIS_PORT
 
   the Spring keys:   redis-cli -p $DEMO_REDIS_PORT keys '*'
@@ -184,6 +212,12 @@ Shared session demo is running:
   counters:          curl http://127.0.0.1:$DEMO_CONTAINER1_PORT/status  (container 2: $DEMO_CONTAINER2_PORT;
                      ?format=prometheus, ?check=ready)
   logs:              $dir/*/logs/, $dir/redis/redis.log
+EOF
+    [ "$spring" = 0 ] || cat <<EOF
+  the app's log:     $dir/spring/logs/spring.log
+  the app's events:  curl http://127.0.0.1:$DEMO_CONTAINER2_PORT/events
+EOF
+    cat <<EOF
 
 Stop it with:  make demo-stop   (or scripts/demo.sh stop)
 EOF
@@ -194,9 +228,11 @@ host_of() {
 }
 
 status() {
-    local name pid rc=0
+    local name pid rc=0 c2=container-2
     load_ports
-    for name in redis container-1 container-2 front; do
+    spring=${DEMO_SPRING:-0}
+    [ "$spring" = 0 ] || c2=spring
+    for name in redis container-1 "$c2" front; do
         if pid=$(running "$name"); then
             printf '%-12s running  pid %s\n' "$name" "$pid"
         else
@@ -210,9 +246,9 @@ status() {
     return $rc
 }
 
-# wait_http URL: up to 5 s for URL to answer 200
+# wait_http URL [TRIES]: up to TRIES x 50 ms (5 s) for URL to answer 200
 wait_http() {
-    for _ in $(seq 100); do
+    for _ in $(seq "${2:-100}"); do
         curl -fsS -o /dev/null --max-time 1 "$1" 2>/dev/null && return 0
         sleep 0.05
     done
@@ -222,7 +258,8 @@ wait_http() {
 fail_start() {
     echo "demo: $*" >&2
     local log
-    for log in "$dir"/*/logs/error.log "$dir/redis/redis.log"; do
+    for log in "$dir"/*/logs/error.log "$dir/spring/logs/spring.log" \
+               "$dir/redis/redis.log"; do
         [ -s "$log" ] || continue
         echo "--- last lines of $log" >&2
         tail -n 15 "$log" >&2
@@ -259,8 +296,32 @@ start_nginx() {
     echo "started $name (pid $pid)"
 }
 
+# Container 2 as the seed's Spring Boot app, detached from this shell
+# (setsid), its output in spring/logs/spring.log.  scripts/spring.sh runs
+# the "seed" configuration (profile, JVM flags) and execs java, so the pid
+# written is the JVM's; --demo.dir names this demo for running().
+start_spring() {
+    local port=$1 pid
+    mkdir -p "$dir/spring/logs"
+    rm -f "$(pidfile spring)"
+    (
+        cd "$dir/spring"
+        HOSTNAME=$(host_of 2) SERVER_PORT=$port SERVER_ADDRESS=127.0.0.1 \
+        REDIS_CLUSTER_ENDPOINT=127.0.0.1 REDIS_CLUSTER_PORT=$DEMO_REDIS_PORT \
+            setsid "$top/scripts/spring.sh" run seed --demo.dir="$dir/spring" \
+                < /dev/null > "$dir/spring/logs/spring.log" 2>&1 &
+        echo $! > "$(pidfile spring)"
+    )
+    # ready when it serves: 3-10 s here, a minute at most
+    wait_http "http://127.0.0.1:$port/events" 1200 \
+        || fail_start "the Spring Boot app does not answer on $port"
+    pid=$(running spring) || fail_start "the Spring Boot app exited"
+    echo "started container-2: the Spring Boot app (pid $pid)"
+}
+
 start() {
-    local name pid n port_var user_directive uts host_directive
+    local name pid n port_var user_directive uts host_directive events
+    local nginxes
 
     mkdir -p "$dir"
 
@@ -277,6 +338,11 @@ start() {
     if [ "${DEMO_SKIP_BUILD:-0}" != 1 ] || [ ! -f "$module" ]; then
         "$top/scripts/build.sh"
     fi
+    if [ "$spring" = 1 ] \
+       && { [ "${DEMO_SKIP_BUILD:-0}" != 1 ] || [ ! -f "$jar" ]; }
+    then
+        "$top/scripts/spring.sh" build
+    fi
 
     pick_port DEMO_PORT 8080
     pick_port DEMO_CONTAINER1_PORT 8081
@@ -288,14 +354,17 @@ DEMO_PORT=$DEMO_PORT
 DEMO_CONTAINER1_PORT=$DEMO_CONTAINER1_PORT
 DEMO_CONTAINER2_PORT=$DEMO_CONTAINER2_PORT
 DEMO_REDIS_PORT=$DEMO_REDIS_PORT
+DEMO_SPRING=$spring
 EOF
 
     # each nginx's prefix: conf/, logs/, temp/ and, for the containers,
     # html/ with the page (both serve it, as the seed's two apps do)
-    for name in front container-1 container-2; do
+    nginxes=(front container-1 container-2)
+    [ "$spring" = 0 ] || nginxes=(front container-1)
+    for name in "${nginxes[@]}"; do
         mkdir -p "$dir/$name/conf" "$dir/$name/logs" "$dir/$name/temp"
     done
-    for name in container-1 container-2; do
+    for name in "${nginxes[@]:1}"; do
         mkdir -p "$dir/$name/html"
         cp "$top/conf/index.html" "$dir/$name/html/index.html"
     done
@@ -320,13 +389,15 @@ EOF
         uts=1
     fi
 
-    # --- redis-server
+    # --- redis-server (with the Spring app: its keyspace events)
     mkdir -p "$dir/redis"
     rm -f "$dir/redis/redis.pid"
+    events=()
+    [ "$spring" = 0 ] || events=(--notify-keyspace-events Egx)
     redis-server --bind 127.0.0.1 --port "$DEMO_REDIS_PORT" \
         --daemonize yes --pidfile "$dir/redis/redis.pid" \
         --dir "$dir/redis" --logfile "$dir/redis/redis.log" \
-        --save '' --appendonly no \
+        --save '' --appendonly no "${events[@]}" \
         || fail_start "redis-server did not start"
     for _ in $(seq 100); do
         redis-cli -p "$DEMO_REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
@@ -339,6 +410,10 @@ EOF
 
     # --- the two containers
     for n in 1 2; do
+        if [ $n = 2 ] && [ "$spring" = 1 ]; then
+            start_spring "$DEMO_CONTAINER2_PORT"
+            continue
+        fi
         name=container-$n
         host_directive=
         [ $uts = 1 ] || host_directive="shared_session_host $(host_of $n);"
@@ -377,6 +452,8 @@ EOF
     else
         echo "no UTS namespace here: hosts set with shared_session_host"
     fi
+    [ "$spring" = 0 ] \
+        || echo "container 2 is the Spring Boot app (HOSTNAME=$(host_of 2))"
     print_urls
 }
 

@@ -14,7 +14,9 @@
 #     a round that asks both dead seeds and then a non-seed node, which
 #     answers with the new map within the same round.
 #  3  every primary of that cluster killed: only a replica is left, and the
-#     rounds reach it (replicas are refresh candidates), none fails.
+#     rounds reach it (replicas are refresh candidates), none fails.  The
+#     replica is shard 3's old primary: TEST 2 ends once the seeds' CLUSTER
+#     SLOTS name it as a replica, so that nginx's first map does.
 #
 # The error log is read while it grows and each line stamped when first
 # seen (nginx's own timestamps have whole seconds): "without a throttle
@@ -33,7 +35,8 @@ no_shuffle();
 no_long_string();
 log_level('info');
 master_on();
-workers(2);
+my $WORKERS = 2;
+workers($WORKERS);
 timeout(10);
 
 my $t_start = Time::HiRes::time();
@@ -53,9 +56,9 @@ diag(sprintf('clusters ready in %.1f s', Time::HiRes::time() - $t_start))
     # (TEST 3) its first two primaries
     my @p = $main::cb->primaries;
     $main::b_primaries = \@p;
-    ($ENV{TEST_NGINX_B1}) = $main::cb->replica_of($p[0]);
-    ($ENV{TEST_NGINX_B2}) = $main::cb->replica_of($p[1]);
-    ($main::b_r3) = $main::cb->replica_of($p[2]);
+    $ENV{TEST_NGINX_B1} = main::replica_of($main::cb, $p[0]);
+    $ENV{TEST_NGINX_B2} = main::replica_of($main::cb, $p[1]);
+    $main::b_r3 = main::replica_of($main::cb, $p[2]);
     ($ENV{TEST_NGINX_C1}, $ENV{TEST_NGINX_C2}) = @p[0, 1];
 }
 
@@ -66,6 +69,45 @@ my $DEAD = qr/connect failed|connection lost|closed by the server|refused|reset|
 
 ############################################################################
 # Helpers (main::, because Test::Nginx evaluates the sections elsewhere)
+
+# What a node knows of the others lags behind what they are: a replica is
+# one in another node's CLUSTER NODES only once that node heard from it,
+# and in its CLUSTER SLOTS only once it also knows a replication offset
+# above 0 (Redis leaves out replicas that have not synced).  wait_ok looks
+# at each node's own role, not at these views.
+
+# The replica of $primary as the first live node sees it, once it does
+# (right after the cluster is created it may not yet).
+sub main::replica_of {
+    my ($c, $primary) = @_;
+    my $deadline = Time::HiRes::time() + 10;
+    while (1) {
+        my @r = $c->replica_of($primary);
+        return $r[0] if @r;
+        die "no replica of 127.0.0.1:$primary known after 10 s\n"
+            if Time::HiRes::time() > $deadline;
+        Time::HiRes::sleep(0.05);
+    }
+}
+
+# Waits until the CLUSTER SLOTS of every node in @$ports lists $replica
+# (a new nginx's first map comes from its first seed).
+sub main::wait_listed {
+    my ($c, $replica, $ports) = @_;
+    # without a write, the offset moves with the primary's PING every 10 s
+    my $deadline = Time::HiRes::time() + 15;
+    while (1) {
+        my @missing = grep {
+            my $ranges = eval { $c->slot_ranges($_) } || [];
+            !grep { grep { $_ == $replica } @{ $_->[3] } } @$ranges;
+        } @$ports;
+        return unless @missing;
+        die "127.0.0.1:$replica not a replica in the CLUSTER SLOTS of "
+            . join(', ', map { "127.0.0.1:$_" } @missing) . " after 15 s\n"
+            if Time::HiRes::time() > $deadline;
+        Time::HiRes::sleep(0.02);
+    }
+}
 
 # The error log from now on, each line with the time it was first read.
 sub main::tail_start {
@@ -116,7 +158,8 @@ sub main::workers_of_nginx {
 }
 
 # Waits until every worker logged a slot map from the seed $port (a worker
-# fetches it when it starts; the test must not race that first fetch).
+# fetches it when it starts; the test must not race that first fetch), all
+# of them: the master forks one after the other.
 sub main::wait_for_maps {
     my ($port) = @_;
     my $deadline = Time::HiRes::time() + 5;
@@ -126,11 +169,22 @@ sub main::wait_for_maps {
         my @missing = grep {
             $log !~ /\[info\] $_#\d+: .*redis cluster 127\.0\.0\.1:\d+: slot map from 127\.0\.0\.1:$port: /
         } @w;
-        return if @w && !@missing;
-        die "no slot map from $port logged by workers @missing\n"
+        return if @w >= $WORKERS && !@missing;
+        die "no slot map from $port logged by workers @missing ("
+            . scalar(@w) . " of $WORKERS running)\n"
             if Time::HiRes::time() > $deadline;
         Time::HiRes::sleep(0.02);
     }
+}
+
+# Per worker of this nginx, the number of replicas in its first map.
+sub main::first_maps {
+    my ($log) = FaultTest::read_from($Test::Nginx::Util::ErrLogFile, 0);
+    my %first;
+    for my $w (main::workers_of_nginx()) {
+        ($first{$w}) = $log =~ /\[info\] $w#\d+: .*redis cluster 127\.0\.0\.1:\d+: slot map from 127\.0\.0\.1:\d+: \d+ ranges, \d+ primaries, (\d+) replicas/;
+    }
+    return \%first;
 }
 
 sub main::create_sessions {
@@ -365,7 +419,15 @@ sub main::report_replica {
                                                      sort keys %{ $by{$p} }) }
                             sort keys %by)))
         if $ENV{TEST_VERBOSE};
-    my $out = @not ? "not 503: @not\n" : "all 503\n";
+    my $f = $main::first_maps;
+    my @no_replica = grep { !$f->{$_} } sort keys %$f;
+    my $out = !%$f ? "no first map found\n"
+              : @no_replica
+              ? main::lines(map { "worker $_: first map with "
+                                  . ($f->{$_} // 'no') . " replicas" }
+                                @no_replica)
+              : "the first map of every worker has a replica\n";
+    $out .= @not ? "not 503: @not\n" : "all 503\n";
     $out .= @by_replica ? "the replica answered the rounds\n"
                         : "the replica never answered\n";
     $out .= @other ? "answers from @other too\n" : "no other node answered\n";
@@ -513,6 +575,12 @@ for my $round (1 .. 3) {
 $main::served_moved = \@bad;
 Time::HiRes::sleep(0.05);
 $main::lines = [ main::tail_lines() ];
+# TEST 3's nginx starts as soon as this returns: its first map must name
+# the demoted primary as the replica it now is, which the other nodes
+# learn some 0.1 to 0.5 s after the failover (without this wait TEST 3
+# raced that, and lost on a fast machine: its rounds never knew the
+# replica)
+main::wait_listed($c, $p3, [ $ENV{TEST_NGINX_C1}, $ENV{TEST_NGINX_C2} ]);
 --- request
 GET /static
 --- response_body_filters eval
@@ -546,6 +614,7 @@ first two replicas) are dead; the third shard's replica is what is left.
 --- init
 my $c = $main::cb;
 main::wait_for_maps($ENV{TEST_NGINX_C1});
+$main::first_maps = main::first_maps();
 my @primaries = $c->primaries;
 my @replicas = grep { my $p = $_; !grep { $_ == $p } @primaries } $c->live_ports;
 die "expected one live replica, not @replicas\n" unless @replicas == 1;
@@ -566,6 +635,7 @@ GET /static
 --- response_body_filters eval
 sub { main::report_replica() }
 --- response_body
+the first map of every worker has a replica
 all 503
 the replica answered the rounds
 no other node answered

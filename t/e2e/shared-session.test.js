@@ -11,11 +11,20 @@
 // its backend was told once it has one.  Screenshots
 // go to E2E_OUTPUT.  Prints "N passed, N failed" last; exits 1 on a failure.
 //
+// With E2E_SPRING=1 the demo's container 2 is the seed's real Spring Boot
+// app (scripts/demo.sh with SPRING=1): the same steps show the host
+// switching between nginx (container 1) and Spring (container 2) while the
+// session stays; Redis is checked after Spring's answer too, the screenshot
+// is shared-session-spring.png, and the 503 is asked of container 1 (the
+// module's answer; Spring's own error page is not the module's).
+//
 // Environment (scripts/e2e.sh sets it):
 //   E2E_BASE_URL        the front router, e.g. http://127.0.0.1:8080
 //   E2E_REDIS_PORT      the demo's redis-server (redis-cli -p)
 //   E2E_REDIS_PIDFILE   its pid file, to stop it for the 503 check
 //   E2E_OUTPUT          where the screenshots go (default ./output)
+//   E2E_SPRING          1: container 2 is the Spring Boot app
+//   E2E_CONTAINER2_URL  container 2 itself (the Spring app's /events)
 //   CHROMIUM            the browser (default /usr/bin/chromium)
 
 "use strict";
@@ -32,6 +41,9 @@ const redisPidfile = process.env.E2E_REDIS_PIDFILE || "";
 const output = path.resolve(process.env.E2E_OUTPUT
                             || path.join(__dirname, "output"));
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+const spring = process.env.E2E_SPRING === "1";
+const container2 = process.env.E2E_CONTAINER2_URL || "";
+const variant = spring ? "-spring" : "";
 
 const FLAGS = [
   "--headless", "--no-sandbox", "--disable-gpu",
@@ -169,6 +181,16 @@ async function main() {
 
       s[1] = await ask(page, 2);
       equal(s[1].host, "container-2", "second answer's host");
+      if (spring) {
+        // what Spring wrote, the seed's JSON, is what the module reads next
+        const h = hgetall(NS + "sessions:" + s[1].sessionId);
+        const attr = JSON.parse(h["sessionAttr:scopedTarget.sampleSession"]);
+        equal(attr.host, "container-2", "attribute host after Spring");
+        equal(attr.lastUpdatedAt[1], s[1].lastUpdatedMs,
+              "attribute lastUpdatedAt after Spring");
+        check(Number(h.lastAccessedTime) > s[0].lastUpdatedMs,
+              "Spring did not touch lastAccessedTime");
+      }
       equal(s[1].sessionId, s[0].sessionId, "session id after /2");
       equal(s[1].previousHost, "container-1", "previous host after /2");
       equal(s[1].isNew, "no", "second answer is new");
@@ -183,6 +205,16 @@ async function main() {
             && s[1].lastUpdatedMs >= s[0].lastUpdatedMs,
             "last updated times go backwards");
     });
+
+    if (spring) {
+      await test("container 2 is the Spring Boot app", async () => {
+        check(container2, "E2E_CONTAINER2_URL not set");
+        // /events is the app's own endpoint (the module has none)
+        const r = await fetch(container2 + "/events");
+        equal(r.status, 200, "GET /events of container 2");
+        check(Array.isArray(await r.json()), "/events is not a JSON list");
+      });
+    }
 
     await test("Redis holds the session as Spring Session does", async () => {
       check(s[2], "no session from the previous test");
@@ -293,12 +325,42 @@ async function main() {
       equal(s[4].host, "container-2", "host of the new session on /2");
       equal(s[4].previousHost, "container-1", "previous host on /2");
 
-      const shot = path.join(output, "shared-session.png");
+      if (spring) {
+        // two more rounds, for the history to show the switching
+        for (const n of [1, 2]) {
+          const r = await ask(page, n);
+          equal(r.sessionId, s[3].sessionId, `session id after /${n}`);
+          equal(r.host, `container-${n}`, `host of /${n}`);
+        }
+      }
+
+      if (spring) {
+        // a caption for the screenshot (the page itself does not know
+        // which container is which)
+        await page.evaluate(() => {
+          const p = document.createElement("p");
+          p.id = "e2e-caption";
+          p.style.cssText = "background:#ddf4ff;border:1px solid #54aeff;"
+            + "border-radius:6px;padding:.5rem 1rem;font-size:.9rem";
+          p.textContent = "e2e, the mixed migration: container-1 is nginx "
+            + "with the module, container-2 the seed's Spring Boot app "
+            + "(java, build/spring/boot2.jar); one Redis. "
+            + "(Caption added by the test.)";
+          document.body.insertBefore(p, document.body.firstChild);
+        });
+      }
+
+      const shot = path.join(output, `shared-session${variant}.png`);
       await page.screenshot({ path: shot, fullPage: true });
       check(fs.statSync(shot).size > 1000, "screenshot is empty");
       console.log(`    screenshot: ${shot}`);
+      if (spring) {
+        await page.evaluate(() =>
+          document.getElementById("e2e-caption").remove());
+      }
     });
 
+    // container 1, nginx, in both variants: the module's answer
     await test("Redis down: the page shows the module's 503", async () => {
       check(redisPidfile, "E2E_REDIS_PIDFILE not set");
       const pid = Number(fs.readFileSync(redisPidfile, "utf8").trim());
@@ -307,9 +369,10 @@ async function main() {
         try { redis("ping"); } catch (e) { break; }
         await new Promise((r) => setTimeout(r, 50));
       }
-      await page.fill("#container", "2");
+      const n = spring ? "1" : "2";
+      await page.fill("#container", n);
       const [response] = await Promise.all([
-        page.waitForResponse((r) => new URL(r.url()).pathname === "/2"),
+        page.waitForResponse((r) => new URL(r.url()).pathname === "/" + n),
         page.click("#shared-session"),
       ]);
       equal(response.status(), 503, "status with Redis down");
@@ -317,7 +380,8 @@ async function main() {
       const text = await page.locator("#error").textContent();
       check(/503/.test(text) && /session store unavailable/.test(text),
             `error shown: "${text}"`);
-      await page.screenshot({ path: path.join(output, "redis-down.png"),
+      await page.screenshot({ path: path.join(output,
+                                              `redis-down${variant}.png`),
                               fullPage: true });
     });
   } catch (e) {
