@@ -255,7 +255,8 @@ async function main() {
             "the session was not touched by /app/");
       equal(JSON.parse(h["sessionAttr:scopedTarget.sampleSession"]).host,
             "container-1", "attribute host after /app/ (not written)");
-      const shot = path.join(output, "protected-area.png");
+      const shot = path.join(output, spring ? "protected-area-spring.png"
+                                            : "protected-area.png");
       await page.screenshot({ path: shot, fullPage: true });
       check(fs.statSync(shot).size > 1000, "screenshot is empty");
       console.log(`    screenshot: ${shot}`);
