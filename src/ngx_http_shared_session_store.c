@@ -267,7 +267,8 @@ static ngx_str_t  ngx_http_shared_session_hash_script = ngx_string(
 #define NGX_HTTP_SHARED_SESSION_NSCRIPTS                                      \
     (sizeof(ngx_http_shared_session_scripts) / sizeof(ngx_str_t))
 
-static u_char  ngx_http_shared_session_sha[NGX_HTTP_SHARED_SESSION_NSCRIPTS][40];
+static u_char
+    ngx_http_shared_session_sha[NGX_HTTP_SHARED_SESSION_NSCRIPTS][40];
 static u_char  ngx_http_shared_session_hash_sha[40];
 
 
@@ -356,12 +357,13 @@ ngx_http_shared_session_store_touch(ngx_http_request_t *r,
 
     if (!st->scripts) {
         return ngx_http_shared_session_store_plain(r, st,
-                                               NGX_HTTP_SHARED_SESSION_OP_TOUCH);
+                                              NGX_HTTP_SHARED_SESSION_OP_TOUCH);
     }
 
     /* EVALSHA sha numkeys, keys: ids + new, args: 9 + ids */
 
-    if (ngx_http_shared_session_store_run(r, st, NGX_HTTP_SHARED_SESSION_OP_TOUCH,
+    if (ngx_http_shared_session_store_run(r, st,
+                                          NGX_HTTP_SHARED_SESSION_OP_TOUCH,
                                           st->nids + 1, 9 + st->nids)
         != NGX_OK)
     {
@@ -429,12 +431,13 @@ ngx_http_shared_session_store_load(ngx_http_request_t *r,
 
     if (!st->scripts) {
         return ngx_http_shared_session_store_plain(r, st,
-                                                NGX_HTTP_SHARED_SESSION_OP_LOAD);
+                                               NGX_HTTP_SHARED_SESSION_OP_LOAD);
     }
 
     /* EVALSHA sha numkeys, keys: ids, args: 4 + names + ids */
 
-    if (ngx_http_shared_session_store_run(r, st, NGX_HTTP_SHARED_SESSION_OP_LOAD,
+    if (ngx_http_shared_session_store_run(r, st,
+                                          NGX_HTTP_SHARED_SESSION_OP_LOAD,
                                           st->nids,
                                           4 + st->nnames + st->nids)
         != NGX_OK)
@@ -485,7 +488,7 @@ ngx_http_shared_session_store_invalidate(ngx_http_request_t *r,
 
     if (!st->scripts) {
         return ngx_http_shared_session_store_plain(r, st,
-                                          NGX_HTTP_SHARED_SESSION_OP_INVALIDATE);
+                                         NGX_HTTP_SHARED_SESSION_OP_INVALIDATE);
     }
 
     if (ngx_http_shared_session_store_run(r, st,
