@@ -213,19 +213,9 @@ ngx_http_shared_session_access_start(ngx_http_request_t *r,
     tp = ngx_timeofday();
 
     st->now = (int64_t) tp->sec * 1000 + tp->msec;
-    st->redis = sscf->server;
-    st->cluster = sscf->cluster;
+    st->ops = sscf->store;
+    st->conn = &sscf->conn;
     st->timeout = sscf->redis_timeout;
-
-    if (st->cluster) {
-        st->name = ngx_http_shared_session_cluster_name(st->cluster);
-        st->hash_script = sscf->redis_scripts;
-
-    } else {
-        st->name = ngx_http_shared_session_redis_name(st->redis);
-        st->scripts = sscf->redis_scripts;
-    }
-
     st->prefix = sscf->prefix;
     st->touch = sscf->touch;
 
@@ -359,7 +349,9 @@ ngx_http_shared_session_access_result(ngx_http_request_t *r,
 
     } else {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "shared session: redis %V %V", st->name, &st->error);
+                      "shared session: redis %V %V",
+                      ngx_http_shared_session_conn_name(st->conn),
+                      &st->error);
 
         lk->status = NGX_HTTP_SHARED_SESSION_STATUS_ERROR;
     }
