@@ -154,6 +154,9 @@ SharedSessionTest::flush();
 my @s = (
     [ 'index-json' => [ $main::PRINCIPAL => '"alice"', tenantId => '"acme"', role => '"admin"' ] ],
     [ 'index-jdk' => [ $main::PRINCIPAL => main::jdk('bob'), TenantID => main::jdk('jdk corp') ] ],
+    # the bytes the seed app (t/spring, boot2-default: Spring Boot 2.7,
+    # JdkSerializationRedisSerializer) wrote after GET /principal/alice
+    [ 'index-spring-jdk' => [ $main::PRINCIPAL => pack('H*', 'aced0005740005616c696365') ] ],
     [ 'context-name' => [ SPRING_SECURITY_CONTEXT => $main::CONTEXT_NAME ] ],
     [ 'context-mixin' => [ SPRING_SECURITY_CONTEXT => $main::CONTEXT_MIXIN ] ],
     [ 'index-wins' => [ $main::PRINCIPAL => '"erin"', SPRING_SECURITY_CONTEXT => $main::CONTEXT_NAME ] ],
@@ -171,7 +174,7 @@ GET /who
 --- response_body_filters eval
 sub {
     my $out = "no cookie: $_[0]";
-    for my $name (qw(index-json index-jdk context-name context-mixin
+    for my $name (qw(index-json index-jdk index-spring-jdk context-name context-mixin
                      index-wins utf8 newline nul not-strings none))
     {
         $out .= "$name: " . EdgeTest::get('/who', "s-$name") . "\n";
@@ -183,6 +186,7 @@ sub {
 no cookie: principal=[] tenant=[] role=[] status=[missing]
 index-json: 200 principal=[alice] tenant=[acme] role=[admin] status=[valid]
 index-jdk: 200 principal=[bob] tenant=[jdk corp] role=[] status=[valid]
+index-spring-jdk: 200 principal=[alice] tenant=[] role=[] status=[valid]
 context-name: 200 principal=[carol] tenant=[] role=[] status=[valid]
 context-mixin: 200 principal=[dave] tenant=[] role=[] status=[valid]
 index-wins: 200 principal=[erin] tenant=[] role=[] status=[valid]
