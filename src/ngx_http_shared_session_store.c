@@ -27,8 +27,13 @@
  */
 
 
+#define NGX_HTTP_SHARED_SESSION_OP_TOUCH       0
+#define NGX_HTTP_SHARED_SESSION_OP_INVALIDATE  1
+#define NGX_HTTP_SHARED_SESSION_OP_LOAD        2
+
+
 static ngx_int_t ngx_http_shared_session_store_values(
-    ngx_http_shared_session_store_t *st, ngx_uint_t invalidate);
+    ngx_http_shared_session_store_t *st, ngx_uint_t op);
 
 
 /* ARGV[3] of every script: the serializer of the values */
@@ -44,7 +49,10 @@ ngx_http_shared_session_store_touch(ngx_http_request_t *r,
 {
     st->request = r;
 
-    if (ngx_http_shared_session_store_values(st, 0) != NGX_OK) {
+    if (ngx_http_shared_session_store_values(st,
+                                            NGX_HTTP_SHARED_SESSION_OP_TOUCH)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -58,7 +66,10 @@ ngx_http_shared_session_store_invalidate(ngx_http_request_t *r,
 {
     st->request = r;
 
-    if (ngx_http_shared_session_store_values(st, 1) != NGX_OK) {
+    if (ngx_http_shared_session_store_values(st,
+                                       NGX_HTTP_SHARED_SESSION_OP_INVALIDATE)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -76,7 +87,7 @@ ngx_http_shared_session_store_invalidate(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_shared_session_store_values(ngx_http_shared_session_store_t *st,
-    ngx_uint_t invalidate)
+    ngx_uint_t op)
 {
     u_char                                      *p;
     ngx_str_t                                   *id;
@@ -87,7 +98,7 @@ ngx_http_shared_session_store_values(ngx_http_shared_session_store_t *st,
 
     pool = st->request->pool;
     ser = st->ser;
-    n = invalidate ? st->nids : st->nids + 1;
+    n = (op == NGX_HTTP_SHARED_SESSION_OP_TOUCH) ? st->nids + 1 : st->nids;
 
     for (i = 0; i < n; i++) {
         id = (i < st->nids) ? &st->ids[i] : &st->new_id;
@@ -106,7 +117,7 @@ ngx_http_shared_session_store_values(ngx_http_shared_session_store_t *st,
     ngx_str_set(&st->channel, "");
     ngx_str_set(&st->event, "");
 
-    if (invalidate) {
+    if (op == NGX_HTTP_SHARED_SESSION_OP_INVALIDATE) {
         st->index.len = st->prefix.len + sizeof("index:") - 1
                         + sizeof(NGX_HTTP_SHARED_SESSION_PRINCIPAL ":") - 1;
         st->index.data = ngx_pnalloc(pool, st->index.len);
@@ -123,11 +134,20 @@ ngx_http_shared_session_store_values(ngx_http_shared_session_store_t *st,
 
     if (ngx_http_shared_session_serialize_long(pool, ser, st->now,
                                                &st->s_now)
-        != NGX_OK
-        || ngx_http_shared_session_serialize_integer(pool, ser,
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (op == NGX_HTTP_SHARED_SESSION_OP_LOAD) {
+        /* a load's touch writes lastAccessedTime alone, never creates */
+        return NGX_OK;
+    }
+
+    if (ngx_http_shared_session_serialize_integer(pool, ser,
                                       (int32_t) st->max_inactive_interval,
                                       &st->s_interval)
-           != NGX_OK)
+        != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -155,6 +175,23 @@ ngx_http_shared_session_store_values(ngx_http_shared_session_store_t *st,
 
     return ngx_http_shared_session_serialize_event(pool, ser, &ev,
                                                    &st->event);
+}
+
+
+ngx_int_t
+ngx_http_shared_session_store_load(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st)
+{
+    st->request = r;
+
+    if (ngx_http_shared_session_store_values(st,
+                                             NGX_HTTP_SHARED_SESSION_OP_LOAD)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return st->ops->load(r, st);
 }
 
 
