@@ -298,6 +298,9 @@ fuzz_reply(ngx_pool_t *pool, ngx_http_request_t *r, uint8_t flags,
 
     st->conn = &fuzz_conn;
     st->ser = &fuzz_ser;
+
+    /* no created event: a new session's reply is the last one here */
+    st->repository = NGX_HTTP_SHARED_SESSION_REPO_DEFAULT;
     st->timeout = 1000;
     ngx_str_set(&st->prefix, "spring:session:");
     st->now = 1700000000000LL;

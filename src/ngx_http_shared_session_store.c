@@ -80,21 +80,18 @@ ngx_http_shared_session_store_invalidate(ngx_http_request_t *r,
 /*
  * The values both back ends send, serialized as the location's Spring
  * application does: per id, its bucket member "expires:<id>" and its
- * index and sorted set member "<id>"; the numbers; for a new session in
- * the indexed repository, the created event Spring publishes on saving
- * one (its listeners' SessionCreatedEvent), and its channel.
+ * index and sorted set member "<id>"; the numbers (store_created() adds
+ * the created event, once a session is new).
  */
 
 static ngx_int_t
 ngx_http_shared_session_store_values(ngx_http_shared_session_store_t *st,
     ngx_uint_t op)
 {
-    u_char                                      *p;
-    ngx_str_t                                   *id;
-    ngx_uint_t                                   i, n;
-    ngx_pool_t                                  *pool;
-    ngx_http_shared_session_serializer_t        *ser;
-    ngx_http_shared_session_serializer_event_t   ev;
+    ngx_str_t                             *id;
+    ngx_uint_t                             i, n;
+    ngx_pool_t                            *pool;
+    ngx_http_shared_session_serializer_t  *ser;
 
     pool = st->request->pool;
     ser = st->ser;
@@ -113,9 +110,6 @@ ngx_http_shared_session_store_values(ngx_http_shared_session_store_t *st,
             return NGX_ERROR;
         }
     }
-
-    ngx_str_set(&st->channel, "");
-    ngx_str_set(&st->event, "");
 
     if (op == NGX_HTTP_SHARED_SESSION_OP_INVALIDATE) {
         st->index.len = st->prefix.len + sizeof("index:") - 1
@@ -152,9 +146,29 @@ ngx_http_shared_session_store_values(ngx_http_shared_session_store_t *st,
         return NGX_ERROR;
     }
 
+    return NGX_OK;
+}
+
+
+/*
+ * The created event Spring publishes on saving a new session (its
+ * listeners' SessionCreatedEvent), for new_id, once a back end created it:
+ * NGX_DECLINED if the repository has none (the default one), NGX_ERROR
+ * when out of memory.
+ */
+
+ngx_int_t
+ngx_http_shared_session_store_created(ngx_http_shared_session_store_t *st)
+{
+    u_char                                      *p;
+    ngx_pool_t                                  *pool;
+    ngx_http_shared_session_serializer_event_t   ev;
+
     if (st->repository != NGX_HTTP_SHARED_SESSION_REPO_INDEXED) {
-        return NGX_OK;
+        return NGX_DECLINED;
     }
+
+    pool = st->request->pool;
 
     p = ngx_pnalloc(pool, st->prefix.len + sizeof("event::created:") - 1
                           + NGX_INT_T_LEN + st->new_id.len);
@@ -173,8 +187,22 @@ ngx_http_shared_session_store_values(ngx_http_shared_session_store_t *st,
     ev.field = st->field;
     ev.attribute = st->value;
 
-    return ngx_http_shared_session_serialize_event(pool, ser, &ev,
+    return ngx_http_shared_session_serialize_event(pool, st->ser, &ev,
                                                    &st->event);
+}
+
+
+/* a created event that a server refused (an ACL without PUBLISH) */
+
+void
+ngx_http_shared_session_store_unpublished(ngx_http_shared_session_store_t *st,
+    u_char *error, size_t len)
+{
+    ngx_log_error(NGX_LOG_WARN, st->request->connection->log, 0,
+                  "shared session: redis %V: created event of session "
+                  "\"%V\" not published: %*s",
+                  ngx_http_shared_session_conn_name(st->conn), &st->new_id,
+                  len, error);
 }
 
 

@@ -137,7 +137,7 @@ struct ngx_http_shared_session_store_s {
                                           NGX_HTTP_SHARED_SESSION_MAX_IDS + 1];
     ngx_str_t                                   s_ids[
                                           NGX_HTTP_SHARED_SESSION_MAX_IDS + 1];
-    ngx_str_t                                   channel;  /* created event */
+    ngx_str_t                                   channel;  /* store_created() */
     ngx_str_t                                   event;
     ngx_str_t                                   index;    /* "<P>index:..:" */
 
@@ -235,6 +235,18 @@ ngx_uint_t ngx_http_shared_session_store_state(
  */
 void ngx_http_shared_session_store_invalid(ngx_http_shared_session_store_t *st,
     ngx_str_t *id, ngx_uint_t format);
+
+/*
+ * The created event of new_id (st->channel, st->event), which the back
+ * end publishes once it created the session: NGX_OK, NGX_DECLINED (the
+ * default repository has none), NGX_ERROR (out of memory).
+ */
+ngx_int_t ngx_http_shared_session_store_created(
+    ngx_http_shared_session_store_t *st);
+
+/* logs a created event that a server refused (an ACL without PUBLISH) */
+void ngx_http_shared_session_store_unpublished(
+    ngx_http_shared_session_store_t *st, u_char *error, size_t len);
 
 /* the scripts' names of the serializers (ARGV[3]): "json", "jdk" */
 extern ngx_str_t  ngx_http_shared_session_store_serializers[];

@@ -1147,7 +1147,18 @@ ngx_http_shared_session_plain_write_hash(
 
 created:
 
-    if (rc != NGX_OK || cand || st->channel.len == 0) {
+    if (rc != NGX_OK || cand) {
+        return rc;
+    }
+
+    rc = ngx_http_shared_session_store_created(st);
+
+    if (rc == NGX_DECLINED) {
+        /* the default repository has no event */
+        return NGX_OK;
+    }
+
+    if (rc != NGX_OK) {
         return rc;
     }
 
@@ -1210,11 +1221,8 @@ ngx_http_shared_session_plain_published(void *data, redisReply *reply,
     plain->pending--;
     st = plain->st;
 
-    ngx_log_error(NGX_LOG_WARN, st->request->connection->log, 0,
-                  "shared session: redis %V: created event of session "
-                  "\"%V\" not published: %*s",
-                  ngx_http_shared_session_conn_name(st->conn), &st->new_id,
-                  reply->len, reply->str);
+    ngx_http_shared_session_store_unpublished(st, (u_char *) reply->str,
+                                              reply->len);
 
     ngx_http_shared_session_plain_done(plain);
 }

@@ -41,8 +41,8 @@ static ngx_str_t  ngx_http_shared_session_scripted_texts[] = {
      * repository ("indexed", "default"), expiration store ("buckets",
      * "zset"), then for n: the hash TTL, the shadow key TTL, the bucket
      * (ms), the expiry (ms) and the sorted set score (Java's text); now
-     * and n serialized, the created event's channel ("" for none) and body,
-     * then per key (ids, new_id): id, "expires:<id>" and "<id>" serialized.
+     * and n serialized, then per key (ids, new_id): id, "expires:<id>" and
+     * "<id>" serialized.
      * Returns {index or 0, creationTime as stored, previous attribute,
      * bad ids...}
      *
@@ -53,9 +53,8 @@ static ngx_str_t  ngx_http_shared_session_scripted_texts[] = {
      * writes, so it fails before anything is written.  A member already in
      * its bucket was added, and the bucket's TTL set, by an earlier touch
      * of the same minute: that TTL outlives the bucket's minute by more
-     * than the 300 s margin Spring gives it.  The created event comes last;
-     * a server that refuses it (an ACL without PUBLISH) leaves the session
-     * written and the event missing, reported as "!<error>".
+     * than the 300 s margin Spring gives it.  Spring's created event for a
+     * new session is published after the script (scripted_reply()).
      */
 
     ngx_string(
@@ -67,8 +66,8 @@ static ngx_str_t  ngx_http_shared_session_scripted_texts[] = {
     "  return string.format('%.0f', now + n * 1000)\n"
     "end\n"
     "local function touch(j, key, n, old, fields)\n"
-    "  local id, member = ARGV[17 + 3 * j - 2], ARGV[17 + 3 * j - 1]\n"
-    "  local zmember = ARGV[17 + 3 * j]\n"
+    "  local id, member = ARGV[15 + 3 * j - 2], ARGV[15 + 3 * j - 1]\n"
+    "  local zmember = ARGV[15 + 3 * j]\n"
     "  if repo == 'default' then\n"
     "    redis.call('HMSET', key, unpack(fields))\n"
     "    if n < 0 then\n"
@@ -112,7 +111,7 @@ static ngx_str_t  ngx_http_shared_session_scripted_texts[] = {
     "end\n"
     "local bad = {}\n"
     "for i = 1, #KEYS - 1 do\n"
-    "  local id = ARGV[17 + 3 * i - 2]\n"
+    "  local id = ARGV[15 + 3 * i - 2]\n"
     "  local state, f, ct, la, n = fields(KEYS[i], field)\n"
     "  if state == 'ok' then\n"
     "    touch(i, KEYS[i], n, la,\n"
@@ -129,12 +128,7 @@ static ngx_str_t  ngx_http_shared_session_scripted_texts[] = {
     "touch(#KEYS, key, conf, nil,\n"
     "      {'creationTime', ARGV[14], 'maxInactiveInterval', ARGV[15],\n"
     "       'lastAccessedTime', ARGV[14], field, value})\n"
-    "if ARGV[16] ~= '' then\n"
-    "  local r = redis.pcall('PUBLISH', ARGV[16], ARGV[17])\n"
-    "  if type(r) == 'table' and r.err then\n"
-    "    bad[#bad + 1] = '!' .. r.err\n"
-    "  end\n"
-    "end\n"
+
     "return {0, ARGV[2], false, unpack(bad)}\n"),
 
     /*
@@ -324,6 +318,10 @@ static void ngx_http_shared_session_scripted_layout(
     ngx_http_shared_session_scripted_t *sc);
 static void ngx_http_shared_session_scripted_id(
     ngx_http_shared_session_scripted_t *sc, ngx_uint_t i);
+static ngx_int_t ngx_http_shared_session_scripted_publish(
+    ngx_http_shared_session_scripted_t *sc);
+static void ngx_http_shared_session_scripted_published(void *data,
+    redisReply *reply, ngx_str_t *error);
 static void ngx_http_shared_session_scripted_bad(
     ngx_http_shared_session_store_t *st, u_char *s, size_t len);
 static ngx_int_t ngx_http_shared_session_scripted_send(
@@ -386,13 +384,13 @@ ngx_http_shared_session_scripted_touch(ngx_http_request_t *r,
     ngx_http_shared_session_scripted_t  *sc;
 
     /*
-     * EVALSHA sha numkeys, KEYS: the ids and the new one, ARGV: 17, then 3
+     * EVALSHA sha numkeys, KEYS: the ids and the new one, ARGV: 15, then 3
      * per key
      */
 
     sc = ngx_http_shared_session_scripted_start(r, st,
                                               NGX_HTTP_SHARED_SESSION_TOUCH,
-                                              4 * st->nids + 24);
+                                              4 * st->nids + 22);
     if (sc == NULL) {
         return NGX_ERROR;
     }
@@ -440,8 +438,6 @@ ngx_http_shared_session_scripted_touch(ngx_http_request_t *r,
     ngx_http_shared_session_args_push_str(a, &score);
     ngx_http_shared_session_args_push_str(a, &st->s_now);
     ngx_http_shared_session_args_push_str(a, &st->s_interval);
-    ngx_http_shared_session_args_push_str(a, &st->channel);
-    ngx_http_shared_session_args_push_str(a, &st->event);
 
     for (i = 0; i <= st->nids; i++) {
         ngx_http_shared_session_scripted_id(sc, i);
@@ -689,7 +685,105 @@ ngx_http_shared_session_scripted_reply(void *data, redisReply *reply,
         rc = ngx_http_shared_session_scripted_parse(sc, reply);
     }
 
+    if (rc == NGX_OK && sc->script == NGX_HTTP_SHARED_SESSION_TOUCH
+        && st->found == 0)
+    {
+        rc = ngx_http_shared_session_scripted_publish(sc);
+
+        if (rc == NGX_DONE) {
+            /* published() answers the request */
+            return;
+        }
+    }
+
     st->handler(st->request, st, rc);
+}
+
+
+/*
+ * The script created new_id: Spring's created event for it, as its own
+ * save() publishes it, on the same connection; only then is the request
+ * answered.  NGX_DONE: sent; NGX_OK: none to send (the default
+ * repository), or a server that cannot be asked now (logged: the session
+ * is written, the event missing); NGX_ERROR: out of memory.
+ */
+
+static ngx_int_t
+ngx_http_shared_session_scripted_publish(ngx_http_shared_session_scripted_t *sc)
+{
+    ngx_int_t                         rc;
+    ngx_str_t                         error;
+    ngx_http_shared_session_store_t  *st;
+
+    st = sc->st;
+
+    rc = ngx_http_shared_session_store_created(st);
+    if (rc != NGX_OK) {
+        if (rc == NGX_ERROR) {
+            ngx_str_set(&st->error, "out of memory");
+        }
+
+        return rc == NGX_DECLINED ? NGX_OK : NGX_ERROR;
+    }
+
+    if (ngx_http_shared_session_args_init(&sc->args, st->request->pool, 3)
+        != NGX_OK)
+    {
+        ngx_str_set(&st->error, "out of memory");
+        return NGX_ERROR;
+    }
+
+    ngx_http_shared_session_args_push(&sc->args, "PUBLISH");
+    ngx_http_shared_session_args_push_str(&sc->args, &st->channel);
+    ngx_http_shared_session_args_push_str(&sc->args, &st->event);
+
+    sc->cmd.handler = ngx_http_shared_session_scripted_published;
+
+    ngx_str_null(&error);
+
+    rc = ngx_http_shared_session_conn_send(&sc->cmd, &sc->args, 1, &error);
+
+    if (rc == NGX_OK) {
+        return NGX_DONE;
+    }
+
+    if (rc == NGX_ERROR) {
+        ngx_str_set(&st->error, "out of memory");
+        return NGX_ERROR;
+    }
+
+    ngx_http_shared_session_store_unpublished(st, error.data, error.len);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The created event's answer: the session is written whatever it says; a
+ * refusal (an ACL without PUBLISH) or a lost connection leaves the event
+ * missing, logged.
+ */
+
+static void
+ngx_http_shared_session_scripted_published(void *data, redisReply *reply,
+    ngx_str_t *error)
+{
+    ngx_http_shared_session_scripted_t  *sc = data;
+
+    ngx_http_shared_session_store_t  *st;
+
+    st = sc->st;
+
+    if (reply == NULL) {
+        ngx_http_shared_session_store_unpublished(st, error->data,
+                                                  error->len);
+
+    } else if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_http_shared_session_store_unpublished(st, (u_char *) reply->str,
+                                                  reply->len);
+    }
+
+    st->handler(st->request, st, NGX_OK);
 }
 
 
@@ -771,10 +865,7 @@ invalid:
 }
 
 
-/*
- * a script's "bad id" entry: "<id>", or "<id>:<the format it found>"; or
- * "!<error>" of the created event's PUBLISH
- */
+/* a script's "bad id" entry: "<id>", or "<id>:<the format it found>" */
 
 static void
 ngx_http_shared_session_scripted_bad(ngx_http_shared_session_store_t *st,
@@ -797,17 +888,6 @@ ngx_http_shared_session_scripted_bad(ngx_http_shared_session_store_t *st,
             len -= n + 1;
             break;
         }
-    }
-
-    if (len && s[0] == '!') {
-        /* not an id: the created event's PUBLISH failed (an ACL) */
-
-        ngx_log_error(NGX_LOG_WARN, st->request->connection->log, 0,
-                      "shared session: redis %V: created event of session "
-                      "\"%V\" not published: %*s",
-                      ngx_http_shared_session_conn_name(st->conn),
-                      &st->new_id, len - 1, s + 1);
-        return;
     }
 
     id.data = s;
