@@ -24,8 +24,8 @@ SHELL := /bin/bash
 
 MODULE := build/ngx_http_shared_session_module.so
 
-.PHONY: all module test test-e2e check-docs lint-docker asan fuzz bench bench-beyond \
-        soak demo demo-stop demo-status nginx-src spring clean
+.PHONY: all module test test-e2e check-docs lint-docker asan fuzz bench \
+        bench-beyond soak demo demo-stop demo-status nginx-src spring clean
 
 all: module
 
