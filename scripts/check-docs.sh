@@ -18,9 +18,10 @@
 #     README.md.  The command tables are the ngx_command_t arrays of
 #     ngx_http_shared_session_module.c and src/*.c (so $shared_session_*
 #     variables, which share names with directives, do not count);
-#   * a directive of a shared_session_redis_upstream block has no row in
-#     README.md's table of the block (a table cell starting with `name).
-#     Those are not ngx_command_t entries: the block's handler reads them
+#   * a directive of a shared_session_redis_upstream block is not named
+#     (as `name` or `name ...`) in README.md's section on the block, the
+#     one under "### shared_session_redis_upstream".  Those are not
+#     ngx_command_t entries: the block's handler reads them
 #     from the table ngx_http_shared_session_upstream_directives[], each
 #     the location-level directive of the same setting without its
 #     "shared_session_redis_" prefix, whose Syntax block documents it.
@@ -173,11 +174,14 @@ for my $src (@sources) {
 }
 problem("no ngx_command_t table found in @sources") unless @commands;
 
-my (%syntax, %row);
+my (%syntax, %named, $in_block);
 for my $pl (prose_lines("README.md")) {
     my $l = $pl->[1];
     $syntax{$1} = 1 if $l =~ /^\s*Syntax:\s+([a-z0-9_]+)(?=[\s;]|$)/;
-    $row{$1} = 1 if $l =~ /^\s*\|\s*`([a-z0-9_]+)[\s;`]/;
+    $in_block = $1 eq "shared_session_redis_upstream"
+        if $l =~ /^#{1,6}\s+(\S+)/;
+    next unless $in_block;
+    $named{$1} = 1 while $l =~ /`([a-z0-9_]+)[\s;`]/g;
 }
 for my $c (@commands) {
     problem("README.md: directive $c has no \"Syntax:\" block")
@@ -185,9 +189,9 @@ for my $c (@commands) {
 }
 for my $b (@block) {
     my ($name, $loc) = @$b;
-    problem("README.md: block directive \"$name\" of"
-            . " shared_session_redis_upstream has no row in the block table")
-        unless $row{$name};
+    problem("README.md: block directive \"$name\" is not named in the"
+            . " section on shared_session_redis_upstream")
+        unless $named{$name};
     problem("README.md: block directive \"$name\" stands for $loc,"
             . " which has no \"Syntax:\" block")
         unless $syntax{$loc};
