@@ -704,10 +704,6 @@ ngx_http_shared_session_create_main_conf(ngx_conf_t *cf)
 static char *
 ngx_http_shared_session_init_main_conf(ngx_conf_t *cf, void *conf)
 {
-    if (ngx_http_shared_session_store_init(cf) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
     return ngx_http_shared_session_upstream_init_main_conf(cf, conf);
 }
 
@@ -742,8 +738,8 @@ ngx_http_shared_session_create_loc_conf(ngx_conf_t *cf)
      *     conf->prefix = { 0, NULL };
      *     conf->field = { 0, NULL };
      *     conf->redis_shorthand = NULL;
-     *     conf->server = NULL;
-     *     conf->cluster = NULL;
+     *     conf->conn = { NULL, NULL };
+     *     conf->store = NULL;
      */
 
     conf->endpoint = NGX_CONF_UNSET_UINT;

@@ -4,8 +4,8 @@
 #
 #   fuzz_cookie   cookie parsing, strict Base64, id validation, Set-Cookie
 #   fuzz_json     the stored attribute's JSON decoder and both encoders
-#   fuzz_store    RESP bytes -> hiredis redisReader -> the session script's
-#                 reply parser
+#   fuzz_store    RESP bytes -> hiredis redisReader -> the session scripts'
+#                 reply parser (the scripted back end)
 #   fuzz_cluster  RESP bytes -> hiredis redisReader -> the cluster layer:
 #                 CLUSTER SLOTS, MOVED/ASK, retries, the hash slot
 #   fuzz_jdk      Java serialization: Long, Integer, String and the bean,
@@ -210,10 +210,10 @@ for t in "${targets[@]}"; do
 
     for o in "${objs[@]}"; do
         case $o in
-            # fuzz_store #includes the store's and the adapter's .c for
-            # their static functions (the reply parser, the reader's limits),
-            # fuzz_cluster the adapter's and the cluster's
-            */ngx_http_shared_session_store.o)
+            # fuzz_store #includes the scripted back end's and the
+            # adapter's .c for their static functions (the reply parser, the
+            # reader's limits), fuzz_cluster the adapter's and the cluster's
+            */ngx_http_shared_session_store_script.o)
                 [ "$t" = fuzz_store ] || link+=("$o") ;;
             */ngx_http_shared_session_redis.o)
                 [ "$t" = fuzz_store ] || [ "$t" = fuzz_cluster ] \

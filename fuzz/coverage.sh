@@ -26,7 +26,7 @@ for t in "${targets[@]}"; do
     case $t in
         fuzz_cookie) files=(src/ngx_http_shared_session_cookie.c) ;;
         fuzz_json) files=(src/ngx_http_shared_session_json.c) ;;
-        fuzz_store) files=(src/ngx_http_shared_session_store.c) ;;
+        fuzz_store) files=(src/ngx_http_shared_session_store_script.c) ;;
         fuzz_cluster) files=(src/ngx_http_shared_session_cluster.c) ;;
         fuzz_jdk) files=(src/ngx_http_shared_session_jdk.c) ;;
         *) echo "no such target: $t" >&2; exit 2 ;;

@@ -533,7 +533,7 @@ fuzz_command(void)
     error.data = NULL;
 
     cmd = ngx_http_shared_session_cluster_send(fuzz_cl, req->log,
-                                               FUZZ_TIMEOUT, argc, argv,
+                                               FUZZ_TIMEOUT, k, argc, argv,
                                                argvlen, fuzz_req_handler, req,
                                                &error);
     fuzz_in_send = 0;

@@ -4,11 +4,12 @@
  *
  * fuzz_store: the reply of the session scripts.  The hash fields are read
  * and checked by the Lua scripts inside Redis; what reaches C is their
- * reply, which ngx_http_shared_session_store_reply() and the static
- * ngx_http_shared_session_store_parse() turn into st->found,
+ * reply, which the scripted back end's ngx_http_shared_session_scripted_
+ * reply() and _scripted_parse() (static) turn into st->found,
  * st->creation_time, st->previous and st->error.  This file #includes the
- * store's and the Redis adapter's .c to reach them (build.sh leaves the
- * module's own objects of these two out of this target's link), and feeds
+ * scripted back end's and the Redis adapter's .c to reach them (build.sh
+ * leaves the module's own objects of these two out of this target's link),
+ * and feeds
  * them whatever hiredis's redisReader makes of arbitrary RESP bytes, with
  * the limits the adapter sets on the connection's reader
  * (ngx_http_shared_session_redis_limit_reader(): arrays of at most 16384
@@ -34,12 +35,13 @@
 #include <hiredis/hiredis.h>
 
 #include "ngx_http_shared_session_cookie.h"
-#include "ngx_http_shared_session_store.c"
+#include "ngx_http_shared_session_store_script.c"
 #include "ngx_http_shared_session_redis.c"
 
 
 static ngx_pool_t                       *fuzz_conf_pool;
 static ngx_http_shared_session_redis_t  *fuzz_redis;
+static ngx_http_shared_session_conn_t    fuzz_conn;
 static ngx_uint_t                        fuzz_called;
 static ngx_int_t                         fuzz_rc;
 
@@ -96,6 +98,9 @@ fuzz_init_redis(void)
     if (fuzz_redis == NULL) {
         abort();
     }
+
+    fuzz_conn.ops = &ngx_http_shared_session_redis_conn_ops;
+    fuzz_conn.peer = fuzz_redis;
 }
 
 
@@ -138,9 +143,10 @@ static void
 fuzz_reply(ngx_pool_t *pool, ngx_http_request_t *r, uint8_t flags,
     redisReply *reply)
 {
-    ngx_uint_t                        nids, i;
-    ngx_str_t                        *ids;
-    ngx_http_shared_session_store_t  *st;
+    ngx_uint_t                           nids, i;
+    ngx_str_t                           *ids;
+    ngx_http_shared_session_store_t     *st;
+    ngx_http_shared_session_scripted_t  *sc;
 
     nids = (flags >> 1) & 15;
 
@@ -149,8 +155,9 @@ fuzz_reply(ngx_pool_t *pool, ngx_http_request_t *r, uint8_t flags,
     }
 
     st = ngx_pcalloc(pool, sizeof(ngx_http_shared_session_store_t));
+    sc = ngx_pcalloc(pool, sizeof(ngx_http_shared_session_scripted_t));
     ids = ngx_pcalloc(pool, (nids + 1) * sizeof(ngx_str_t));
-    if (st == NULL || ids == NULL) {
+    if (st == NULL || sc == NULL || ids == NULL) {
         abort();
     }
 
@@ -158,8 +165,7 @@ fuzz_reply(ngx_pool_t *pool, ngx_http_request_t *r, uint8_t flags,
         ngx_str_set(&ids[i], "0b3f2c9e-4f0a-4a8e-9d6a-2f1e6a1c7b55");
     }
 
-    st->redis = fuzz_redis;
-    st->name = ngx_http_shared_session_redis_name(fuzz_redis);
+    st->conn = &fuzz_conn;
     st->timeout = 1000;
     ngx_str_set(&st->prefix, "spring:session:");
     st->now = 1700000000000LL;
@@ -168,19 +174,22 @@ fuzz_reply(ngx_pool_t *pool, ngx_http_request_t *r, uint8_t flags,
     st->handler = fuzz_handler;
 
     st->request = r;
-    st->script = (flags & 1) ? NGX_HTTP_SHARED_SESSION_INVALIDATE
-                             : NGX_HTTP_SHARED_SESSION_TOUCH;
+    st->ops = &ngx_http_shared_session_store_script_ops;
+    st->data = sc;
 
-    /* NOSCRIPT was answered once already: no resend, the reply is parsed */
-    st->retried = 1;
+    sc->st = st;
+    sc->script = (flags & 1) ? NGX_HTTP_SHARED_SESSION_INVALIDATE
+                             : NGX_HTTP_SHARED_SESSION_TOUCH;
 
     fuzz_called = 0;
 
-    ngx_http_shared_session_store_reply(st, reply, NULL);
+    /* as the connection layer hands a reply over, NOSCRIPT being handled */
+
+    ngx_http_shared_session_scripted_reply(sc, reply, NULL);
 
     ngx_fuzz_check(fuzz_called == 1);
     ngx_fuzz_check(fuzz_rc == NGX_OK || fuzz_rc == NGX_ERROR);
-    ngx_fuzz_check(st->cmd == NULL);
+    ngx_fuzz_check(sc->cmd.inner == NULL);
 
     if (fuzz_rc == NGX_ERROR) {
         ngx_fuzz_check(st->error.data != NULL
@@ -196,7 +205,7 @@ fuzz_reply(ngx_pool_t *pool, ngx_http_request_t *r, uint8_t flags,
     ngx_fuzz_check(st->found <= st->nids);
     ngx_fuzz_check((long long) st->found == reply->element[0]->integer);
 
-    if (st->script == NGX_HTTP_SHARED_SESSION_TOUCH) {
+    if (sc->script == NGX_HTTP_SHARED_SESSION_TOUCH) {
         ngx_fuzz_check(reply->elements >= 3);
         check_touch(st, reply);
     }

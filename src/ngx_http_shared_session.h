@@ -15,6 +15,8 @@
 #include "ngx_http_shared_session_cookie.h"
 #include "ngx_http_shared_session_redis.h"
 #include "ngx_http_shared_session_cluster.h"
+#include "ngx_http_shared_session_conn.h"
+#include "ngx_http_shared_session_store.h"
 
 
 #define NGX_HTTP_SHARED_SESSION_OFF         0
@@ -68,8 +70,8 @@ typedef struct {
     ngx_str_t                              field;    /* "sessionAttr:<a>" */
     /* the first shared_session_redis_* connection setting, here or above */
     char                                  *redis_shorthand;
-    ngx_http_shared_session_redis_t       *server;   /* standalone */
-    ngx_http_shared_session_cluster_t     *cluster;  /* or cluster */
+    ngx_http_shared_session_conn_t         conn;     /* server, cluster */
+    ngx_http_shared_session_store_ops_t   *store;    /* the back end */
 } ngx_http_shared_session_loc_conf_t;
 
 

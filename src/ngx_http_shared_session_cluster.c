@@ -9,6 +9,7 @@
 #include <ngx_event.h>
 
 #include "ngx_http_shared_session_cluster.h"
+#include "ngx_http_shared_session_conn.h"
 #include "ngx_http_shared_session_metrics.h"
 
 
@@ -93,8 +94,8 @@ struct ngx_http_shared_session_cluster_cmd_s {
     ngx_log_t                                *log;
 
     int                                       argc;
-    const char                              **argv;
-    const size_t                             *argvlen;
+    const char                              **argv;    /* copied, in the */
+    size_t                                   *argvlen; /* same allocation */
     ngx_uint_t                                slot;
 
     ngx_msec_t                                deadline;
@@ -118,8 +119,6 @@ struct ngx_http_shared_session_cluster_cmd_s {
 
 static ngx_int_t ngx_http_shared_session_cluster_init(
     ngx_http_shared_session_cluster_t *cl, ngx_log_t *log);
-static ngx_int_t ngx_http_shared_session_cluster_key(int argc,
-    const char **argv, const size_t *argvlen);
 static ngx_int_t ngx_http_shared_session_cluster_dispatch(
     ngx_http_shared_session_cluster_cmd_t *cmd);
 static ngx_int_t ngx_http_shared_session_cluster_send_to(
@@ -255,11 +254,15 @@ ngx_http_shared_session_cluster_name(ngx_http_shared_session_cluster_t *cl)
 
 ngx_http_shared_session_cluster_cmd_t *
 ngx_http_shared_session_cluster_send(ngx_http_shared_session_cluster_t *cl,
-    ngx_log_t *log, ngx_msec_t timeout, int argc, const char **argv,
-    const size_t *argvlen, ngx_http_shared_session_redis_handler_pt handler,
-    void *data, ngx_str_t *error)
+    ngx_log_t *log, ngx_msec_t timeout, ngx_uint_t key, int argc,
+    const char **argv, const size_t *argvlen,
+    ngx_http_shared_session_redis_handler_pt handler, void *data,
+    ngx_str_t *error)
 {
-    ngx_int_t                               rc, key;
+    int                                     i;
+    size_t                                  size;
+    u_char                                 *p;
+    ngx_int_t                               rc;
     ngx_http_shared_session_cluster_cmd_t  *cmd;
 
     if (cl->nodes == NULL
@@ -269,13 +272,24 @@ ngx_http_shared_session_cluster_send(ngx_http_shared_session_cluster_t *cl,
         return NULL;
     }
 
-    key = ngx_http_shared_session_cluster_key(argc, argv, argvlen);
-    if (key == NGX_ERROR) {
+    if (key == 0 || key >= (ngx_uint_t) argc) {
         ngx_str_set(error, "a cluster command needs a key");
         return NULL;
     }
 
-    cmd = ngx_alloc(sizeof(ngx_http_shared_session_cluster_cmd_t), log);
+    /*
+     * The command is sent again after MOVED, ASK or TRYAGAIN, after its
+     * caller's buffers may be gone: it keeps a copy, in one allocation.
+     */
+
+    size = sizeof(ngx_http_shared_session_cluster_cmd_t)
+           + argc * (sizeof(char *) + sizeof(size_t));
+
+    for (i = 0; i < argc; i++) {
+        size += argvlen[i];
+    }
+
+    cmd = ngx_alloc(size, log);
     if (cmd == NULL) {
         ngx_str_set(error, "out of memory");
         return NULL;
@@ -283,13 +297,21 @@ ngx_http_shared_session_cluster_send(ngx_http_shared_session_cluster_t *cl,
 
     ngx_memzero(cmd, sizeof(ngx_http_shared_session_cluster_cmd_t));
 
+    cmd->argv = (const char **) &cmd[1];
+    cmd->argvlen = (size_t *) &cmd->argv[argc];
+    p = (u_char *) &cmd->argvlen[argc];
+
+    for (i = 0; i < argc; i++) {
+        cmd->argv[i] = (const char *) p;
+        cmd->argvlen[i] = argvlen[i];
+        p = ngx_cpymem(p, argv[i], argvlen[i]);
+    }
+
     cmd->cluster = cl;
     cmd->handler = handler;
     cmd->data = data;
     cmd->log = log;
     cmd->argc = argc;
-    cmd->argv = argv;
-    cmd->argvlen = argvlen;
     cmd->slot = ngx_http_shared_session_cluster_slot((u_char *) argv[key],
                                                      argvlen[key]);
     cmd->deadline = ngx_current_msec + timeout;
@@ -507,37 +529,6 @@ ngx_http_shared_session_cluster_init(ngx_http_shared_session_cluster_t *cl,
     cl->refresh_timer.cancelable = 1;
 
     return NGX_OK;
-}
-
-
-/*
- * Which argument is the key: argv[1], except for scripts, whose first key
- * follows the number of keys.  Returns its index, or NGX_ERROR.
- */
-
-static ngx_int_t
-ngx_http_shared_session_cluster_key(int argc, const char **argv,
-    const size_t *argvlen)
-{
-    size_t  len;
-
-    if (argc < 2) {
-        return NGX_ERROR;
-    }
-
-    len = argvlen[0];
-
-    if (((len == 4 && ngx_strncasecmp((u_char *) argv[0],
-                                      (u_char *) "EVAL", 4) == 0)
-         || (len == 7 && ngx_strncasecmp((u_char *) argv[0],
-                                         (u_char *) "EVALSHA", 7) == 0))
-        && argc >= 4
-        && ngx_atoi((u_char *) argv[2], argvlen[2]) > 0)
-    {
-        return 3;
-    }
-
-    return 1;
 }
 
 
@@ -1797,3 +1788,41 @@ ngx_http_shared_session_cluster_set_error(ngx_str_t *error, u_char *buf,
 
     error->data = buf;
 }
+
+
+/* the connection interface (ngx_http_shared_session_conn.h) of a cluster */
+
+static void *
+ngx_http_shared_session_cluster_conn_send(void *peer, ngx_log_t *log,
+    ngx_msec_t timeout, ngx_uint_t key, int argc, const char **argv,
+    const size_t *argvlen, ngx_http_shared_session_redis_handler_pt handler,
+    void *data, ngx_str_t *error)
+{
+    return ngx_http_shared_session_cluster_send(peer, log, timeout, key, argc,
+                                                argv, argvlen, handler, data,
+                                                error);
+}
+
+
+static void
+ngx_http_shared_session_cluster_conn_cancel(void *cmd)
+{
+    ngx_http_shared_session_cluster_cancel(cmd);
+}
+
+
+static ngx_str_t *
+ngx_http_shared_session_cluster_conn_name(void *peer)
+{
+    return ngx_http_shared_session_cluster_name(peer);
+}
+
+
+ngx_http_shared_session_conn_ops_t
+    ngx_http_shared_session_cluster_conn_ops =
+{
+    ngx_http_shared_session_cluster_conn_send,
+    ngx_http_shared_session_cluster_conn_cancel,
+    ngx_http_shared_session_cluster_conn_name,
+    0
+};

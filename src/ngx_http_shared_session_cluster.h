@@ -34,17 +34,17 @@ ngx_str_t *ngx_http_shared_session_cluster_name(
     ngx_http_shared_session_cluster_t *cl);
 
 /*
- * Sends a single-key command (the key is argv[1]) to the primary that owns
- * the key's hash slot, following MOVED and ASK and retrying TRYAGAIN and
- * CLUSTERDOWN within "timeout".  The same contract as
- * ngx_http_shared_session_redis_send(): NULL with the cause in "error" if
- * it cannot be sent now, otherwise the handler is called exactly once
- * unless cancelled, never from inside this call.  argv and argvlen must
- * stay valid until the handler is called or the command cancelled.
+ * Sends a single-key command (argv[key] is the key, 0 < key < argc) to the
+ * primary that owns the key's hash slot, following MOVED and ASK and
+ * retrying TRYAGAIN and CLUSTERDOWN within "timeout".  The same contract
+ * as ngx_http_shared_session_redis_send(): NULL with the cause in "error"
+ * if it cannot be sent now, otherwise the handler is called exactly once
+ * unless cancelled, never from inside this call.  argv is copied: it may
+ * go away when this returns.
  */
 ngx_http_shared_session_cluster_cmd_t *ngx_http_shared_session_cluster_send(
     ngx_http_shared_session_cluster_t *cl, ngx_log_t *log, ngx_msec_t timeout,
-    int argc, const char **argv, const size_t *argvlen,
+    ngx_uint_t key, int argc, const char **argv, const size_t *argvlen,
     ngx_http_shared_session_redis_handler_pt handler, void *data,
     ngx_str_t *error);
 

@@ -16,9 +16,10 @@
 #include "ngx_http_shared_session_variables.h"
 
 
+/* the request's: ngx_http_get_module_ctx() */
 typedef struct {
-    ngx_http_shared_session_store_t   store;     /* first: handlers cast */
     ngx_str_t                         host;
+    ngx_http_shared_session_store_t   store;
 } ngx_http_shared_session_ctx_t;
 
 
@@ -57,7 +58,7 @@ ngx_http_shared_session_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    ctx = (ngx_http_shared_session_ctx_t *) st;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_shared_session_module);
     sscf = ngx_http_get_module_loc_conf(r, ngx_http_shared_session_module);
 
     if (sscf->host) {
@@ -165,6 +166,7 @@ ngx_http_shared_session_start(ngx_http_request_t *r,
 {
     ngx_int_t                            rc;
     ngx_time_t                          *tp;
+    ngx_http_shared_session_ctx_t       *ctx;
     ngx_http_shared_session_store_t     *st;
     ngx_http_shared_session_loc_conf_t  *sscf;
 
@@ -180,10 +182,14 @@ ngx_http_shared_session_start(ngx_http_request_t *r,
 
     sscf = ngx_http_get_module_loc_conf(r, ngx_http_shared_session_module);
 
-    st = ngx_pcalloc(r->pool, sizeof(ngx_http_shared_session_ctx_t));
-    if (st == NULL) {
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_shared_session_ctx_t));
+    if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_shared_session_module);
+
+    st = &ctx->store;
 
     st->ids = ngx_palloc(r->pool,
                        NGX_HTTP_SHARED_SESSION_MAX_IDS * sizeof(ngx_str_t));
@@ -197,19 +203,9 @@ ngx_http_shared_session_start(ngx_http_request_t *r,
     tp = ngx_timeofday();
 
     st->now = (int64_t) tp->sec * 1000 + tp->msec;
-    st->redis = sscf->server;
-    st->cluster = sscf->cluster;
+    st->ops = sscf->store;
+    st->conn = &sscf->conn;
     st->timeout = sscf->redis_timeout;
-
-    if (st->cluster) {
-        st->name = ngx_http_shared_session_cluster_name(st->cluster);
-        st->scripts = 0;
-        st->hash_script = sscf->redis_scripts;
-
-    } else {
-        st->name = ngx_http_shared_session_redis_name(st->redis);
-        st->scripts = sscf->redis_scripts;
-    }
     st->prefix = sscf->prefix;
 
     *stp = st;
@@ -245,10 +241,12 @@ ngx_http_shared_session_respond(ngx_http_request_t *r,
 {
     ngx_int_t                             rc;
     ngx_str_t                             body;
+    ngx_http_shared_session_ctx_t        *ctx;
     ngx_http_shared_session_json_body_t   json;
     ngx_http_shared_session_loc_conf_t   *sscf;
 
     sscf = ngx_http_get_module_loc_conf(r, ngx_http_shared_session_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_shared_session_module);
 
     ngx_memzero(&json, sizeof(ngx_http_shared_session_json_body_t));
 
@@ -268,7 +266,7 @@ ngx_http_shared_session_respond(ngx_http_request_t *r,
         json.is_new = 1;
     }
 
-    json.host = ((ngx_http_shared_session_ctx_t *) st)->host;
+    json.host = ctx->host;
     json.last_updated = st->now;
     json.creation_time = st->creation_time;
 
@@ -344,7 +342,8 @@ ngx_http_shared_session_unavailable(ngx_http_request_t *r,
     ngx_http_shared_session_lookup_done(r, st, NGX_ERROR);
 
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "shared session: redis %V %V", st->name, &st->error);
+                  "shared session: redis %V %V",
+                  ngx_http_shared_session_conn_name(st->conn), &st->error);
 
     return ngx_http_shared_session_send(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                     &ngx_http_shared_session_unavailable_body);

@@ -11,6 +11,7 @@
 #include <hiredis/hiredis.h>
 
 #include "ngx_http_shared_session_redis.h"
+#include "ngx_http_shared_session_conn.h"
 #include "ngx_http_shared_session_metrics.h"
 
 
@@ -2320,3 +2321,41 @@ ngx_http_shared_session_redis_create_nil(const redisReadTask *task)
 
     return ngx_http_shared_session_redis_hiredis_fn.createNil(task);
 }
+
+
+/* the connection interface (ngx_http_shared_session_conn.h) of one server */
+
+static void *
+ngx_http_shared_session_redis_conn_send(void *peer, ngx_log_t *log,
+    ngx_msec_t timeout, ngx_uint_t key, int argc, const char **argv,
+    const size_t *argvlen, ngx_http_shared_session_redis_handler_pt handler,
+    void *data, ngx_str_t *error)
+{
+    return ngx_http_shared_session_redis_send(peer, log, timeout, timeout,
+                                              argc, argv, argvlen, handler,
+                                              data, error);
+}
+
+
+static void
+ngx_http_shared_session_redis_conn_cancel(void *cmd)
+{
+    ngx_http_shared_session_redis_cancel(cmd);
+}
+
+
+static ngx_str_t *
+ngx_http_shared_session_redis_conn_name(void *peer)
+{
+    return ngx_http_shared_session_redis_name(peer);
+}
+
+
+ngx_http_shared_session_conn_ops_t
+    ngx_http_shared_session_redis_conn_ops =
+{
+    ngx_http_shared_session_redis_conn_send,
+    ngx_http_shared_session_redis_conn_cancel,
+    ngx_http_shared_session_redis_conn_name,
+    NGX_HTTP_SHARED_SESSION_CONN_ONE_SERVER
+};

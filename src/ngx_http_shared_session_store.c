@@ -7,341 +7,29 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include <ngx_sha1.h>
 
 #include "ngx_http_shared_session_store.h"
 
 
-#define NGX_HTTP_SHARED_SESSION_TOUCH       0
-#define NGX_HTTP_SHARED_SESSION_INVALIDATE  1
-
-
 /*
- * Each request is one script, so that reading, checking expiry and writing
- * a session happen atomically: a touch racing an invalidation or an expiry
- * never recreates a partial hash, and a request costs one round trip.
- *
- * A maxInactiveInterval of 0 is an ended session (Spring 3.4's invalidation
- * writes it) whatever lastAccessedTime says: one ahead of this clock (another
- * host's, or a request that began later) must not revive it.
- *
- * Whether a session is still live is judged by Redis's clock (TIME), the
- * one clock every host sharing the sessions sees: a host whose clock lags,
- * or a request that waited, must not revive a session that Spring already
- * took for expired.  The request's time is still what is written
- * (lastAccessedTime, the expiry bucket), as each Spring host writes its
- * own.  A script that reads TIME and then writes is replicated by its
- * effects: the default from Redis 5 on (the only way in Redis 7), asked
- * for with redis.replicate_commands() on Redis 3.2 to 4.
- *
- * Numbers are read as decimal text, or as ["java.lang.Long",n] and
- * ["java.lang.Integer",n] (spring-data-redis 2.7.0-2.7.1), and written as
- * decimal text, as GenericJackson2JsonRedisSerializer does.  Lua numbers
- * are doubles: anything past 2^53 is refused rather than rounded.
+ * The face of the store, and Spring Session's layout in Redis, which both
+ * back ends write: a session is the hash "<prefix>sessions:<id>" with
+ * creationTime, lastAccessedTime (ms), maxInactiveInterval (s) and the
+ * attributes; its shadow key "<prefix>sessions:expires:<id>", whose expiry
+ * tells Spring the session expired; and its id in the expiry bucket
+ * "<prefix>expirations:<minute after the expiry>", which Spring's cleanup
+ * job reads.  The scripts have the same rules in Lua
+ * (NGX_HTTP_SHARED_SESSION_LUA_COMMON).
  */
-
-#define NGX_HTTP_SHARED_SESSION_LUA_COMMON                                    \
-    "if redis.replicate_commands then redis.replicate_commands() end\n"       \
-    "local prefix, now = ARGV[1], tonumber(ARGV[2])\n"                        \
-    "local t = redis.call('TIME')\n"                                          \
-    "local clock = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"\
-    "local function num(v)\n"                                                 \
-    "  if not v then return nil end\n"                                        \
-    "  local d = string.match(v, '^%-?%d+$')\n"                               \
-    "    or string.match(v, '^%[\"java%.lang%.Long\",(%-?%d+)%]$')\n"         \
-    "    or string.match(v, '^%[\"java%.lang%.Integer\",(%-?%d+)%]$')\n"      \
-    "  if not d or #d > 17 then return nil end\n"                             \
-    "  local n = tonumber(d)\n"                                               \
-    "  if n >= 2^53 or n <= -2^53 then return nil end\n"                      \
-    "  return n\n"                                                            \
-    "end\n"                                                                   \
-    "local function fields(key, ...)\n"                                       \
-    "  local f = redis.pcall('HMGET', key, 'creationTime',\n"                 \
-    "                        'lastAccessedTime', 'maxInactiveInterval', ...)\n"\
-    "  if f.err then return 'bad' end\n"                                      \
-    "  if not (f[1] or f[2] or f[3]) then\n"                                  \
-    "    if redis.call('EXISTS', key) == 0 then return 'none' end\n"          \
-    "    return 'bad'\n"                                                      \
-    "  end\n"                                                                 \
-    "  local ct, la, n = num(f[1]), num(f[2]), num(f[3])\n"                   \
-    "  if not (ct and la and n) or n < -2147483648 or n > 2147483647 then\n"  \
-    "    return 'bad'\n"                                                      \
-    "  end\n"                                                                 \
-    "  if n == 0 or n > 0 and clock >= la + n * 1000 then\n"                 \
-    "    return 'expired'\n"                                                  \
-    "  end\n"                                                                 \
-    "  return 'ok', f, ct, la, n\n"                                           \
-    "end\n"                                                                   \
-    "local function bucket(expiry)\n"                                         \
-    "  return prefix .. 'expirations:'\n"                                     \
-    "         .. string.format('%.0f', (math.floor(expiry / 60000) + 1)\n"    \
-    "                                  * 60000)\n"                            \
-    "end\n"
-
-
-static ngx_str_t  ngx_http_shared_session_scripts[] = {
-
-    /*
-     * KEYS: the hashes of the candidate ids, then the hash of new_id;
-     * ARGV: prefix, now, field, value, maxInactiveInterval, new_id, and for
-     * that interval: the hash TTL, the shadow key TTL and the bucket (ms),
-     * then the ids; returns {index or 0, creationTime as stored, previous
-     * attribute, bad ids...}
-     *
-     * The first write (SADD to the bucket, or SET of the shadow key for a
-     * session that never expires) is the only one that can fail, on a key
-     * of another type or when Redis is out of memory: Redis does not undo a
-     * script's writes, so it fails before anything is written.  A member
-     * already in its bucket was added, and the bucket's TTL set, by an
-     * earlier touch of the same minute: that TTL outlives the bucket's
-     * minute by more than the 300 s margin Spring gives it.
-     */
-
-    ngx_string(
-    NGX_HTTP_SHARED_SESSION_LUA_COMMON
-    "local field, value, conf = ARGV[3], ARGV[4], tonumber(ARGV[5])\n"
-    "local function touch(id, key, n, old, fields)\n"
-    "  local shadow = prefix .. 'sessions:expires:' .. id\n"
-    "  if n < 0 then\n"
-    "    redis.call('SET', shadow, '')\n"
-    "    redis.call('HMSET', key, unpack(fields))\n"
-    "    redis.call('PERSIST', key)\n"
-    "    return\n"
-    "  end\n"
-    "  local ttl, sttl, b\n"
-    "  if n == conf then\n"
-    "    ttl, sttl, b = ARGV[7], ARGV[8], prefix .. 'expirations:' .. ARGV[9]\n"
-    "  else\n"
-    "    ttl = string.format('%.0f', (n + 300) * 1000)\n"
-    "    sttl = string.format('%.0f', n * 1000)\n"
-    "    b = bucket(now + n * 1000)\n"
-    "  end\n"
-    "  local member = '\"expires:' .. id .. '\"'\n"
-    "  if redis.call('SADD', b, member) == 1 then\n"
-    "    redis.call('PEXPIRE', b, ttl)\n"
-    "  end\n"
-    "  if old and math.floor((old + n * 1000) / 60000)\n"
-    "             ~= math.floor((now + n * 1000) / 60000) then\n"
-    "    redis.pcall('SREM', bucket(old + n * 1000), member)\n"
-    "  end\n"
-    "  redis.call('SET', shadow, '', 'PX', sttl)\n"
-    "  redis.call('HMSET', key, unpack(fields))\n"
-    "  redis.call('PEXPIRE', key, ttl)\n"
-    "end\n"
-    "local bad = {}\n"
-    "for i = 1, #KEYS - 1 do\n"
-    "  local id = ARGV[9 + i]\n"
-    "  local state, f, ct, la, n = fields(KEYS[i], field)\n"
-    "  if state == 'ok' then\n"
-    "    touch(id, KEYS[i], n, la,\n"
-    "          {'lastAccessedTime', ARGV[2], field, value})\n"
-    "    return {i, f[1], f[4], unpack(bad)}\n"
-    "  elseif state == 'bad' then\n"
-    "    bad[#bad + 1] = id\n"
-    "  end\n"
-    "end\n"
-    "local key = KEYS[#KEYS]\n"
-    "if redis.call('EXISTS', key) == 1 then\n"
-    "  return redis.error_reply('ERR session id collision')\n"
-    "end\n"
-    "touch(ARGV[6], key, conf, nil,\n"
-    "      {'creationTime', ARGV[2], 'maxInactiveInterval', ARGV[5],\n"
-    "       'lastAccessedTime', ARGV[2], field, value})\n"
-    "return {0, ARGV[2], false, unpack(bad)}\n"),
-
-    /*
-     * KEYS: the hashes of the candidate ids; ARGV: prefix, now, ids...
-     * returns {index or 0, bad ids...}
-     */
-
-    ngx_string(
-    NGX_HTTP_SHARED_SESSION_LUA_COMMON
-    "local bad = {}\n"
-    "for i = 1, #KEYS do\n"
-    "  local id = ARGV[2 + i]\n"
-    "  local state, f, ct, la, n = fields(KEYS[i])\n"
-    "  if state == 'bad' then\n"
-    "    bad[#bad + 1] = id\n"
-    "  elseif state == 'ok' then\n"
-    "    if n >= 0 then\n"
-    "      redis.pcall('SREM', bucket(la + n * 1000),\n"
-    "                  '\"expires:' .. id .. '\"')\n"
-    "    end\n"
-    "    redis.call('DEL', prefix .. 'sessions:expires:' .. id)\n"
-    "    redis.call('HMSET', KEYS[i], 'maxInactiveInterval', '0')\n"
-    "    redis.call('PEXPIRE', KEYS[i], '300000')\n"
-    "    return {i, unpack(bad)}\n"
-    "  end\n"
-    "end\n"
-    "return {0, unpack(bad)}\n")
-};
-
-
-/*
- * The session's hash alone, for Redis Cluster, where the shadow key and the
- * expiry bucket live on other shards and are written with plain commands:
- * KEYS: the hash; ARGV: prefix, now, "1" to create (else: only if the
- * session is still live), the TTL in ms ("" for none), then the fields and
- * values to set.  Returns 1, or 0 when the session ended meanwhile.
- */
-
-static ngx_str_t  ngx_http_shared_session_hash_script = ngx_string(
-    NGX_HTTP_SHARED_SESSION_LUA_COMMON
-    "local key = KEYS[1]\n"
-    "if ARGV[3] == '1' then\n"
-    "  if redis.call('EXISTS', key) == 1 then\n"
-    "    return redis.error_reply('ERR session id collision')\n"
-    "  end\n"
-    "elseif fields(key) ~= 'ok' then\n"
-    "  return 0\n"
-    "end\n"
-    "redis.call('HMSET', key, unpack(ARGV, 5))\n"
-    "if ARGV[4] == '' then\n"
-    "  redis.call('PERSIST', key)\n"
-    "else\n"
-    "  redis.call('PEXPIRE', key, ARGV[4])\n"
-    "end\n"
-    "return 1\n");
-
-
-static u_char  ngx_http_shared_session_sha[2][40];
-static u_char  ngx_http_shared_session_hash_sha[40];
-
-
-static ngx_int_t ngx_http_shared_session_store_run(ngx_http_request_t *r,
-    ngx_http_shared_session_store_t *st, ngx_uint_t script,
-    ngx_uint_t nkeys, ngx_uint_t nargs);
-static u_char *ngx_http_shared_session_store_arg(
-    ngx_http_shared_session_store_t *st, ngx_uint_t i, u_char *p,
-    const char *fmt, ...);
-static ngx_int_t ngx_http_shared_session_store_send(
-    ngx_http_shared_session_store_t *st);
-static void ngx_http_shared_session_store_reply(void *data,
-    redisReply *reply, ngx_str_t *error);
-static ngx_int_t ngx_http_shared_session_store_parse(
-    ngx_http_shared_session_store_t *st, redisReply *reply);
-static void ngx_http_shared_session_store_cleanup(void *data);
-
-
-ngx_int_t
-ngx_http_shared_session_store_init(ngx_conf_t *cf)
-{
-    u_char      digest[20];
-    ngx_uint_t  i;
-    ngx_sha1_t  sha1;
-
-    for (i = 0; i < 2; i++) {
-        ngx_sha1_init(&sha1);
-        ngx_sha1_update(&sha1, ngx_http_shared_session_scripts[i].data,
-                        ngx_http_shared_session_scripts[i].len);
-        ngx_sha1_final(digest, &sha1);
-
-        ngx_hex_dump(ngx_http_shared_session_sha[i], digest, sizeof(digest));
-    }
-
-    ngx_sha1_init(&sha1);
-    ngx_sha1_update(&sha1, ngx_http_shared_session_hash_script.data,
-                    ngx_http_shared_session_hash_script.len);
-    ngx_sha1_final(digest, &sha1);
-
-    ngx_hex_dump(ngx_http_shared_session_hash_sha, digest, sizeof(digest));
-
-    return NGX_OK;
-}
-
-
-ngx_str_t *
-ngx_http_shared_session_store_scripts(ngx_uint_t *n)
-{
-    *n = sizeof(ngx_http_shared_session_scripts) / sizeof(ngx_str_t);
-
-    return ngx_http_shared_session_scripts;
-}
-
-
-ngx_str_t *
-ngx_http_shared_session_store_hash_script(ngx_str_t *sha)
-{
-    if (sha) {
-        sha->data = ngx_http_shared_session_hash_sha;
-        sha->len = sizeof(ngx_http_shared_session_hash_sha);
-    }
-
-    return &ngx_http_shared_session_hash_script;
-}
 
 
 ngx_int_t
 ngx_http_shared_session_store_touch(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st)
 {
-    u_char      *p;
-    time_t       n;
-    int64_t      expiry;
-    ngx_uint_t   i, k, a;
+    st->request = r;
 
-    if (!st->scripts) {
-        return ngx_http_shared_session_store_plain(r, st, 0);
-    }
-
-    /* EVALSHA sha numkeys, keys: ids + new, args: 9 + ids */
-
-    if (ngx_http_shared_session_store_run(r, st, NGX_HTTP_SHARED_SESSION_TOUCH,
-                                          st->nids + 1, 9 + st->nids)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    k = 3;
-    a = 3 + st->nids + 1;
-
-    for (i = 0; i < st->nids; i++) {
-        st->argv[k] = (const char *) ngx_http_shared_session_store_key(
-                                  r->pool, &st->prefix, "sessions:",
-                                  &st->ids[i],
-                                  &st->argvlen[k]);
-        if (st->argv[k++] == NULL) {
-            return NGX_ERROR;
-        }
-
-        st->argv[a + 9 + i] = (const char *) st->ids[i].data;
-        st->argvlen[a + 9 + i] = st->ids[i].len;
-    }
-
-    st->argv[k] = (const char *) ngx_http_shared_session_store_key(r->pool,
-                                  &st->prefix, "sessions:", &st->new_id,
-                                  &st->argvlen[k]);
-    if (st->argv[k] == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN + 3 * NGX_INT64_LEN);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    st->argv[a + 2] = (const char *) st->field.data;
-    st->argvlen[a + 2] = st->field.len;
-    st->argv[a + 3] = (const char *) st->value.data;
-    st->argvlen[a + 3] = st->value.len;
-    st->argv[a + 5] = (const char *) st->new_id.data;
-    st->argvlen[a + 5] = st->new_id.len;
-
-    /* what Spring computes from the interval, for the configured one */
-
-    n = st->max_inactive_interval;
-    expiry = st->now + (int64_t) n * 1000;
-
-    p = ngx_http_shared_session_store_arg(st, a + 4, p, "%T", n);
-    p = ngx_http_shared_session_store_arg(st, a + 6, p, "%L",
-                                          ((int64_t) n + 300) * 1000);
-    p = ngx_http_shared_session_store_arg(st, a + 7, p, "%L",
-                                          (int64_t) n * 1000);
-    (void) ngx_http_shared_session_store_arg(st, a + 8, p, "%L",
-                                             (expiry / 60000 + 1) * 60000);
-
-    return ngx_http_shared_session_store_send(st);
+    return st->ops->touch(r, st);
 }
 
 
@@ -349,254 +37,91 @@ ngx_int_t
 ngx_http_shared_session_store_invalidate(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st)
 {
-    ngx_uint_t  i, a;
-
-    if (!st->scripts) {
-        return ngx_http_shared_session_store_plain(r, st, 1);
-    }
-
-    if (ngx_http_shared_session_store_run(r, st,
-                                          NGX_HTTP_SHARED_SESSION_INVALIDATE,
-                                          st->nids, 2 + st->nids)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    a = 3 + st->nids;
-
-    for (i = 0; i < st->nids; i++) {
-        st->argv[3 + i] = (const char *) ngx_http_shared_session_store_key(
-                                  r->pool, &st->prefix, "sessions:",
-                                  &st->ids[i],
-                                  &st->argvlen[3 + i]);
-        if (st->argv[3 + i] == NULL) {
-            return NGX_ERROR;
-        }
-
-        st->argv[a + 2 + i] = (const char *) st->ids[i].data;
-        st->argvlen[a + 2 + i] = st->ids[i].len;
-    }
-
-    return ngx_http_shared_session_store_send(st);
-}
-
-
-/* Prints one argument at p; returns the end of what it printed. */
-
-static u_char *
-ngx_http_shared_session_store_arg(ngx_http_shared_session_store_t *st,
-    ngx_uint_t i, u_char *p, const char *fmt, ...)
-{
-    u_char   *last;
-    va_list   args;
-
-    va_start(args, fmt);
-    last = ngx_vslprintf(p, p + NGX_INT64_LEN, fmt, args);
-    va_end(args);
-
-    st->argv[i] = (const char *) p;
-    st->argvlen[i] = last - p;
-
-    return last;
-}
-
-
-/* Lays out "EVALSHA sha numkeys" and the two arguments every script has. */
-
-static ngx_int_t
-ngx_http_shared_session_store_run(ngx_http_request_t *r,
-    ngx_http_shared_session_store_t *st, ngx_uint_t script, ngx_uint_t nkeys,
-    ngx_uint_t nargs)
-{
-    u_char              *p;
-    ngx_uint_t           a;
-    ngx_pool_cleanup_t  *cln;
-
     st->request = r;
-    st->script = script;
-    st->argc = 3 + nkeys + nargs;
 
-    st->argv = ngx_palloc(r->pool, st->argc * sizeof(char *));
-    st->argvlen = ngx_palloc(r->pool, st->argc * sizeof(size_t));
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN + NGX_INT64_LEN);
+    return st->ops->invalidate(r, st);
+}
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
 
-    if (st->argv == NULL || st->argvlen == NULL || p == NULL || cln == NULL) {
+ngx_int_t
+ngx_http_shared_session_store_key(ngx_http_shared_session_store_t *st,
+    const char *kind, ngx_str_t *id, ngx_str_t *key)
+{
+    u_char  *p;
+    size_t   n;
+
+    n = ngx_strlen(kind);
+    key->len = st->prefix.len + n + id->len;
+
+    key->data = ngx_pnalloc(st->request->pool, key->len);
+    if (key->data == NULL) {
         return NGX_ERROR;
     }
 
-    cln->handler = ngx_http_shared_session_store_cleanup;
-    cln->data = st;
-
-    st->argv[0] = "EVALSHA";
-    st->argvlen[0] = sizeof("EVALSHA") - 1;
-    st->argv[1] = (const char *) ngx_http_shared_session_sha[script];
-    st->argvlen[1] = 40;
-
-    st->argv[2] = (const char *) p;
-    st->argvlen[2] = ngx_sprintf(p, "%ui", nkeys) - p;
-    p += st->argvlen[2];
-
-    a = 3 + nkeys;
-
-    st->argv[a] = (const char *) st->prefix.data;
-    st->argvlen[a] = st->prefix.len;
-    st->argv[a + 1] = (const char *) p;
-    st->argvlen[a + 1] = ngx_sprintf(p, "%L", st->now) - p;
+    p = ngx_cpymem(key->data, st->prefix.data, st->prefix.len);
+    p = ngx_cpymem(p, kind, n);
+    ngx_memcpy(p, id->data, id->len);
 
     return NGX_OK;
 }
 
 
-static ngx_int_t
-ngx_http_shared_session_store_send(ngx_http_shared_session_store_t *st)
-{
-    st->cmd = ngx_http_shared_session_redis_send(st->redis,
-                                         st->request->connection->log,
-                                         st->timeout, st->timeout,
-                                         st->argc, st->argv,
-                                         st->argvlen,
-                                         ngx_http_shared_session_store_reply,
-                                         st, &st->error);
+/* the minute after the expiry, as Spring rounds it (and bucket() in Lua) */
 
-    return st->cmd ? NGX_OK : NGX_DECLINED;
+int64_t
+ngx_http_shared_session_store_bucket(int64_t expiry)
+{
+    return (expiry / 60000 + 1) * 60000;
 }
 
 
-static void
-ngx_http_shared_session_store_reply(void *data, redisReply *reply,
-    ngx_str_t *error)
+/* the hash outlives its session by 5 minutes, as Spring sets it */
+
+int64_t
+ngx_http_shared_session_store_ttl(int64_t interval)
 {
-    ngx_http_shared_session_store_t  *st = data;
-
-    ngx_int_t            rc;
-    ngx_http_request_t  *r;
-
-    st->cmd = NULL;
-    r = st->request;
-
-    if (reply == NULL) {
-        st->error = *error;
-        st->handler(r, st, NGX_ERROR);
-        return;
-    }
-
-    if (reply->type == REDIS_REPLY_ERROR
-        && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0
-        && !st->retried)
-    {
-        /* the script cache was flushed: send the script itself, once */
-
-        st->retried = 1;
-        st->argv[0] = "EVAL";
-        st->argvlen[0] = sizeof("EVAL") - 1;
-        st->argv[1] = (const char *)
-                          ngx_http_shared_session_scripts[st->script].data;
-        st->argvlen[1] = ngx_http_shared_session_scripts[st->script].len;
-
-        if (ngx_http_shared_session_store_send(st) == NGX_OK) {
-            return;
-        }
-
-        st->handler(r, st, NGX_ERROR);
-        return;
-    }
-
-    rc = ngx_http_shared_session_store_parse(st, reply);
-
-    st->handler(r, st, rc);
+    return (interval + 300) * 1000;
 }
 
 
-static ngx_int_t
-ngx_http_shared_session_store_parse(ngx_http_shared_session_store_t *st,
-    redisReply *reply)
+ngx_int_t
+ngx_http_shared_session_store_bucket_key(ngx_http_shared_session_store_t *st,
+    int64_t expiry, ngx_str_t *key)
 {
-    size_t               i, first;
-    redisReply          *e;
-    ngx_http_request_t  *r;
-
-    r = st->request;
-
-    if (reply->type == REDIS_REPLY_ERROR) {
-        st->error.len = reply->len;
-        st->error.data = ngx_pnalloc(r->pool, reply->len);
-        if (st->error.data == NULL) {
-            ngx_str_set(&st->error, "error reply");
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(st->error.data, reply->str, reply->len);
+    key->data = ngx_pnalloc(st->request->pool, st->prefix.len
+                            + sizeof("expirations:") - 1 + NGX_INT64_LEN);
+    if (key->data == NULL) {
         return NGX_ERROR;
     }
 
-    first = (st->script == NGX_HTTP_SHARED_SESSION_TOUCH) ? 3 : 1;
-
-    if (reply->type != REDIS_REPLY_ARRAY
-        || reply->elements < first
-        || reply->element[0]->type != REDIS_REPLY_INTEGER
-        || reply->element[0]->integer < 0
-        || (ngx_uint_t) reply->element[0]->integer > st->nids)
-    {
-        goto invalid;
-    }
-
-    st->found = (ngx_uint_t) reply->element[0]->integer;
-
-    for (i = first; i < reply->elements; i++) {
-        e = reply->element[i];
-
-        if (e->type == REDIS_REPLY_STRING) {
-            ngx_http_shared_session_store_invalid(st, (u_char *) e->str,
-                                                  e->len);
-        }
-    }
-
-    if (st->script != NGX_HTTP_SHARED_SESSION_TOUCH) {
-        return NGX_OK;
-    }
-
-    e = reply->element[1];
-
-    if (e->type != REDIS_REPLY_STRING
-        || ngx_http_shared_session_store_number((u_char *) e->str, e->len,
-                                                &st->creation_time)
-           != NGX_OK)
-    {
-        goto invalid;
-    }
-
-    e = reply->element[2];
-
-    if (e->type == REDIS_REPLY_STRING) {
-        st->previous.len = e->len;
-        st->previous.data = ngx_pnalloc(r->pool, e->len + 1);
-        if (st->previous.data == NULL) {
-            ngx_str_set(&st->error, "out of memory");
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(st->previous.data, e->str, e->len);
-
-    } else if (e->type != REDIS_REPLY_NIL) {
-        goto invalid;
-    }
+    key->len = ngx_sprintf(key->data, "%Vexpirations:%L", &st->prefix,
+                           ngx_http_shared_session_store_bucket(expiry))
+               - key->data;
 
     return NGX_OK;
+}
 
-invalid:
 
-    ngx_str_set(&st->error, "unexpected reply to session script");
+ngx_int_t
+ngx_http_shared_session_store_member(ngx_http_shared_session_store_t *st,
+    ngx_str_t *id, ngx_str_t *member)
+{
+    member->len = sizeof("\"expires:\"") - 1 + id->len;
 
-    return NGX_ERROR;
+    member->data = ngx_pnalloc(st->request->pool, member->len);
+    if (member->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(member->data, "\"expires:%V\"", id);
+
+    return NGX_OK;
 }
 
 
 /*
  * A stored number: decimal text, or typed as spring-data-redis 2.7.0-2.7.1
- * wrote it, ["java.lang.Long",n] or ["java.lang.Integer",n].
+ * wrote it, ["java.lang.Long",n] or ["java.lang.Integer",n]; num() in Lua.
  */
 
 ngx_int_t
@@ -641,52 +166,60 @@ ngx_http_shared_session_store_number(u_char *p, size_t len, int64_t *n)
 }
 
 
-/* the request is going away before its reply: the reply must not touch it */
+/*
+ * Spring's rules, as fields() in Lua: all three numbers, an interval that
+ * fits Java's int; a maxInactiveInterval of 0 is an ended session (Spring
+ * 3.4's invalidation writes it) whatever lastAccessedTime says, one ahead
+ * of this clock (another host's, or a request that began later) must not
+ * revive it; a negative one never expires.
+ */
 
-static void
-ngx_http_shared_session_store_cleanup(void *data)
+ngx_uint_t
+ngx_http_shared_session_store_state(ngx_str_t *fields, int64_t now,
+    ngx_http_shared_session_times_t *times)
 {
-    ngx_http_shared_session_store_t  *st = data;
+    int64_t     v[3];
+    ngx_uint_t  k;
 
-    if (st->cmd) {
-        ngx_http_shared_session_redis_cancel(st->cmd);
-        st->cmd = NULL;
-    }
-}
-
-
-/* "<prefix><kind><id>", kind being "sessions:" or "sessions:expires:" */
-
-u_char *
-ngx_http_shared_session_store_key(ngx_pool_t *pool, ngx_str_t *prefix,
-    const char *kind, ngx_str_t *id, size_t *len)
-{
-    u_char  *key, *p;
-    size_t   n;
-
-    n = ngx_strlen(kind);
-    *len = prefix->len + n + id->len;
-
-    key = ngx_pnalloc(pool, *len);
-    if (key == NULL) {
-        return NULL;
+    if (fields[0].data == NULL && fields[1].data == NULL
+        && fields[2].data == NULL)
+    {
+        return NGX_HTTP_SHARED_SESSION_NONE;
     }
 
-    p = ngx_cpymem(key, prefix->data, prefix->len);
-    p = ngx_cpymem(p, kind, n);
-    ngx_memcpy(p, id->data, id->len);
+    for (k = 0; k < 3; k++) {
+        if (fields[k].data == NULL
+            || ngx_http_shared_session_store_number(fields[k].data,
+                                                    fields[k].len, &v[k])
+               != NGX_OK)
+        {
+            return NGX_HTTP_SHARED_SESSION_BAD;
+        }
+    }
 
-    return key;
+    if (v[2] < -2147483648LL || v[2] > 2147483647LL) {
+        return NGX_HTTP_SHARED_SESSION_BAD;
+    }
+
+    if (v[2] == 0 || (v[2] > 0 && now >= v[1] + v[2] * 1000)) {
+        return NGX_HTTP_SHARED_SESSION_EXPIRED;
+    }
+
+    times->created = v[0];
+    times->accessed = v[1];
+    times->interval = v[2];
+
+    return NGX_HTTP_SHARED_SESSION_LIVE;
 }
 
 
 void
 ngx_http_shared_session_store_invalid(ngx_http_shared_session_store_t *st,
-    u_char *id, size_t len)
+    ngx_str_t *id)
 {
     ngx_log_error(NGX_LOG_WARN, st->request->connection->log, 0,
-                  "shared session: invalid session \"%*s\" in redis %V: "
+                  "shared session: invalid session \"%V\" in redis %V: "
                   "not a hash with creationTime, lastAccessedTime and "
                   "maxInactiveInterval; left untouched",
-                  len, id, st->name);
+                  id, ngx_http_shared_session_conn_name(st->conn));
 }

@@ -13,14 +13,15 @@
 
 
 /*
- * The store's operations as single-key commands: for Redis-compatible
- * servers that forbid scripting (shared_session_redis_scripts off), and for
- * Redis Cluster, where a session's keys live on different shards and each
- * command goes to its key's (there, unless scripts are off, the hash is
- * written by a one-key script that writes only a session still live).  One
- * pipelined HMGET per candidate id (and TIME, for Redis's clock), then,
- * decided here, the writes.  The writes keep Spring's layout and the order
- * that makes a failing write the first one.
+ * The plain back end: the store's operations as single-key commands, for
+ * Redis-compatible servers that forbid scripting (shared_session_redis_
+ * scripts off), and for Redis Cluster, where a session's keys live on
+ * different shards and each command goes to its key's (there, unless
+ * scripts are off, the hash is written by a one-key script that writes
+ * only a session still live: the "hash" variant).  One pipelined HMGET per
+ * candidate id (and TIME, for Redis's clock, where there is one server),
+ * then, decided here, the writes.  The writes keep Spring's layout and the
+ * order that makes a failing write the first one.
  *
  * Unlike the scripts, the plain writes cannot check that the session is
  * still there: one deleted between the two round trips (DEL, as a Spring
@@ -34,23 +35,20 @@
  * (A hash deleted meanwhile has maxInactiveInterval alone between the
  * HSETNX and the HMSET that follows it in the same pipeline.)
  *
- * With the hash script (Redis Cluster, scripts on), the hash is written
- * first and alone: its shard's clock and contents decide.  A session that
- * ended meanwhile is an ended session (a new one is made), and its shadow
- * key and expiry bucket are not written.
+ * With the hash script, the hash is written by it, beside the shadow key
+ * and the expiry bucket: still two round trips.  The script checks the
+ * session with its shard's clock and contents; one that ended meanwhile
+ * is an ended session: the shadow key written beside it is deleted and
+ * its id taken out of the bucket again, then the next live candidate, or
+ * a new session, is written as if the read had found it ended.
  */
 
 
-#define NGX_HTTP_SHARED_SESSION_PLAIN_NONE     0
-#define NGX_HTTP_SHARED_SESSION_PLAIN_BAD      1
-#define NGX_HTTP_SHARED_SESSION_PLAIN_EXPIRED  2
-#define NGX_HTTP_SHARED_SESSION_PLAIN_OK       3
-
-/* at most SADD, PEXPIRE, SREM, SET, HSETNX, HMSET, PEXPIRE; or EVALSHA, EVAL */
+/*
+ * at most SADD, PEXPIRE, SREM, SET, HSETNX, HMSET, PEXPIRE; or DEL, SREM
+ * (a session that ended meanwhile) and SADD, PEXPIRE, SREM, SET, EVALSHA
+ */
 #define NGX_HTTP_SHARED_SESSION_PLAIN_WRITES   7
-
-/* the hash's fields and values a write sets, at most */
-#define NGX_HTTP_SHARED_SESSION_FIELDS         8
 
 /* the reads: one HMGET per candidate id, and TIME */
 #define NGX_HTTP_SHARED_SESSION_PLAIN_READS                                    \
@@ -65,64 +63,68 @@ typedef struct ngx_http_shared_session_plain_s  ngx_http_shared_session_plain_t;
 
 typedef struct {
     ngx_http_shared_session_plain_t           *plain;
-    void                                      *cmd;  /* redis or cluster */
-    ngx_http_shared_session_redis_handler_pt   handler;
-
-    /* an EVALSHA of the hash script, sent as EVAL again after NOSCRIPT */
-    int                                        argc;
-    const char                               **argv;
-    size_t                                    *argvlen;
+    ngx_http_shared_session_conn_cmd_t         cmd;
+    ngx_http_shared_session_args_t             args;
 } ngx_http_shared_session_plain_slot_t;
 
 
+/* a candidate id as read */
+typedef struct {
+    /* creationTime, lastAccessedTime, maxInactiveInterval, the attribute */
+    ngx_str_t                                  fields[4];
+    ngx_uint_t                                 state;
+    ngx_http_shared_session_times_t            times;
+} ngx_http_shared_session_candidate_t;
+
+
 struct ngx_http_shared_session_plain_s {
-    ngx_http_shared_session_store_t       *st;
-    ngx_uint_t                             invalidate;
-    ngx_uint_t                             pending;
-    ngx_uint_t                             failed;
-    ngx_uint_t                             warned;   /* bad ids logged */
-    ngx_uint_t                             nslots;
-    ngx_http_shared_session_plain_slot_t   slots[
+    ngx_http_shared_session_store_t           *st;
+    ngx_uint_t                                 invalidate;
+    ngx_uint_t                                 hash;     /* the script */
+    ngx_uint_t                                 ended;    /* its 0: i + 1 */
+    ngx_uint_t                                 pending;
+    ngx_uint_t                                 failed;
+    ngx_uint_t                                 nslots;
+    ngx_http_shared_session_plain_slot_t       slots[
                                            NGX_HTTP_SHARED_SESSION_PLAIN_SLOTS];
 
     /* Redis's clock when it read the hashes (ms), if it told it */
-    int64_t                                redis_now;
-    ngx_uint_t                             redis_now_set;
+    int64_t                                    redis_now;
+    ngx_uint_t                                 redis_now_set;
 
-    /* what the reads found, per candidate id */
-    ngx_uint_t                             state[
-                                           NGX_HTTP_SHARED_SESSION_MAX_IDS];
-    int64_t                                created[
-                                           NGX_HTTP_SHARED_SESSION_MAX_IDS];
-    int64_t                                accessed[
-                                           NGX_HTTP_SHARED_SESSION_MAX_IDS];
-    int64_t                                interval[
-                                           NGX_HTTP_SHARED_SESSION_MAX_IDS];
-    ngx_str_t                              attribute[
-                                           NGX_HTTP_SHARED_SESSION_MAX_IDS];
-
-    /* creationTime and maxInactiveInterval as stored, to write them back */
-    ngx_str_t                              raw_created[
-                                           NGX_HTTP_SHARED_SESSION_MAX_IDS];
-    ngx_str_t                              raw_interval[
+    ngx_http_shared_session_candidate_t        candidates[
                                            NGX_HTTP_SHARED_SESSION_MAX_IDS];
 };
 
 
+static ngx_str_t *ngx_http_shared_session_plain_scripts(ngx_uint_t *n);
+static ngx_str_t *ngx_http_shared_session_hash_scripts(ngx_uint_t *n);
+static ngx_int_t ngx_http_shared_session_plain_touch(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st);
+static ngx_int_t ngx_http_shared_session_plain_invalidate(
+    ngx_http_request_t *r, ngx_http_shared_session_store_t *st);
+static ngx_int_t ngx_http_shared_session_hash_touch(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st);
+static ngx_int_t ngx_http_shared_session_hash_invalidate(
+    ngx_http_request_t *r, ngx_http_shared_session_store_t *st);
+static ngx_int_t ngx_http_shared_session_plain_start(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st, ngx_uint_t invalidate,
+    ngx_uint_t hash);
 static ngx_int_t ngx_http_shared_session_plain_reads(
     ngx_http_shared_session_plain_t *plain);
+static ngx_http_shared_session_plain_slot_t *ngx_http_shared_session_plain_slot(
+    ngx_http_shared_session_plain_t *plain, ngx_uint_t n);
 static ngx_int_t ngx_http_shared_session_plain_send(
-    ngx_http_shared_session_plain_t *plain,
-    ngx_http_shared_session_redis_handler_pt handler, int argc,
-    const char **argv, size_t *argvlen);
+    ngx_http_shared_session_plain_slot_t *slot,
+    ngx_http_shared_session_redis_handler_pt handler, ngx_uint_t key);
 static void ngx_http_shared_session_plain_read(void *data, redisReply *reply,
     ngx_str_t *error);
+static ngx_int_t ngx_http_shared_session_plain_copy(
+    ngx_http_shared_session_plain_t *plain, ngx_str_t *to, redisReply *e);
 static void ngx_http_shared_session_plain_time(void *data, redisReply *reply,
     ngx_str_t *error);
 static void ngx_http_shared_session_plain_read_done(
     ngx_http_shared_session_plain_t *plain);
-static ngx_uint_t ngx_http_shared_session_plain_parse(
-    ngx_http_shared_session_plain_t *plain, ngx_uint_t i, redisReply *reply);
 static ngx_int_t ngx_http_shared_session_plain_decide(
     ngx_http_shared_session_plain_t *plain);
 static ngx_int_t ngx_http_shared_session_plain_expire(
@@ -130,41 +132,133 @@ static ngx_int_t ngx_http_shared_session_plain_expire(
     int64_t old);
 static ngx_int_t ngx_http_shared_session_plain_write_hash(
     ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
-    ngx_int_t read);
-static ngx_int_t ngx_http_shared_session_plain_copy(ngx_pool_t *pool,
-    ngx_str_t *to, redisReply *e);
+    ngx_http_shared_session_candidate_t *cand);
 static ngx_int_t ngx_http_shared_session_plain_end(
-    ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
-    int64_t accessed);
-static ngx_int_t ngx_http_shared_session_plain_eval(
-    ngx_http_shared_session_plain_t *plain, ngx_str_t *key, ngx_str_t *now,
-    ngx_uint_t create, ngx_str_t *ttl, int nfields, const char **fields,
-    size_t *flen, ngx_http_shared_session_redis_handler_pt handler);
+    ngx_http_shared_session_plain_t *plain, ngx_str_t *id,
+    ngx_http_shared_session_times_t *times);
+static ngx_http_shared_session_plain_slot_t *ngx_http_shared_session_plain_eval(
+    ngx_http_shared_session_plain_t *plain, ngx_str_t *key, ngx_uint_t create,
+    int64_t ttl, ngx_uint_t nfields);
 static ngx_int_t ngx_http_shared_session_plain_write(
     ngx_http_shared_session_plain_t *plain, const char *name, ngx_str_t *key,
     ngx_str_t *arg);
-static ngx_str_t *ngx_http_shared_session_plain_member(ngx_pool_t *pool,
-    ngx_str_t *id);
 static void ngx_http_shared_session_plain_written(void *data,
     redisReply *reply, ngx_str_t *error);
 static void ngx_http_shared_session_plain_hashed(void *data,
     redisReply *reply, ngx_str_t *error);
-static ngx_int_t ngx_http_shared_session_plain_noscript(
-    ngx_http_shared_session_plain_slot_t *slot, redisReply *reply);
+static void ngx_http_shared_session_plain_done(
+    ngx_http_shared_session_plain_t *plain);
+static ngx_int_t ngx_http_shared_session_plain_undo(
+    ngx_http_shared_session_plain_t *plain);
 static void ngx_http_shared_session_plain_fail(
     ngx_http_shared_session_plain_t *plain, ngx_str_t *error);
 static void ngx_http_shared_session_plain_abort(
     ngx_http_shared_session_plain_t *plain);
 static void ngx_http_shared_session_plain_cleanup(void *data);
-static ngx_str_t *ngx_http_shared_session_plain_bucket(
-    ngx_http_shared_session_plain_t *plain, int64_t expiry);
-static ngx_str_t *ngx_http_shared_session_plain_number(ngx_pool_t *pool,
-    int64_t n);
 
 
-ngx_int_t
-ngx_http_shared_session_store_plain(ngx_http_request_t *r,
-    ngx_http_shared_session_store_t *st, ngx_uint_t invalidate)
+ngx_http_shared_session_store_ops_t
+    ngx_http_shared_session_store_plain_ops =
+{
+    ngx_http_shared_session_plain_scripts,
+    ngx_http_shared_session_plain_touch,
+    ngx_http_shared_session_plain_invalidate
+};
+
+
+ngx_http_shared_session_store_ops_t
+    ngx_http_shared_session_store_hash_ops =
+{
+    ngx_http_shared_session_hash_scripts,
+    ngx_http_shared_session_hash_touch,
+    ngx_http_shared_session_hash_invalidate
+};
+
+
+/*
+ * The session's hash alone, where the shadow key and the expiry bucket
+ * live on other shards and are written with plain commands: KEYS: the
+ * hash; ARGV: prefix, now, "1" to create (else: only if the session is
+ * still live), the TTL in ms ("" for none), then the fields and values to
+ * set.  Returns 1, or 0 when the session ended meanwhile.
+ */
+
+static ngx_http_shared_session_script_t  ngx_http_shared_session_hash_script
+    = { ngx_string(
+    NGX_HTTP_SHARED_SESSION_LUA_COMMON
+    "local key = KEYS[1]\n"
+    "if ARGV[3] == '1' then\n"
+    "  if redis.call('EXISTS', key) == 1 then\n"
+    "    return redis.error_reply('ERR session id collision')\n"
+    "  end\n"
+    "elseif fields(key) ~= 'ok' then\n"
+    "  return 0\n"
+    "end\n"
+    "redis.call('HMSET', key, unpack(ARGV, 5))\n"
+    "if ARGV[4] == '' then\n"
+    "  redis.call('PERSIST', key)\n"
+    "else\n"
+    "  redis.call('PEXPIRE', key, ARGV[4])\n"
+    "end\n"
+    "return 1\n"), { 0 } };
+
+
+static ngx_str_t *
+ngx_http_shared_session_plain_scripts(ngx_uint_t *n)
+{
+    *n = 0;
+
+    return NULL;
+}
+
+
+static ngx_str_t *
+ngx_http_shared_session_hash_scripts(ngx_uint_t *n)
+{
+    ngx_http_shared_session_script_init(&ngx_http_shared_session_hash_script);
+
+    *n = 1;
+
+    return &ngx_http_shared_session_hash_script.text;
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_plain_touch(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st)
+{
+    return ngx_http_shared_session_plain_start(r, st, 0, 0);
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_plain_invalidate(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st)
+{
+    return ngx_http_shared_session_plain_start(r, st, 1, 0);
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_hash_touch(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st)
+{
+    return ngx_http_shared_session_plain_start(r, st, 0, 1);
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_hash_invalidate(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st)
+{
+    return ngx_http_shared_session_plain_start(r, st, 1, 1);
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_plain_start(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st, ngx_uint_t invalidate,
+    ngx_uint_t hash)
 {
     ngx_int_t                         rc;
     ngx_pool_cleanup_t               *cln;
@@ -182,9 +276,9 @@ ngx_http_shared_session_store_plain(ngx_http_request_t *r,
 
     plain->st = st;
     plain->invalidate = invalidate;
+    plain->hash = hash;
 
-    st->request = r;
-    st->plain = plain;
+    st->data = plain;
 
     if (st->nids == 0) {
         rc = ngx_http_shared_session_plain_decide(plain);
@@ -210,43 +304,46 @@ ngx_http_shared_session_store_plain(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_shared_session_plain_reads(ngx_http_shared_session_plain_t *plain)
 {
-    int                               argc;
-    size_t                            len[6];
-    ngx_uint_t                        i;
-    const char                       *argv[6];
-    ngx_http_shared_session_store_t  *st;
+    ngx_int_t                              rc;
+    ngx_str_t                              key;
+    ngx_uint_t                             i;
+    ngx_http_shared_session_args_t        *a;
+    ngx_http_shared_session_store_t       *st;
+    ngx_http_shared_session_plain_slot_t  *slot;
 
     st = plain->st;
 
-    argv[0] = "HMGET";
-    len[0] = sizeof("HMGET") - 1;
-    argv[2] = "creationTime";
-    len[2] = sizeof("creationTime") - 1;
-    argv[3] = "lastAccessedTime";
-    len[3] = sizeof("lastAccessedTime") - 1;
-    argv[4] = "maxInactiveInterval";
-    len[4] = sizeof("maxInactiveInterval") - 1;
-
-    /* a touch also reads the attribute, for the previous host */
-
-    argv[5] = (const char *) st->field.data;
-    len[5] = st->field.len;
-    argc = plain->invalidate ? 5 : 6;
-
     for (i = 0; i < st->nids; i++) {
-        argv[1] = (const char *) ngx_http_shared_session_store_key(
-                                         st->request->pool, &st->prefix,
-                                         "sessions:", &st->ids[i], &len[1]);
-        if (argv[1] == NULL) {
+        slot = ngx_http_shared_session_plain_slot(plain, 6);
+
+        if (slot == NULL
+            || ngx_http_shared_session_store_key(st,
+                                                 NGX_HTTP_SHARED_SESSION_HASH,
+                                                 &st->ids[i], &key)
+               != NGX_OK)
+        {
             return NGX_ERROR;
         }
 
-        if (ngx_http_shared_session_plain_send(plain,
-                                      ngx_http_shared_session_plain_read,
-                                      argc, argv, len)
-            != NGX_OK)
-        {
-            return NGX_DECLINED;
+        a = &slot->args;
+
+        ngx_http_shared_session_args_push(a, "HMGET");
+        ngx_http_shared_session_args_push_str(a, &key);
+        ngx_http_shared_session_args_push(a, "creationTime");
+        ngx_http_shared_session_args_push(a, "lastAccessedTime");
+        ngx_http_shared_session_args_push(a, "maxInactiveInterval");
+
+        /* a touch also reads the attribute, for the previous host */
+
+        if (!plain->invalidate) {
+            ngx_http_shared_session_args_push_str(a, &st->field);
+        }
+
+        rc = ngx_http_shared_session_plain_send(slot,
+                                            ngx_http_shared_session_plain_read,
+                                            1);
+        if (rc != NGX_OK) {
+            return rc;
         }
     }
 
@@ -258,83 +355,75 @@ ngx_http_shared_session_plain_reads(ngx_http_shared_session_plain_t *plain)
      * the clock of the hash's node before it writes.
      */
 
-    if (st->cluster) {
+    if (!(st->conn->ops->flags & NGX_HTTP_SHARED_SESSION_CONN_ONE_SERVER)) {
         return NGX_OK;
     }
 
-    argv[0] = "TIME";
-    len[0] = sizeof("TIME") - 1;
-
-    if (ngx_http_shared_session_plain_send(plain,
-                                      ngx_http_shared_session_plain_time,
-                                      1, argv, len)
-        != NGX_OK)
-    {
-        return NGX_DECLINED;
+    slot = ngx_http_shared_session_plain_slot(plain, 1);
+    if (slot == NULL) {
+        return NGX_ERROR;
     }
 
-    return NGX_OK;
+    ngx_http_shared_session_args_push(&slot->args, "TIME");
+
+    return ngx_http_shared_session_plain_send(slot,
+                                            ngx_http_shared_session_plain_time,
+                                            0);
 }
 
 
-static ngx_int_t
-ngx_http_shared_session_plain_send(ngx_http_shared_session_plain_t *plain,
-    ngx_http_shared_session_redis_handler_pt handler, int argc,
-    const char **argv, size_t *argvlen)
+/* the next command's slot, with room for "n" arguments */
+
+static ngx_http_shared_session_plain_slot_t *
+ngx_http_shared_session_plain_slot(ngx_http_shared_session_plain_t *plain,
+    ngx_uint_t n)
 {
-    size_t                                *vlen;
-    const char                           **v;
-    ngx_http_shared_session_store_t       *st;
     ngx_http_shared_session_plain_slot_t  *slot;
 
+    if (plain->nslots == NGX_HTTP_SHARED_SESSION_PLAIN_SLOTS) {
+        return NULL;
+    }
+
+    slot = &plain->slots[plain->nslots];
+    slot->plain = plain;
+
+    if (ngx_http_shared_session_args_init(&slot->args,
+                                          plain->st->request->pool, n)
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return slot;
+}
+
+
+/* NGX_DECLINED: Redis cannot be asked now, the cause in st->error */
+
+static ngx_int_t
+ngx_http_shared_session_plain_send(ngx_http_shared_session_plain_slot_t *slot,
+    ngx_http_shared_session_redis_handler_pt handler, ngx_uint_t key)
+{
+    ngx_int_t                         rc;
+    ngx_http_shared_session_store_t  *st;
+    ngx_http_shared_session_plain_t  *plain;
+
+    plain = slot->plain;
     st = plain->st;
 
-    if (plain->nslots == NGX_HTTP_SHARED_SESSION_PLAIN_SLOTS) {
-        ngx_str_set(&st->error, "too many commands");
-        return NGX_DECLINED;
+    slot->cmd.conn = st->conn;
+    slot->cmd.log = st->request->connection->log;
+    slot->cmd.timeout = st->timeout;
+    slot->cmd.handler = handler;
+    slot->cmd.data = slot;
+
+    rc = ngx_http_shared_session_conn_send(&slot->cmd, &slot->args, key,
+                                           &st->error);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
-    slot = &plain->slots[plain->nslots++];
-    slot->plain = plain;
-    slot->handler = handler;
-    slot->argv = NULL;
-
-    if (st->cluster) {
-        /* a cluster may send it again (MOVED, ASK): argv must outlive us */
-
-        v = ngx_palloc(st->request->pool, argc * sizeof(char *));
-        vlen = ngx_palloc(st->request->pool, argc * sizeof(size_t));
-        if (v == NULL || vlen == NULL) {
-            ngx_str_set(&st->error, "out of memory");
-            return NGX_DECLINED;
-        }
-
-        ngx_memcpy(v, argv, argc * sizeof(char *));
-        ngx_memcpy(vlen, argvlen, argc * sizeof(size_t));
-        argv = v;
-        argvlen = vlen;
-
-        if (argvlen[0] == 7 && ngx_strncmp(argv[0], "EVALSHA", 7) == 0) {
-            slot->argc = argc;
-            slot->argv = v;
-            slot->argvlen = vlen;
-        }
-
-        slot->cmd = ngx_http_shared_session_cluster_send(st->cluster,
-                                            st->request->connection->log,
-                                            st->timeout, argc, argv, argvlen,
-                                            handler, slot, &st->error);
-    } else {
-        slot->cmd = ngx_http_shared_session_redis_send(st->redis,
-                                            st->request->connection->log,
-                                            st->timeout, st->timeout,
-                                            argc, argv, argvlen,
-                                            handler, slot, &st->error);
-    }
-    if (slot->cmd == NULL) {
-        return NGX_DECLINED;
-    }
-
+    plain->nslots++;
     plain->pending++;
 
     return NGX_OK;
@@ -347,12 +436,12 @@ ngx_http_shared_session_plain_read(void *data, redisReply *reply,
 {
     ngx_http_shared_session_plain_slot_t  *slot = data;
 
-    ngx_str_t                         e;
-    ngx_uint_t                        i;
-    ngx_http_shared_session_plain_t  *plain;
+    ngx_str_t                              e;
+    ngx_uint_t                             k;
+    ngx_http_shared_session_plain_t       *plain;
+    ngx_http_shared_session_candidate_t   *cand;
 
     plain = slot->plain;
-    slot->cmd = NULL;
     plain->pending--;
 
     if (plain->failed) {
@@ -365,7 +454,7 @@ ngx_http_shared_session_plain_read(void *data, redisReply *reply,
         return;
     }
 
-    i = slot - plain->slots;
+    cand = &plain->candidates[slot - plain->slots];
 
     if (reply->type == REDIS_REPLY_ERROR) {
 
@@ -376,13 +465,53 @@ ngx_http_shared_session_plain_read(void *data, redisReply *reply,
             return;
         }
 
-        plain->state[i] = NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
+        cand->state = NGX_HTTP_SHARED_SESSION_BAD;
+
+    } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 3) {
+        cand->state = NGX_HTTP_SHARED_SESSION_BAD;
 
     } else {
-        plain->state[i] = ngx_http_shared_session_plain_parse(plain, i, reply);
+        /* judged when all is read (read_done()) */
+
+        for (k = 0; k < reply->elements && k < 4; k++) {
+            if (ngx_http_shared_session_plain_copy(plain, &cand->fields[k],
+                                                   reply->element[k])
+                != NGX_OK)
+            {
+                cand->state = NGX_HTTP_SHARED_SESSION_BAD;
+                break;
+            }
+        }
     }
 
     ngx_http_shared_session_plain_read_done(plain);
+}
+
+
+/* a field of HMGET's reply, which is freed after its handler returns */
+
+static ngx_int_t
+ngx_http_shared_session_plain_copy(ngx_http_shared_session_plain_t *plain,
+    ngx_str_t *to, redisReply *e)
+{
+    if (e->type == REDIS_REPLY_NIL) {
+        ngx_str_null(to);
+        return NGX_OK;
+    }
+
+    if (e->type != REDIS_REPLY_STRING) {
+        return NGX_ERROR;
+    }
+
+    to->len = e->len;
+    to->data = ngx_pnalloc(plain->st->request->pool, e->len + 1);
+    if (to->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(to->data, e->str, e->len);
+
+    return NGX_OK;
 }
 
 
@@ -402,7 +531,6 @@ ngx_http_shared_session_plain_time(void *data, redisReply *reply,
     ngx_http_shared_session_plain_t  *plain;
 
     plain = slot->plain;
-    slot->cmd = NULL;
     plain->pending--;
 
     if (plain->failed) {
@@ -441,178 +569,83 @@ ngx_http_shared_session_plain_time(void *data, redisReply *reply,
 }
 
 
+/* all reads are in: each candidate judged by Spring's rules, once */
+
 static void
 ngx_http_shared_session_plain_read_done(ngx_http_shared_session_plain_t *plain)
 {
-    if (plain->pending == 0
-        && ngx_http_shared_session_plain_decide(plain) != NGX_OK)
-    {
-        ngx_http_shared_session_plain_fail(plain, &plain->st->error);
+    int64_t                                now;
+    ngx_uint_t                             i;
+    ngx_http_shared_session_store_t       *st;
+    ngx_http_shared_session_candidate_t   *cand;
+
+    if (plain->pending) {
+        return;
     }
-}
-
-
-/* the script's fields(): the same rules, in C */
-
-static ngx_uint_t
-ngx_http_shared_session_plain_parse(ngx_http_shared_session_plain_t *plain,
-    ngx_uint_t i, redisReply *reply)
-{
-    int64_t                           v[3];
-    ngx_uint_t                        k;
-    redisReply                       *e;
-    ngx_pool_t                       *pool;
-    ngx_http_shared_session_store_t  *st;
 
     st = plain->st;
+    now = plain->redis_now_set ? plain->redis_now : st->now;
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 3) {
-        return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
-    }
+    for (i = 0; i < st->nids; i++) {
+        cand = &plain->candidates[i];
 
-    for (k = 0; k < 3; k++) {
-        if (reply->element[k]->type != REDIS_REPLY_NIL) {
-            break;
+        if (cand->state != NGX_HTTP_SHARED_SESSION_BAD) {
+            cand->state = ngx_http_shared_session_store_state(cand->fields,
+                                                              now,
+                                                              &cand->times);
+        }
+
+        if (cand->state == NGX_HTTP_SHARED_SESSION_BAD) {
+            ngx_http_shared_session_store_invalid(st, &st->ids[i]);
         }
     }
 
-    if (k == 3) {
-        return NGX_HTTP_SHARED_SESSION_PLAIN_NONE;
+    plain->nslots = 0;
+
+    if (ngx_http_shared_session_plain_decide(plain) != NGX_OK) {
+        ngx_http_shared_session_plain_fail(plain, &st->error);
     }
-
-    for (k = 0; k < 3; k++) {
-        e = reply->element[k];
-
-        if (e->type != REDIS_REPLY_STRING
-            || ngx_http_shared_session_store_number((u_char *) e->str,
-                                                    e->len, &v[k])
-               != NGX_OK)
-        {
-            return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
-        }
-    }
-
-    if (v[2] < -2147483648LL || v[2] > 2147483647LL) {
-        return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
-    }
-
-    /* 0: ended, whatever the clocks say (as the scripts); else: decide() */
-
-    if (v[2] == 0) {
-        return NGX_HTTP_SHARED_SESSION_PLAIN_EXPIRED;
-    }
-
-    plain->created[i] = v[0];
-    plain->accessed[i] = v[1];
-    plain->interval[i] = v[2];
-
-    pool = st->request->pool;
-
-    if (ngx_http_shared_session_plain_copy(pool, &plain->raw_created[i],
-                                           reply->element[0])
-        != NGX_OK
-        || ngx_http_shared_session_plain_copy(pool, &plain->raw_interval[i],
-                                              reply->element[2])
-           != NGX_OK)
-    {
-        return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
-    }
-
-    if (reply->elements > 3 && reply->element[3]->type == REDIS_REPLY_STRING
-        && ngx_http_shared_session_plain_copy(pool, &plain->attribute[i],
-                                              reply->element[3])
-           != NGX_OK)
-    {
-        return NGX_HTTP_SHARED_SESSION_PLAIN_BAD;
-    }
-
-    return NGX_HTTP_SHARED_SESSION_PLAIN_OK;
 }
 
 
-/* a bulk string of a reply, which is freed after its handler returns */
-
-static ngx_int_t
-ngx_http_shared_session_plain_copy(ngx_pool_t *pool, ngx_str_t *to,
-    redisReply *e)
-{
-    to->len = e->len;
-    to->data = ngx_pnalloc(pool, e->len + 1);
-    if (to->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(to->data, e->str, e->len);
-
-    return NGX_OK;
-}
-
-
-/* all reads are in: pick the session, send the writes */
+/* pick the session, send the writes */
 
 static ngx_int_t
 ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
 {
-    int64_t                           now;
-    ngx_int_t                         rc;
-    ngx_uint_t                        i;
-    ngx_http_shared_session_store_t  *st;
+    ngx_int_t                              rc;
+    ngx_uint_t                             i;
+    ngx_http_shared_session_store_t       *st;
+    ngx_http_shared_session_candidate_t   *cand;
 
     st = plain->st;
-    plain->nslots = 0;
-
-    now = plain->redis_now_set ? plain->redis_now : st->now;
 
     for (i = 0; i < st->nids; i++) {
-        if (plain->state[i] == NGX_HTTP_SHARED_SESSION_PLAIN_OK
-            && plain->interval[i] > 0
-            && now >= plain->accessed[i] + plain->interval[i] * 1000)
-        {
-            plain->state[i] = NGX_HTTP_SHARED_SESSION_PLAIN_EXPIRED;
-        }
-
-        if (plain->state[i] == NGX_HTTP_SHARED_SESSION_PLAIN_BAD
-            && !(plain->warned & ((ngx_uint_t) 1 << i)))
-        {
-            plain->warned |= (ngx_uint_t) 1 << i;
-            ngx_http_shared_session_store_invalid(st, st->ids[i].data,
-                                                  st->ids[i].len);
-        }
-
-        if (plain->state[i] == NGX_HTTP_SHARED_SESSION_PLAIN_OK) {
+        if (plain->candidates[i].state == NGX_HTTP_SHARED_SESSION_LIVE) {
             break;
         }
     }
 
     if (i < st->nids) {
+        cand = &plain->candidates[i];
+
         st->found = i + 1;
-        st->creation_time = plain->created[i];
-        st->previous = plain->attribute[i];
+        st->creation_time = cand->times.created;
+        st->previous = cand->fields[3];
 
         if (plain->invalidate) {
             rc = ngx_http_shared_session_plain_end(plain, &st->ids[i],
-                                                   plain->interval[i],
-                                                   plain->accessed[i]);
-
-        } else if (st->hash_script) {
-            /*
-             * The hash first, alone: its shard says whether the session is
-             * still live; the shadow key and the bucket follow (hashed()).
-             */
-
-            rc = ngx_http_shared_session_plain_write_hash(plain, &st->ids[i],
-                                                  plain->interval[i],
-                                                  (ngx_int_t) i);
+                                                   &cand->times);
 
         } else {
             rc = ngx_http_shared_session_plain_expire(plain, &st->ids[i],
-                                                      plain->interval[i],
-                                                      plain->accessed[i]);
+                                                      cand->times.interval,
+                                                      cand->times.accessed);
             if (rc == NGX_OK) {
                 rc = ngx_http_shared_session_plain_write_hash(plain,
-                                                 &st->ids[i],
-                                                 plain->interval[i],
-                                                 (ngx_int_t) i);
+                                                      &st->ids[i],
+                                                      cand->times.interval,
+                                                      cand);
             }
         }
 
@@ -630,12 +663,12 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
         if (rc == NGX_OK) {
             rc = ngx_http_shared_session_plain_write_hash(plain, &st->new_id,
                                                   st->max_inactive_interval,
-                                                  -1);
+                                                  NULL);
         }
     }
 
     if (rc != NGX_OK) {
-        if (st->error.len == 0) {
+        if (rc == NGX_ERROR || st->error.len == 0) {
             ngx_str_set(&st->error, "out of memory");
         }
 
@@ -655,89 +688,105 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
  * The bucket first: SADD is the write that can meet a key of another type
  * or Redis out of memory; when it fails, nothing else is written (the
  * commands after it fail the same way or are cancelled with the request).
- * In a cluster, each goes to its own shard, and an existing session's hash
- * script has gone first (decide()).
+ * In a cluster, each goes to its own shard.
  */
 
 static ngx_int_t
 ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
     ngx_str_t *id, int64_t n, int64_t old)
 {
-    size_t                            len[5];
-    ngx_int_t                         rc;
-    ngx_str_t                        *b, *ob, *ttl, *sttl, *member, shadow;
-    const char                       *argv[5];
-    ngx_pool_t                       *pool;
-    ngx_http_shared_session_store_t  *st;
+    int64_t                                expiry;
+    ngx_int_t                              rc;
+    ngx_str_t                              b, ob, member, shadow;
+    ngx_http_shared_session_args_t        *a;
+    ngx_http_shared_session_store_t       *st;
+    ngx_http_shared_session_plain_slot_t  *slot;
 
     st = plain->st;
-    pool = st->request->pool;
 
-    shadow.data = ngx_http_shared_session_store_key(pool, &st->prefix,
-                                                    "sessions:expires:", id,
-                                                    &shadow.len);
-    if (shadow.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    argv[0] = "SET";
-    len[0] = 3;
-    argv[1] = (const char *) shadow.data;
-    len[1] = shadow.len;
-    argv[2] = "";
-    len[2] = 0;
-
-    if (n < 0) {
-        return ngx_http_shared_session_plain_send(plain,
-                                      ngx_http_shared_session_plain_written,
-                                      3, argv, len);
-    }
-
-    sttl = ngx_http_shared_session_plain_number(pool, n * 1000);
-    ttl = ngx_http_shared_session_plain_number(pool, (n + 300) * 1000);
-    b = ngx_http_shared_session_plain_bucket(plain, st->now + n * 1000);
-    member = ngx_http_shared_session_plain_member(pool, id);
-
-    if (sttl == NULL || ttl == NULL || b == NULL || member == NULL) {
-        return NGX_ERROR;
-    }
-
-    rc = ngx_http_shared_session_plain_write(plain, "SADD", b, member);
-
-    if (rc == NGX_OK) {
-        rc = ngx_http_shared_session_plain_write(plain, "PEXPIRE", b, ttl);
-    }
-
-    if (rc == NGX_OK
-        && old >= 0
-        && (old + n * 1000) / 60000 != (st->now + n * 1000) / 60000)
+    if (ngx_http_shared_session_store_key(st, NGX_HTTP_SHARED_SESSION_SHADOW,
+                                          id, &shadow)
+        != NGX_OK)
     {
-        ob = ngx_http_shared_session_plain_bucket(plain, old + n * 1000);
-        if (ob == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (n >= 0) {
+        expiry = st->now + n * 1000;
+
+        if (ngx_http_shared_session_store_bucket_key(st, expiry, &b) != NGX_OK
+            || ngx_http_shared_session_store_member(st, id, &member)
+               != NGX_OK)
+        {
             return NGX_ERROR;
         }
 
-        rc = ngx_http_shared_session_plain_write(plain, "SREM", ob, member);
+        rc = ngx_http_shared_session_plain_write(plain, "SADD", &b, &member);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        slot = ngx_http_shared_session_plain_slot(plain, 3);
+        if (slot == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_shared_session_args_push(&slot->args, "PEXPIRE");
+        ngx_http_shared_session_args_push_str(&slot->args, &b);
+        ngx_http_shared_session_args_push_int(&slot->args,
+                                          ngx_http_shared_session_store_ttl(n));
+
+        rc = ngx_http_shared_session_plain_send(slot,
+                                         ngx_http_shared_session_plain_written,
+                                         1);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        if (old >= 0
+            && ngx_http_shared_session_store_bucket(old + n * 1000)
+               != ngx_http_shared_session_store_bucket(expiry))
+        {
+            if (ngx_http_shared_session_store_bucket_key(st, old + n * 1000,
+                                                         &ob)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            rc = ngx_http_shared_session_plain_write(plain, "SREM", &ob,
+                                                     &member);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+        }
     }
 
-    if (rc != NGX_OK) {
-        return rc;
+    slot = ngx_http_shared_session_plain_slot(plain, 5);
+    if (slot == NULL) {
+        return NGX_ERROR;
     }
 
-    argv[3] = "PX";
-    len[3] = 2;
-    argv[4] = (const char *) sttl->data;
-    len[4] = sttl->len;
+    a = &slot->args;
 
-    return ngx_http_shared_session_plain_send(plain,
-                                      ngx_http_shared_session_plain_written,
-                                      5, argv, len);
+    ngx_http_shared_session_args_push(a, "SET");
+    ngx_http_shared_session_args_push_str(a, &shadow);
+    ngx_http_shared_session_args_push(a, "");
+
+    if (n >= 0) {
+        ngx_http_shared_session_args_push(a, "PX");
+        ngx_http_shared_session_args_push_int(a, n * 1000);
+    }
+
+    return ngx_http_shared_session_plain_send(slot,
+                                         ngx_http_shared_session_plain_written,
+                                         1);
 }
 
 
 /*
- * The hash: a new session's every field, or an existing one's
- * lastAccessedTime and attribute ("read" is its index; -1: create).
+ * The hash: a new session's every field ("cand" is NULL), or an existing
+ * one's lastAccessedTime and attribute.
  *
  * Without the hash script, a session deleted since it was read (DEL by a
  * Spring Boot 3 app's invalidation) would come back as a hash of
@@ -752,106 +801,125 @@ ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
 static ngx_int_t
 ngx_http_shared_session_plain_write_hash(
     ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
-    ngx_int_t read)
+    ngx_http_shared_session_candidate_t *cand)
 {
-    int                               argc;
-    size_t                            len[10];
-    ngx_str_t                        *now, *mii, *ttl, key;
-    const char                       *argv[10];
-    ngx_pool_t                       *pool;
-    ngx_http_shared_session_store_t  *st;
+    int64_t                                ttl;
+    ngx_int_t                              rc;
+    ngx_str_t                              key;
+    ngx_uint_t                             nfields;
+    ngx_http_shared_session_args_t        *a;
+    ngx_http_shared_session_store_t       *st;
+    ngx_http_shared_session_plain_slot_t  *slot;
 
     st = plain->st;
-    pool = st->request->pool;
 
-    now = ngx_http_shared_session_plain_number(pool, st->now);
-    mii = ngx_http_shared_session_plain_number(pool, n);
-    ttl = ngx_http_shared_session_plain_number(pool, (n + 300) * 1000);
-
-    key.data = ngx_http_shared_session_store_key(pool, &st->prefix,
-                                                 "sessions:", id, &key.len);
-
-    if (now == NULL || mii == NULL || ttl == NULL || key.data == NULL) {
+    if (ngx_http_shared_session_store_key(st, NGX_HTTP_SHARED_SESSION_HASH,
+                                          id, &key)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    if (read >= 0 && !st->hash_script) {
-        argv[0] = "HSETNX";
-        len[0] = sizeof("HSETNX") - 1;
-        argv[1] = (const char *) key.data;
-        len[1] = key.len;
-        argv[2] = "maxInactiveInterval";
-        len[2] = sizeof("maxInactiveInterval") - 1;
-        argv[3] = (const char *) plain->raw_interval[read].data;
-        len[3] = plain->raw_interval[read].len;
+    if (cand && !plain->hash) {
+        slot = ngx_http_shared_session_plain_slot(plain, 4);
+        if (slot == NULL) {
+            return NGX_ERROR;
+        }
 
-        if (ngx_http_shared_session_plain_send(plain,
-                                      ngx_http_shared_session_plain_written,
-                                      4, argv, len)
-            != NGX_OK)
-        {
-            return NGX_DECLINED;
+        a = &slot->args;
+
+        ngx_http_shared_session_args_push(a, "HSETNX");
+        ngx_http_shared_session_args_push_str(a, &key);
+        ngx_http_shared_session_args_push(a, "maxInactiveInterval");
+        ngx_http_shared_session_args_push_str(a, &cand->fields[2]);
+
+        rc = ngx_http_shared_session_plain_send(slot,
+                                         ngx_http_shared_session_plain_written,
+                                         1);
+        if (rc != NGX_OK) {
+            return rc;
         }
     }
 
-    argv[1] = (const char *) key.data;
-    len[1] = key.len;
+    /*
+     * The fields: a new session's four; an existing one's lastAccessedTime
+     * and attribute, and its creationTime but with the script, which
+     * writes only into a session still live.
+     */
 
-    argv[0] = "HMSET";
-    len[0] = 5;
-    argc = 2;
+    nfields = (cand == NULL) ? 4 : (plain->hash ? 2 : 3);
 
-    if (read < 0) {
-        argv[argc] = "creationTime";
-        len[argc++] = sizeof("creationTime") - 1;
-        argv[argc] = (const char *) now->data;
-        len[argc++] = now->len;
-        argv[argc] = "maxInactiveInterval";
-        len[argc++] = sizeof("maxInactiveInterval") - 1;
-        argv[argc] = (const char *) mii->data;
-        len[argc++] = mii->len;
+    if (plain->hash) {
+        ttl = (n < 0) ? -1 : ngx_http_shared_session_store_ttl(n);
+        slot = ngx_http_shared_session_plain_eval(plain, &key, cand == NULL,
+                                                  ttl, nfields);
+    } else {
+        slot = ngx_http_shared_session_plain_slot(plain, 2 + 2 * nfields);
 
-    } else if (!st->hash_script) {
-        argv[argc] = "creationTime";
-        len[argc++] = sizeof("creationTime") - 1;
-        argv[argc] = (const char *) plain->raw_created[read].data;
-        len[argc++] = plain->raw_created[read].len;
+        if (slot) {
+            ngx_http_shared_session_args_push(&slot->args, "HMSET");
+            ngx_http_shared_session_args_push_str(&slot->args, &key);
+        }
     }
 
-    argv[argc] = "lastAccessedTime";
-    len[argc++] = sizeof("lastAccessedTime") - 1;
-    argv[argc] = (const char *) now->data;
-    len[argc++] = now->len;
-    argv[argc] = (const char *) st->field.data;
-    len[argc++] = st->field.len;
-    argv[argc] = (const char *) st->value.data;
-    len[argc++] = st->value.len;
-
-    if (st->hash_script) {
-        /* the script writes only a session still live: no field needed */
-
-        return ngx_http_shared_session_plain_eval(plain, &key, now, read < 0,
-                                      n < 0 ? NULL : ttl, argc - 2,
-                                      &argv[2], &len[2],
-                                      read < 0
-                                      ? ngx_http_shared_session_plain_written
-                                      : ngx_http_shared_session_plain_hashed);
+    if (slot == NULL) {
+        return NGX_ERROR;
     }
 
-    if (ngx_http_shared_session_plain_send(plain,
-                                      ngx_http_shared_session_plain_written,
-                                      argc, argv, len)
-        != NGX_OK)
-    {
-        return NGX_DECLINED;
+    a = &slot->args;
+
+    if (cand == NULL) {
+        ngx_http_shared_session_args_push(a, "creationTime");
+        ngx_http_shared_session_args_push_int(a, st->now);
+        ngx_http_shared_session_args_push(a, "maxInactiveInterval");
+        ngx_http_shared_session_args_push_int(a, n);
+
+    } else if (!plain->hash) {
+        ngx_http_shared_session_args_push(a, "creationTime");
+        ngx_http_shared_session_args_push_str(a, &cand->fields[0]);
     }
+
+    ngx_http_shared_session_args_push(a, "lastAccessedTime");
+    ngx_http_shared_session_args_push_int(a, st->now);
+    ngx_http_shared_session_args_push_str(a, &st->field);
+    ngx_http_shared_session_args_push_str(a, &st->value);
+
+    if (plain->hash) {
+        return ngx_http_shared_session_plain_send(slot,
+                                   cand == NULL
+                                   ? ngx_http_shared_session_plain_written
+                                   : ngx_http_shared_session_plain_hashed,
+                                   3);
+    }
+
+    rc = ngx_http_shared_session_plain_send(slot,
+                                         ngx_http_shared_session_plain_written,
+                                         1);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    slot = ngx_http_shared_session_plain_slot(plain, 3);
+    if (slot == NULL) {
+        return NGX_ERROR;
+    }
+
+    a = &slot->args;
 
     if (n < 0) {
-        return ngx_http_shared_session_plain_write(plain, "PERSIST", &key,
-                                                   NULL);
+        ngx_http_shared_session_args_push(a, "PERSIST");
+        ngx_http_shared_session_args_push_str(a, &key);
+
+    } else {
+        ngx_http_shared_session_args_push(a, "PEXPIRE");
+        ngx_http_shared_session_args_push_str(a, &key);
+        ngx_http_shared_session_args_push_int(a,
+                                          ngx_http_shared_session_store_ttl(n));
     }
 
-    return ngx_http_shared_session_plain_write(plain, "PEXPIRE", &key, ttl);
+    return ngx_http_shared_session_plain_send(slot,
+                                         ngx_http_shared_session_plain_written,
+                                         1);
 }
 
 
@@ -859,36 +927,37 @@ ngx_http_shared_session_plain_write_hash(
 
 static ngx_int_t
 ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
-    ngx_str_t *id, int64_t n, int64_t accessed)
+    ngx_str_t *id, ngx_http_shared_session_times_t *times)
 {
-    size_t                            len[4];
-    ngx_int_t                         rc;
-    ngx_str_t                        *b, *member, *now, key, ttl;
-    const char                       *argv[4];
-    ngx_pool_t                       *pool;
-    ngx_http_shared_session_store_t  *st;
+    ngx_int_t                              rc;
+    ngx_str_t                              b, member, key;
+    ngx_http_shared_session_args_t        *a;
+    ngx_http_shared_session_store_t       *st;
+    ngx_http_shared_session_plain_slot_t  *slot;
 
     st = plain->st;
-    pool = st->request->pool;
 
-    if (n >= 0) {
-        b = ngx_http_shared_session_plain_bucket(plain, accessed + n * 1000);
-        member = ngx_http_shared_session_plain_member(pool, id);
-
-        if (b == NULL || member == NULL) {
+    if (times->interval >= 0) {
+        if (ngx_http_shared_session_store_bucket_key(st, times->accessed
+                                                     + times->interval * 1000,
+                                                     &b)
+            != NGX_OK
+            || ngx_http_shared_session_store_member(st, id, &member)
+               != NGX_OK)
+        {
             return NGX_ERROR;
         }
 
-        rc = ngx_http_shared_session_plain_write(plain, "SREM", b, member);
+        rc = ngx_http_shared_session_plain_write(plain, "SREM", &b, &member);
         if (rc != NGX_OK) {
             return rc;
         }
     }
 
-    key.data = ngx_http_shared_session_store_key(pool, &st->prefix,
-                                                 "sessions:expires:", id,
-                                                 &key.len);
-    if (key.data == NULL) {
+    if (ngx_http_shared_session_store_key(st, NGX_HTTP_SHARED_SESSION_SHADOW,
+                                          id, &key)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -897,95 +966,101 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
         return rc;
     }
 
-    key.data = ngx_http_shared_session_store_key(pool, &st->prefix,
-                                                 "sessions:", id, &key.len);
-    if (key.data == NULL) {
+    if (ngx_http_shared_session_store_key(st, NGX_HTTP_SHARED_SESSION_HASH,
+                                          id, &key)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    argv[0] = "HMSET";
-    len[0] = 5;
-    argv[1] = (const char *) key.data;
-    len[1] = key.len;
-    argv[2] = "maxInactiveInterval";
-    len[2] = sizeof("maxInactiveInterval") - 1;
-    argv[3] = "0";
-    len[3] = 1;
+    /* an ended session's hash: maxInactiveInterval 0, Spring's TTL for it */
 
-    ngx_str_set(&ttl, "300000");
+    if (plain->hash) {
+        slot = ngx_http_shared_session_plain_eval(plain, &key, 0,
+                                       ngx_http_shared_session_store_ttl(0),
+                                       1);
 
-    if (st->hash_script) {
-        now = ngx_http_shared_session_plain_number(pool, st->now);
-        if (now == NULL) {
-            return NGX_ERROR;
+    } else {
+        slot = ngx_http_shared_session_plain_slot(plain, 4);
+
+        if (slot) {
+            ngx_http_shared_session_args_push(&slot->args, "HMSET");
+            ngx_http_shared_session_args_push_str(&slot->args, &key);
         }
-
-        return ngx_http_shared_session_plain_eval(plain, &key, now, 0, &ttl,
-                                      2, &argv[2], &len[2],
-                                      ngx_http_shared_session_plain_written);
     }
 
-    if (ngx_http_shared_session_plain_send(plain,
-                                      ngx_http_shared_session_plain_written,
-                                      4, argv, len)
-        != NGX_OK)
-    {
-        return NGX_DECLINED;
+    if (slot == NULL) {
+        return NGX_ERROR;
     }
 
-    return ngx_http_shared_session_plain_write(plain, "PEXPIRE", &key, &ttl);
+    a = &slot->args;
+
+    ngx_http_shared_session_args_push(a, "maxInactiveInterval");
+    ngx_http_shared_session_args_push(a, "0");
+
+    rc = ngx_http_shared_session_plain_send(slot,
+                                         ngx_http_shared_session_plain_written,
+                                         plain->hash ? 3 : 1);
+    if (rc != NGX_OK || plain->hash) {
+        return rc;
+    }
+
+    slot = ngx_http_shared_session_plain_slot(plain, 3);
+    if (slot == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_shared_session_args_push(&slot->args, "PEXPIRE");
+    ngx_http_shared_session_args_push_str(&slot->args, &key);
+    ngx_http_shared_session_args_push_int(&slot->args,
+                                          ngx_http_shared_session_store_ttl(0));
+
+    return ngx_http_shared_session_plain_send(slot,
+                                         ngx_http_shared_session_plain_written,
+                                         1);
 }
 
 
 /*
- * The hash's writes as one script on the hash's shard (Redis Cluster):
- * a session that ended since it was read is not written again.
+ * The hash script's command up to its fields ("nfields" pairs follow): on
+ * the hash's shard, a session that ended since it was read is not written
+ * again.  "ttl" in ms, -1: none.  The script is loaded on every connection;
+ * after NOSCRIPT, the connection layer sends it as EVAL.
  */
 
-static ngx_int_t
+static ngx_http_shared_session_plain_slot_t *
 ngx_http_shared_session_plain_eval(ngx_http_shared_session_plain_t *plain,
-    ngx_str_t *key, ngx_str_t *now, ngx_uint_t create, ngx_str_t *ttl,
-    int nfields, const char **fields, size_t *flen,
-    ngx_http_shared_session_redis_handler_pt handler)
+    ngx_str_t *key, ngx_uint_t create, int64_t ttl, ngx_uint_t nfields)
 {
-    int                               i, argc;
-    size_t                            len[8 + NGX_HTTP_SHARED_SESSION_FIELDS];
-    ngx_str_t                         sha;
-    const char                       *argv[8 + NGX_HTTP_SHARED_SESSION_FIELDS];
-    ngx_http_shared_session_store_t  *st;
+    ngx_http_shared_session_args_t        *a;
+    ngx_http_shared_session_store_t       *st;
+    ngx_http_shared_session_plain_slot_t  *slot;
 
     st = plain->st;
 
-    (void) ngx_http_shared_session_store_hash_script(&sha);
-
-    /* the script is loaded on every connection (NOSCRIPT: sent as EVAL) */
-
-    argv[0] = "EVALSHA";
-    len[0] = 7;
-    argv[1] = (const char *) sha.data;
-    len[1] = sha.len;
-    argv[2] = "1";
-    len[2] = 1;
-    argv[3] = (const char *) key->data;
-    len[3] = key->len;
-    argv[4] = (const char *) st->prefix.data;
-    len[4] = st->prefix.len;
-    argv[5] = (const char *) now->data;
-    len[5] = now->len;
-    argv[6] = create ? "1" : "0";
-    len[6] = 1;
-    argv[7] = ttl ? (const char *) ttl->data : "";
-    len[7] = ttl ? ttl->len : 0;
-
-    argc = 8;
-
-    for (i = 0; i < nfields && i < NGX_HTTP_SHARED_SESSION_FIELDS; i++) {
-        argv[argc] = fields[i];
-        len[argc++] = flen[i];
+    slot = ngx_http_shared_session_plain_slot(plain, 8 + 2 * nfields);
+    if (slot == NULL) {
+        return NULL;
     }
 
-    return ngx_http_shared_session_plain_send(plain, handler, argc, argv,
-                                              len);
+    a = &slot->args;
+
+    ngx_http_shared_session_args_script(a,
+                                     &ngx_http_shared_session_hash_script);
+    ngx_http_shared_session_args_push(a, "1");
+    ngx_http_shared_session_args_push_str(a, key);
+    ngx_http_shared_session_args_push_str(a, &st->prefix);
+    ngx_http_shared_session_args_push_int(a, st->now);
+    ngx_http_shared_session_args_push(a, create ? "1" : "0");
+
+    if (ttl < 0) {
+        ngx_http_shared_session_args_push(a, "");
+
+    } else {
+        ngx_http_shared_session_args_push_int(a, ttl);
+    }
+
+    return slot;
 }
 
 
@@ -995,46 +1070,23 @@ static ngx_int_t
 ngx_http_shared_session_plain_write(ngx_http_shared_session_plain_t *plain,
     const char *name, ngx_str_t *key, ngx_str_t *arg)
 {
-    size_t       len[3];
-    const char  *argv[3];
+    ngx_http_shared_session_plain_slot_t  *slot;
 
-    argv[0] = name;
-    len[0] = ngx_strlen(name);
-    argv[1] = (const char *) key->data;
-    len[1] = key->len;
+    slot = ngx_http_shared_session_plain_slot(plain, 3);
+    if (slot == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_shared_session_args_push(&slot->args, name);
+    ngx_http_shared_session_args_push_str(&slot->args, key);
 
     if (arg) {
-        argv[2] = (const char *) arg->data;
-        len[2] = arg->len;
+        ngx_http_shared_session_args_push_str(&slot->args, arg);
     }
 
-    return ngx_http_shared_session_plain_send(plain,
-                                      ngx_http_shared_session_plain_written,
-                                      arg ? 3 : 2, argv, len);
-}
-
-
-/* the bucket member: "expires:<id>" serialized as JSON, with the quotes */
-
-static ngx_str_t *
-ngx_http_shared_session_plain_member(ngx_pool_t *pool, ngx_str_t *id)
-{
-    ngx_str_t  *m;
-
-    m = ngx_palloc(pool, sizeof(ngx_str_t));
-    if (m == NULL) {
-        return NULL;
-    }
-
-    m->len = sizeof("\"expires:\"") - 1 + id->len;
-    m->data = ngx_pnalloc(pool, m->len);
-    if (m->data == NULL) {
-        return NULL;
-    }
-
-    ngx_sprintf(m->data, "\"expires:%V\"", id);
-
-    return m;
+    return ngx_http_shared_session_plain_send(slot,
+                                         ngx_http_shared_session_plain_written,
+                                         1);
 }
 
 
@@ -1048,7 +1100,6 @@ ngx_http_shared_session_plain_written(void *data, redisReply *reply,
     ngx_http_shared_session_plain_t  *plain;
 
     plain = slot->plain;
-    slot->cmd = NULL;
     plain->pending--;
 
     if (plain->failed) {
@@ -1061,29 +1112,22 @@ ngx_http_shared_session_plain_written(void *data, redisReply *reply,
     }
 
     if (reply->type == REDIS_REPLY_ERROR) {
-
-        if (ngx_http_shared_session_plain_noscript(slot, reply) == NGX_OK) {
-            return;
-        }
-
         e.data = (u_char *) reply->str;
         e.len = reply->len;
         ngx_http_shared_session_plain_fail(plain, &e);
         return;
     }
 
-    if (plain->pending == 0) {
-        plain->st->handler(plain->st->request, plain->st, NGX_OK);
-    }
+    ngx_http_shared_session_plain_done(plain);
 }
 
 
 /*
- * The hash script's answer for a session read as live (Redis Cluster):
- * 1, written: now its shadow key and expiry bucket; 0, the session ended
- * meanwhile (expired by its shard's clock, invalidated, deleted): it is an
- * ended session, and the next live candidate, or a new session, is chosen
- * as if the read had found it ended.  Nothing else is in flight here.
+ * The hash script's answer for a session read as live (the hash variant):
+ * 1, written; 0, the session ended meanwhile (expired by its shard's
+ * clock, invalidated, deleted): an ended session, whose shadow key and
+ * bucket, written beside the script, are taken back when all the writes
+ * have answered (done()).
  */
 
 static void
@@ -1092,14 +1136,11 @@ ngx_http_shared_session_plain_hashed(void *data, redisReply *reply,
 {
     ngx_http_shared_session_plain_slot_t  *slot = data;
 
-    ngx_int_t                         rc;
     ngx_str_t                         e;
-    ngx_uint_t                        i;
     ngx_http_shared_session_store_t  *st;
     ngx_http_shared_session_plain_t  *plain;
 
     plain = slot->plain;
-    slot->cmd = NULL;
     plain->pending--;
 
     if (plain->failed) {
@@ -1114,11 +1155,6 @@ ngx_http_shared_session_plain_hashed(void *data, redisReply *reply,
     st = plain->st;
 
     if (reply->type == REDIS_REPLY_ERROR) {
-
-        if (ngx_http_shared_session_plain_noscript(slot, reply) == NGX_OK) {
-            return;
-        }
-
         e.data = (u_char *) reply->str;
         e.len = reply->len;
         ngx_http_shared_session_plain_fail(plain, &e);
@@ -1134,25 +1170,54 @@ ngx_http_shared_session_plain_hashed(void *data, redisReply *reply,
         return;
     }
 
-    i = st->found - 1;
-
-    if (reply->integer == 1) {
-        rc = ngx_http_shared_session_plain_expire(plain, &st->ids[i],
-                                                  plain->interval[i],
-                                                  plain->accessed[i]);
-
-    } else {
+    if (reply->integer == 0) {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, st->request->connection->log, 0,
                        "shared session: session \"%V\" ended meanwhile",
-                       &st->ids[i]);
+                       &st->ids[st->found - 1]);
 
-        plain->state[i] = NGX_HTTP_SHARED_SESSION_PLAIN_EXPIRED;
+        plain->candidates[st->found - 1].state =
+                                          NGX_HTTP_SHARED_SESSION_EXPIRED;
+        plain->ended = st->found;
+    }
 
+    ngx_http_shared_session_plain_done(plain);
+}
+
+
+/*
+ * A write answered: when all are in, so is the request, unless the hash
+ * script found its session ended: then its shadow key and bucket are taken
+ * back, and the next candidate or a new session written, in one more
+ * round trip.
+ */
+
+static void
+ngx_http_shared_session_plain_done(ngx_http_shared_session_plain_t *plain)
+{
+    ngx_int_t                         rc;
+    ngx_http_shared_session_store_t  *st;
+
+    if (plain->pending) {
+        return;
+    }
+
+    st = plain->st;
+
+    if (!plain->ended) {
+        st->handler(st->request, st, NGX_OK);
+        return;
+    }
+
+    plain->nslots = 0;
+
+    rc = ngx_http_shared_session_plain_undo(plain);
+
+    if (rc == NGX_OK) {
         rc = ngx_http_shared_session_plain_decide(plain);
     }
 
     if (rc != NGX_OK) {
-        if (st->error.len == 0) {
+        if (rc == NGX_ERROR || st->error.len == 0) {
             ngx_str_set(&st->error, "out of memory");
         }
 
@@ -1162,43 +1227,48 @@ ngx_http_shared_session_plain_hashed(void *data, redisReply *reply,
 
 
 /*
- * NOSCRIPT from a node whose scripts were flushed: the hash script once
- * more, as EVAL, to the same handler.  NGX_DECLINED: not that case.
+ * The shadow key, SET without a condition beside the script, is deleted:
+ * the session is gone or ended, and Spring takes a shadow key for a live
+ * session.  Its id goes out of the bucket it was added to.
  */
 
 static ngx_int_t
-ngx_http_shared_session_plain_noscript(
-    ngx_http_shared_session_plain_slot_t *slot, redisReply *reply)
+ngx_http_shared_session_plain_undo(ngx_http_shared_session_plain_t *plain)
 {
-    ngx_str_t                         *script;
-    const char                       **argv;
-    ngx_http_shared_session_plain_t   *plain;
+    int64_t                               n;
+    ngx_int_t                             rc;
+    ngx_str_t                             key, member, *id;
+    ngx_http_shared_session_store_t      *st;
+    ngx_http_shared_session_candidate_t  *cand;
 
-    if (slot->argv == NULL
-        || reply->len < 8 || ngx_strncmp(reply->str, "NOSCRIPT", 8) != 0)
-    {
-        return NGX_DECLINED;
-    }
+    st = plain->st;
+    id = &st->ids[plain->ended - 1];
+    cand = &plain->candidates[plain->ended - 1];
+    n = cand->times.interval;
 
-    plain = slot->plain;
-    script = ngx_http_shared_session_store_hash_script(NULL);
+    plain->ended = 0;
 
-    argv = slot->argv;
-    slot->argv = NULL;
-
-    argv[0] = "EVAL";
-    slot->argvlen[0] = 4;
-    argv[1] = (const char *) script->data;
-    slot->argvlen[1] = script->len;
-
-    if (ngx_http_shared_session_plain_send(plain, slot->handler, slot->argc,
-                                           argv, slot->argvlen)
+    if (ngx_http_shared_session_store_key(st, NGX_HTTP_SHARED_SESSION_SHADOW,
+                                          id, &key)
         != NGX_OK)
     {
-        ngx_http_shared_session_plain_fail(plain, &plain->st->error);
+        return NGX_ERROR;
     }
 
-    return NGX_OK;
+    rc = ngx_http_shared_session_plain_write(plain, "DEL", &key, NULL);
+
+    if (rc != NGX_OK || n < 0) {
+        return rc;
+    }
+
+    if (ngx_http_shared_session_store_bucket_key(st, st->now + n * 1000, &key)
+        != NGX_OK
+        || ngx_http_shared_session_store_member(st, id, &member) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_shared_session_plain_write(plain, "SREM", &key, &member);
 }
 
 
@@ -1257,66 +1327,6 @@ ngx_http_shared_session_plain_cleanup(void *data)
     ngx_uint_t  i;
 
     for (i = 0; i < NGX_HTTP_SHARED_SESSION_PLAIN_SLOTS; i++) {
-        if (plain->slots[i].cmd == NULL) {
-            continue;
-        }
-
-        if (plain->st->cluster) {
-            ngx_http_shared_session_cluster_cancel(plain->slots[i].cmd);
-
-        } else {
-            ngx_http_shared_session_redis_cancel(plain->slots[i].cmd);
-        }
-
-        plain->slots[i].cmd = NULL;
+        ngx_http_shared_session_conn_cancel(&plain->slots[i].cmd);
     }
-}
-
-
-static ngx_str_t *
-ngx_http_shared_session_plain_bucket(ngx_http_shared_session_plain_t *plain,
-    int64_t expiry)
-{
-    ngx_str_t                        *b;
-    ngx_http_shared_session_store_t  *st;
-
-    st = plain->st;
-
-    b = ngx_palloc(st->request->pool, sizeof(ngx_str_t));
-    if (b == NULL) {
-        return NULL;
-    }
-
-    b->data = ngx_pnalloc(st->request->pool, st->prefix.len
-                          + sizeof("expirations:") - 1 + NGX_INT64_LEN + 1);
-    if (b->data == NULL) {
-        return NULL;
-    }
-
-    b->len = ngx_sprintf(b->data, "%Vexpirations:%L", &st->prefix,
-                         (expiry / 60000 + 1) * 60000)
-             - b->data;
-
-    return b;
-}
-
-
-static ngx_str_t *
-ngx_http_shared_session_plain_number(ngx_pool_t *pool, int64_t n)
-{
-    ngx_str_t  *s;
-
-    s = ngx_palloc(pool, sizeof(ngx_str_t));
-    if (s == NULL) {
-        return NULL;
-    }
-
-    s->data = ngx_pnalloc(pool, NGX_INT64_LEN + 1);
-    if (s->data == NULL) {
-        return NULL;
-    }
-
-    s->len = ngx_sprintf(s->data, "%L", n) - s->data;
-
-    return s;
 }

@@ -35,8 +35,8 @@ struct ngx_http_shared_session_upstream_s {
     ngx_resolver_t                        *resolver;
     ngx_msec_t                             resolver_timeout;
 
-    ngx_http_shared_session_redis_t       *server;   /* standalone */
-    ngx_http_shared_session_cluster_t     *cluster;  /* or cluster */
+    ngx_http_shared_session_conn_t         conn;     /* server, cluster */
+    ngx_http_shared_session_store_ops_t   *store;    /* the back end */
 };
 
 
@@ -86,8 +86,8 @@ static ngx_http_shared_session_redis_conf_t *
     ngx_http_shared_session_upstream_redis_conf(ngx_conf_t *cf,
     ngx_http_shared_session_upstream_t *us, ngx_str_t *seed);
 static void ngx_http_shared_session_upstream_scripts(
-    ngx_http_shared_session_redis_conf_t *rc,
-    ngx_http_shared_session_loc_conf_t *conf);
+    ngx_http_shared_session_upstream_t *us,
+    ngx_http_shared_session_redis_conf_t *rc);
 static ngx_int_t ngx_http_shared_session_upstream_seed_name(ngx_conf_t *cf,
     ngx_str_t *seed, ngx_str_t *name);
 static ngx_int_t ngx_http_shared_session_upstream_servers(ngx_conf_t *cf,
@@ -629,8 +629,8 @@ ngx_http_shared_session_upstream_merge(ngx_conf_t *cf,
     conf->redis_timeout = us->conf->redis_timeout;
     conf->redis_scripts = us->conf->redis_scripts;
     conf->redis_cluster = us->conf->redis_cluster;
-    conf->server = us->server;
-    conf->cluster = us->cluster;
+    conf->conn = us->conn;
+    conf->store = us->store;
 
     return NGX_CONF_OK;
 }
@@ -818,8 +818,8 @@ ngx_http_shared_session_upstream_implicit(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    conf->server = us.server;
-    conf->cluster = us.cluster;
+    conf->conn = us.conn;
+    conf->store = us.store;
 
     return NGX_CONF_OK;
 }
@@ -900,7 +900,7 @@ ngx_http_shared_session_upstream_redis_conf(ngx_conf_t *cf,
     rc.tls_certificate_key = conf->redis_tls_certificate_key;
     rc.tls_server_name = conf->redis_tls_server_name;
 
-    ngx_http_shared_session_upstream_scripts(&rc, conf);
+    ngx_http_shared_session_upstream_scripts(us, &rc);
 
     if (conf->redis_cluster && rc.tls && rc.tls_server_name.len == 0
         && ngx_http_shared_session_upstream_seed_name(cf, seed,
@@ -918,26 +918,27 @@ ngx_http_shared_session_upstream_redis_conf(ngx_conf_t *cf,
 
 
 /*
- * A cluster uses plain commands, its scripts could not reach all keys:
- * only the hash's one-key script, loaded on every node's connection.
+ * The store's back end, and the scripts it loads on every connection.  A
+ * cluster uses plain commands, its scripts could not reach all keys: only
+ * the hash's one-key script.
  */
 
 static void
 ngx_http_shared_session_upstream_scripts(
-    ngx_http_shared_session_redis_conf_t *rc,
-    ngx_http_shared_session_loc_conf_t *conf)
+    ngx_http_shared_session_upstream_t *us,
+    ngx_http_shared_session_redis_conf_t *rc)
 {
-    if (!conf->redis_scripts) {
-        return;
+    if (!us->conf->redis_scripts) {
+        us->store = &ngx_http_shared_session_store_plain_ops;
+
+    } else if (us->conf->redis_cluster) {
+        us->store = &ngx_http_shared_session_store_hash_ops;
+
+    } else {
+        us->store = &ngx_http_shared_session_store_script_ops;
     }
 
-    if (!conf->redis_cluster) {
-        rc->scripts = ngx_http_shared_session_store_scripts(&rc->nscripts);
-        return;
-    }
-
-    rc->scripts = ngx_http_shared_session_store_hash_script(NULL);
-    rc->nscripts = 1;
+    rc->scripts = us->store->scripts(&rc->nscripts);
 }
 
 
@@ -1027,13 +1028,15 @@ ngx_http_shared_session_upstream_servers(ngx_conf_t *cf,
     seed = seeds.elts;
 
     if (!us->conf->redis_cluster) {
-        us->server = seed[0];
+        us->conn.ops = &ngx_http_shared_session_redis_conn_ops;
+        us->conn.peer = seed[0];
         return NGX_OK;
     }
 
-    us->cluster = ngx_http_shared_session_cluster_add(cf, &smcf->clusters,
-                                                      &seeds, rcp);
-    if (us->cluster == NULL) {
+    us->conn.ops = &ngx_http_shared_session_cluster_conn_ops;
+    us->conn.peer = ngx_http_shared_session_cluster_add(cf, &smcf->clusters,
+                                                        &seeds, rcp);
+    if (us->conn.peer == NULL) {
         return NGX_ERROR;
     }
 

@@ -39,8 +39,8 @@ char *ngx_http_shared_session_upstream_init_main_conf(ngx_conf_t *cf,
 
 /*
  * A level's Redis: inherited, refused if it mixes a named block with
- * location-level settings, and for a location with an endpoint the server
- * or cluster it talks to (conf->server or conf->cluster).
+ * location-level settings, and for a location with an endpoint the Redis
+ * it talks to (conf->conn) and the store's back end (conf->store).
  */
 char *ngx_http_shared_session_upstream_merge(ngx_conf_t *cf,
     ngx_http_shared_session_loc_conf_t *prev,

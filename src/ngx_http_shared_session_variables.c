@@ -187,9 +187,11 @@ ngx_http_shared_session_lookup_done(ngx_http_request_t *r,
         status = NGX_HTTP_SHARED_SESSION_STATUS_NEW;
     }
 
-    ngx_http_shared_session_metrics_request(
-                        st->cluster ? (void *) st->cluster : (void *) st->redis,
-                        st->name, st->cluster != NULL, endpoint, outcome);
+    ngx_http_shared_session_metrics_request(st->conn->peer,
+                        ngx_http_shared_session_conn_name(st->conn),
+                        !(st->conn->ops->flags
+                          & NGX_HTTP_SHARED_SESSION_CONN_ONE_SERVER),
+                        endpoint, outcome);
 
     lk = ngx_http_shared_session_lookup(r, 1);
     if (lk == NULL) {

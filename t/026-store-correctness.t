@@ -14,8 +14,10 @@
 #  5    cluster: the hash script's "the session ended meanwhile" (its TTL
 #       ran out while the write waited behind CLIENT PAUSE WRITE) is an
 #       ended session: a new session, and the old one's shadow key and
-#       bucket are not written.
-#  6    cluster with a primary down: a 503 answered while another command
+#       bucket, written beside the script, are taken back.
+#  6    cluster: a touch is two round trips, the shadow key and the bucket
+#       are written beside the hash script, not after its reply.
+#  7    cluster with a primary down: a 503 answered while another command
 #       was already sent is final: the reply that comes later neither
 #       writes the session nor answers the request a second time, though
 #       the request lives on (its body never came).
@@ -77,6 +79,20 @@ sub main::read_for {
         $buf .= $chunk;
     }
     return $buf;
+}
+
+# An id whose hash lives on the primary $port and its shadow key on
+# another one.
+sub main::id_apart {
+    my ($port) = @_;
+    for my $n (1 .. 1000) {
+        my $id = sprintf('%08x-26ab-4cde-8f01-%012x', $n, $n * 7919);
+        return $id
+            if $main::cluster->node_for_key("$SPRING:sessions:$id") == $port
+               && $main::cluster->node_for_key("$SPRING:sessions:expires:$id")
+                  != $port;
+    }
+    die "no id apart from $port\n";
 }
 
 # A TCP proxy between nginx and the shared Redis that runs the command
@@ -320,11 +336,13 @@ maxInactiveInterval=0
 
 
 
-=== TEST 5: cluster: the hash script's "ended meanwhile" is an ended session: a new session, the old one's shadow key and bucket not written
+=== TEST 5: cluster: the hash script's "ended meanwhile" is an ended session: a new session, the old one's shadow key and bucket taken back
 The hash's TTL (700 ms) runs out while its primary holds writes (CLIENT
 PAUSE WRITE, 1.5 s): the HMGET saw the session live, the hash script finds
 it gone.  Before: answered as the current session (200, "new":false) after
-its shadow key and bucket were written again.
+its shadow key and bucket were written again.  The shadow key and the
+bucket are written beside the script (TEST 6): after its 0 they are taken
+back (DEL, SREM), so that none is left.
 --- config
     shared_session_redis_cluster on;
     shared_session_redis 127.0.0.1:$TEST_NGINX_SEED1;
@@ -384,7 +402,68 @@ exited on signal
 
 
 
-=== TEST 6: cluster, a primary down: the 503 of a request whose first HMGET was already sent is final
+=== TEST 6: cluster: a touch is two round trips: the shadow key is written beside the hash script, not after its reply
+The hash's primary holds writes (CLIENT PAUSE WRITE, 800 ms), the shadow
+key lives on another primary.  The HMGETs, then the hash script with the
+shadow key and the bucket: the shadow key is written at once, some 800 ms
+before the answer (its TTL tells).  Before: three round trips, the hash
+script alone and the shadow key only after its reply, after the pause.
+--- config
+    shared_session_redis_cluster on;
+    shared_session_redis 127.0.0.1:$TEST_NGINX_SEED1;
+    shared_session_redis 127.0.0.1:$TEST_NGINX_SEED2;
+    shared_session_redis_timeout 10s;
+    location = /a {
+        shared_session;
+        shared_session_host hostA;
+    }
+--- init
+my $c = $main::cluster;
+ClusterTest::flush();
+my ($p) = $c->primaries;
+my $id = main::id_apart($p);
+# connections to every primary, the hash script loaded on each
+for my $q ($c->primaries) {
+    FaultTest::http(GET => '/a',
+                    Cookie => 'SESSION=' . SharedSessionTest::b64(main::id_on($q, $id)));
+}
+ClusterTest::flush();
+$main::id = $id;
+ClusterTest::seed_session(
+    id => $id, label => 'B',
+    fields => [ creationTime => SharedSessionTest::now_ms() - 60_000,
+                maxInactiveInterval => 1800,
+                lastAccessedTime => SharedSessionTest::now_ms() - 1000 ]);
+$c->cmd($p, 'CLIENT', 'PAUSE', 800, 'WRITE');
+--- request
+GET /a
+--- more_headers eval
+"Cookie: SESSION=" . SharedSessionTest::b64(main::id_apart(($main::cluster->primaries)[0]))
+--- response_body_filters eval
+sub {
+    my ($body) = @_;
+    my $j = eval { JSON::PP->new->decode($body) } || {};
+    my $id = $main::id;
+    my $pttl = ClusterTest::redis_cmd('PTTL', "spring:session:sessions:expires:$id");
+    return main::lines(
+        (($j->{sessionId} // '') eq $id && !$j->{new} ? 'the same session'
+                                                      : "answered: $body"),
+        ($pttl > 0 && $pttl <= 1_800_000 - 400
+         ? 'shadow key written during the pause'
+         : "shadow key written after the pause (PTTL $pttl ms)"));
+}
+--- response_body
+the same session
+shadow key written during the pause
+--- no_error_log
+[error]
+[alert]
+[crit]
+exited on signal
+
+
+
+=== TEST 7: cluster, a primary down: the 503 of a request whose first HMGET was already sent is final
 Cookies A (on a live primary) then D (on the stopped one, backing off:
 a send to it fails at once).  The client keeps the request alive: Content-Length 1, and
 the body never comes.  Before: the HMGET of A was answered after the 503,
