@@ -12,6 +12,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_shared_session.h"
+#include "ngx_http_shared_session_access.h"
 #include "ngx_http_shared_session_store.h"
 #include "ngx_http_shared_session_upstream.h"
 
@@ -50,6 +51,8 @@ static char *ngx_http_shared_session_check_cookie_name(ngx_conf_t *cf,
 static char *ngx_http_shared_session_check_cookie_attr(ngx_conf_t *cf,
     void *post, void *data);
 static char *ngx_http_shared_session_secure(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_shared_session_on_error(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 
 static void *ngx_http_shared_session_create_main_conf(ngx_conf_t *cf);
@@ -128,6 +131,41 @@ static ngx_command_t  ngx_http_shared_session_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_shared_session_loc_conf_t, invalidate_check_origin),
+      NULL },
+
+    { ngx_string("shared_session_require"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, require),
+      NULL },
+
+    { ngx_string("shared_session_require_redirect"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, require_redirect),
+      NULL },
+
+    { ngx_string("shared_session_load"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, load),
+      NULL },
+
+    { ngx_string("shared_session_touch"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, touch),
+      NULL },
+
+    { ngx_string("shared_session_on_error"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_shared_session_on_error,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, on_error),
       NULL },
 
     { ngx_string("shared_session_redis_upstream"),
@@ -319,7 +357,7 @@ static ngx_command_t  ngx_http_shared_session_commands[] = {
 
 static ngx_http_module_t  ngx_http_shared_session_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_shared_session_access_init,   /* postconfiguration */
 
     ngx_http_shared_session_create_main_conf, /* create main configuration */
     ngx_http_shared_session_init_main_conf,   /* init main configuration */
@@ -559,6 +597,42 @@ ngx_http_shared_session_secure(ngx_conf_t *cf, ngx_command_t *cmd,
 
 
 static char *
+ngx_http_shared_session_on_error(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t  *field;
+
+    field = (ngx_uint_t *) (p + cmd->offset);
+
+    if (*field != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "fail") == 0) {
+        *field = NGX_HTTP_SHARED_SESSION_ON_ERROR_FAIL;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strcmp(value[1].data, "pass") == 0) {
+        *field = NGX_HTTP_SHARED_SESSION_ON_ERROR_PASS;
+        return NGX_CONF_OK;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"%V\" directive, "
+                       "it must be \"fail\" or \"pass\"",
+                       &value[1], &cmd->name);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
 ngx_http_shared_session_check_msec(ngx_conf_t *cf, void *post, void *data)
 {
     ngx_msec_t  *ms = data;
@@ -745,6 +819,11 @@ ngx_http_shared_session_create_loc_conf(ngx_conf_t *cf)
     conf->endpoint = NGX_CONF_UNSET_UINT;
     conf->invalidate_methods = NGX_CONF_UNSET_UINT;
     conf->invalidate_check_origin = NGX_CONF_UNSET;
+    conf->require = NGX_CONF_UNSET;
+    conf->require_redirect = NGX_CONF_UNSET_PTR;
+    conf->load = NGX_CONF_UNSET;
+    conf->touch = NGX_CONF_UNSET;
+    conf->on_error = NGX_CONF_UNSET_UINT;
     conf->redis = NGX_CONF_UNSET_PTR;
     conf->redis_upstream = NGX_CONF_UNSET_PTR;
     conf->redis_cluster = NGX_CONF_UNSET;
@@ -785,6 +864,13 @@ ngx_http_shared_session_merge_loc_conf(ngx_conf_t *cf, void *parent,
                               NGX_HTTP_GET|NGX_HTTP_HEAD);
     ngx_conf_merge_value(conf->invalidate_check_origin,
                          prev->invalidate_check_origin, 0);
+    ngx_conf_merge_value(conf->require, prev->require, 0);
+    ngx_conf_merge_ptr_value(conf->require_redirect, prev->require_redirect,
+                             NULL);
+    ngx_conf_merge_value(conf->load, prev->load, 0);
+    ngx_conf_merge_value(conf->touch, prev->touch, 1);
+    ngx_conf_merge_uint_value(conf->on_error, prev->on_error,
+                              NGX_HTTP_SHARED_SESSION_ON_ERROR_FAIL);
     ngx_conf_merge_ptr_value(conf->host, prev->host, NULL);
     ngx_conf_merge_str_value(conf->namespace, prev->namespace,
                              "spring:session");
@@ -814,7 +900,7 @@ ngx_http_shared_session_merge_loc_conf(ngx_conf_t *cf, void *parent,
         return NGX_CONF_ERROR;
     }
 
-    if (conf->endpoint == NGX_HTTP_SHARED_SESSION_OFF) {
+    if (!ngx_http_shared_session_asks_redis(conf)) {
         return NGX_CONF_OK;
     }
 

@@ -19,13 +19,18 @@
  *
  *   bit 0     0: the touch script's reply, 1: the invalidate script's
  *   bits 1-4  how many candidate ids were sent (0..15, at most 8 used)
+ *   bit 5     1: the lookup script's reply (shared_session_require,
+ *             _load) instead, with
+ *   bits 6-7  how many attribute names were sent (0..3)
  *
  * Every complete reply in the input is handed over in turn, each to a
  * fresh store context.  Checked: rc is NGX_OK or NGX_ERROR; NGX_ERROR
  * always has a cause; NGX_OK means a well-formed reply: found <= nids,
  * creation_time the exact decimal text Redis sent, previous a copy of the
- * bulk string or absent.  The warning logged for a bad id is formatted
- * in full (the log writer reads every byte of it).
+ * bulk string or absent; a lookup's numbers those of the text Redis sent
+ * (decimal or typed) and its values copies of the bulk strings or absent.
+ * The warning logged for a bad id is formatted in full (the log writer
+ * reads every byte of it).
  */
 
 
@@ -44,6 +49,13 @@ static ngx_http_shared_session_redis_t  *fuzz_redis;
 static ngx_http_shared_session_conn_t    fuzz_conn;
 static ngx_uint_t                        fuzz_called;
 static ngx_int_t                         fuzz_rc;
+
+/* a load's attribute names (shared_session_require, _load) */
+static ngx_str_t                         fuzz_names[] = {
+    ngx_string("sessionattr:tenantid"),
+    ngx_string("sessionattr:spring_security_context"),
+    ngx_string("sessionattr:role")
+};
 
 
 static void
@@ -139,6 +151,99 @@ check_touch(ngx_http_shared_session_store_t *st, redisReply *reply)
 }
 
 
+/* a stored number, decimal or ["java.lang.Long",n] (Integer), in int64 */
+
+static ngx_int_t
+ref_number(redisReply *e, int64_t *n)
+{
+    char         *p, *end;
+    size_t        len;
+    long long     v;
+    const char  **t;
+
+    static const char  *typed[] = {
+        "[\"java.lang.Long\",", "[\"java.lang.Integer\",", NULL
+    };
+
+    if (e->type != REDIS_REPLY_STRING || e->len != strlen(e->str)) {
+        return NGX_ERROR;
+    }
+
+    p = e->str;
+    len = e->len;
+
+    for (t = typed; *t; t++) {
+        if (len > strlen(*t) && strncmp(p, *t, strlen(*t)) == 0
+            && p[len - 1] == ']')
+        {
+            p += strlen(*t);
+            len -= strlen(*t) + 1;
+            break;
+        }
+    }
+
+    if (len == 0 || !isdigit((u_char) p[p[0] == '-']) || (p[0] == '-'
+                                                          && len == 1))
+    {
+        return NGX_ERROR;
+    }
+
+    errno = 0;
+    v = strtoll(p, &end, 10);
+
+    if (errno != 0 || end != p + len) {
+        return NGX_ERROR;
+    }
+
+    *n = v;
+
+    return NGX_OK;
+}
+
+
+/* what a load's reply says, read here without the module's code */
+
+static void
+check_load(ngx_http_shared_session_store_t *st, redisReply *reply)
+{
+    size_t       i;
+    int64_t      v;
+    redisReply  *e;
+
+    ngx_fuzz_check(reply->elements >= 2
+                   && reply->element[1]->type == REDIS_REPLY_ARRAY);
+
+    if (st->found == 0) {
+        ngx_fuzz_check(st->values == NULL);
+        return;
+    }
+
+    ngx_fuzz_check(reply->elements == 5 + st->nnames);
+
+    ngx_fuzz_check(ref_number(reply->element[2], &v) == NGX_OK
+                   && v == st->creation_time);
+    ngx_fuzz_check(ref_number(reply->element[3], &v) == NGX_OK
+                   && v == st->last_accessed_time);
+    ngx_fuzz_check(ref_number(reply->element[4], &v) == NGX_OK
+                   && v == st->interval);
+
+    for (i = 0; i < st->nnames; i++) {
+        e = reply->element[5 + i];
+
+        if (e->type == REDIS_REPLY_NIL) {
+            ngx_fuzz_check(st->values == NULL || st->values[i].data == NULL);
+            continue;
+        }
+
+        ngx_fuzz_check(e->type == REDIS_REPLY_STRING);
+        ngx_fuzz_check(st->values != NULL
+                       && st->values[i].data != NULL
+                       && st->values[i].len == e->len
+                       && memcmp(st->values[i].data, e->str, e->len) == 0);
+    }
+}
+
+
 static void
 fuzz_reply(ngx_pool_t *pool, ngx_http_request_t *r, uint8_t flags,
     redisReply *reply)
@@ -181,6 +286,12 @@ fuzz_reply(ngx_pool_t *pool, ngx_http_request_t *r, uint8_t flags,
     sc->script = (flags & 1) ? NGX_HTTP_SHARED_SESSION_INVALIDATE
                              : NGX_HTTP_SHARED_SESSION_TOUCH;
 
+    if (flags & 0x20) {
+        sc->script = NGX_HTTP_SHARED_SESSION_LOAD;
+        st->names = fuzz_names;
+        st->nnames = (flags >> 6) & 3;
+    }
+
     fuzz_called = 0;
 
     /* as the connection layer hands a reply over, NOSCRIPT being handled */
@@ -208,6 +319,10 @@ fuzz_reply(ngx_pool_t *pool, ngx_http_request_t *r, uint8_t flags,
     if (sc->script == NGX_HTTP_SHARED_SESSION_TOUCH) {
         ngx_fuzz_check(reply->elements >= 3);
         check_touch(st, reply);
+    }
+
+    if (sc->script == NGX_HTTP_SHARED_SESSION_LOAD) {
+        check_load(st, reply);
     }
 }
 

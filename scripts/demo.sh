@@ -198,6 +198,8 @@ print_urls() {
 Shared session demo is running:
 
     open  http://127.0.0.1:$DEMO_PORT/index.html
+    then  http://127.0.0.1:$DEMO_PORT/app/   (shared_session_require: with a
+          session, what the backend was told; without, back to index.html)
 
   front router (the ALB)  127.0.0.1:$DEMO_PORT  /1 -> container 1, /2 -> container 2, else -> container 1
   container 1             127.0.0.1:$DEMO_CONTAINER1_PORT  nginx with the module, host "$(host_of 1)"
@@ -418,7 +420,8 @@ EOF
         port_var=DEMO_CONTAINER${n}_PORT
         render "$top/conf/demo/container.conf.in" "$dir/$name/conf/nginx.conf" \
             "MODULE=$module" "USER_DIRECTIVE=$user_directive" \
-            "HOST_DIRECTIVE=$host_directive" "PORT=${!port_var}" "N=$n"
+            "HOST_DIRECTIVE=$host_directive" "PORT=${!port_var}" "N=$n" \
+            "APP_SOCKET=$dir/$name/app.sock"
 
         # the module reads the Redis address from the environment when the
         # configuration is loaded, as in the ECS task definition

@@ -23,6 +23,9 @@
 #define NGX_HTTP_SHARED_SESSION_ENDPOINT    1
 #define NGX_HTTP_SHARED_SESSION_INVALIDATE  2
 
+#define NGX_HTTP_SHARED_SESSION_ON_ERROR_FAIL  0
+#define NGX_HTTP_SHARED_SESSION_ON_ERROR_PASS  1
+
 
 /* a shared_session_redis_upstream block (ngx_http_shared_session_upstream.c) */
 typedef struct ngx_http_shared_session_upstream_s
@@ -35,6 +38,10 @@ typedef struct {
     ngx_array_t                            redis_confs;
     ngx_array_t                            upstreams;       /* named */
     ngx_str_t                              default_redis;   /* from env */
+
+    /* what a lookup reads: see ngx_http_shared_session_access.c */
+    ngx_array_t                           *names;    /* of ngx_str_t */
+    ngx_flag_t                             principal; /* names[0], [1] */
 } ngx_http_shared_session_main_conf_t;
 
 
@@ -44,6 +51,11 @@ typedef struct {
     ngx_str_t                              invalidate_redirect;
     ngx_uint_t                             invalidate_methods;
     ngx_flag_t                             invalidate_check_origin;
+    ngx_flag_t                             require;
+    ngx_http_complex_value_t              *require_redirect;
+    ngx_flag_t                             load;
+    ngx_flag_t                             touch;
+    ngx_uint_t                             on_error;
     ngx_array_t                           *redis;    /* of ngx_str_t */
     ngx_http_shared_session_upstream_t    *redis_upstream;  /* or a name */
     ngx_flag_t                             redis_cluster;
@@ -73,6 +85,12 @@ typedef struct {
     ngx_http_shared_session_conn_t         conn;     /* server, cluster */
     ngx_http_shared_session_store_ops_t   *store;    /* the back end */
 } ngx_http_shared_session_loc_conf_t;
+
+
+/* an endpoint, or a lookup (require, load): the location's Redis is set up */
+#define ngx_http_shared_session_asks_redis(conf)                              \
+    ((conf)->endpoint != NGX_HTTP_SHARED_SESSION_OFF                          \
+     || (conf)->require || (conf)->load)
 
 
 /* the content handlers of shared_session and shared_session_invalidate */

@@ -17,6 +17,9 @@ static u_char *ngx_http_shared_session_json_skip(u_char *p, u_char *last,
     u_char *text, size_t len);
 static cJSON *ngx_http_shared_session_json_string(ngx_pool_t *pool,
     ngx_str_t *s);
+static cJSON *ngx_http_shared_session_json_parse(ngx_str_t *in);
+static ngx_int_t ngx_http_shared_session_json_copy(ngx_pool_t *pool,
+    cJSON *item, ngx_str_t *out);
 static size_t ngx_http_shared_session_utf8_len(u_char *p, u_char *last);
 static cJSON *ngx_http_shared_session_json_number(int64_t n);
 static ngx_int_t ngx_http_shared_session_json_print(ngx_pool_t *pool,
@@ -219,6 +222,109 @@ ngx_http_shared_session_json_skip(u_char *p, u_char *last, u_char *text,
     }
 
     return (p < last) ? p : NULL;
+}
+
+
+ngx_int_t
+ngx_http_shared_session_json_text(ngx_pool_t *pool, ngx_str_t *in,
+    ngx_str_t *out)
+{
+    cJSON      *json;
+    ngx_int_t   rc;
+
+    if (in->len == 0 || in->data[0] != '"') {
+        return NGX_DECLINED;
+    }
+
+    json = ngx_http_shared_session_json_parse(in);
+    if (json == NULL) {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_shared_session_json_copy(pool, json, out);
+
+    cJSON_Delete(json);
+
+    return rc;
+}
+
+
+ngx_int_t
+ngx_http_shared_session_json_principal(ngx_pool_t *pool, ngx_str_t *in,
+    ngx_str_t *out)
+{
+    cJSON      *json, *auth, *item;
+    ngx_int_t   rc;
+
+    if (in->len == 0 || in->data[0] != '{') {
+        return NGX_DECLINED;
+    }
+
+    json = ngx_http_shared_session_json_parse(in);
+    if (json == NULL) {
+        return NGX_DECLINED;
+    }
+
+    auth = cJSON_GetObjectItemCaseSensitive(json, "authentication");
+    item = cJSON_GetObjectItemCaseSensitive(auth, "name");
+
+    if (!cJSON_IsString(item)) {
+        item = cJSON_GetObjectItemCaseSensitive(auth, "principal");
+
+        if (cJSON_IsObject(item)) {
+            item = cJSON_GetObjectItemCaseSensitive(item, "username");
+        }
+    }
+
+    rc = ngx_http_shared_session_json_copy(pool, item, out);
+
+    cJSON_Delete(json);
+
+    return rc;
+}
+
+
+/*
+ * cJSON's strings end at their first NUL: a value that escapes one
+ * (\u0000) is not read at all rather than read cut short.
+ */
+
+static cJSON *
+ngx_http_shared_session_json_parse(ngx_str_t *in)
+{
+    if (in->len > NGX_HTTP_SHARED_SESSION_ATTR_PARSE_MAX
+        || ngx_strlcasestrn(in->data, in->data + in->len,
+                            (u_char *) "\\u0000", sizeof("\\u0000") - 2)
+           != NULL)
+    {
+        return NULL;
+    }
+
+    return cJSON_ParseWithLength((const char *) in->data, in->len);
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_json_copy(ngx_pool_t *pool, cJSON *item,
+    ngx_str_t *out)
+{
+    size_t  len;
+
+    if (!cJSON_IsString(item) || item->valuestring == NULL) {
+        return NGX_DECLINED;
+    }
+
+    len = ngx_strlen(item->valuestring);
+
+    out->data = ngx_pnalloc(pool, len + 1);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(out->data, item->valuestring, len);
+    out->len = len;
+
+    return NGX_OK;
 }
 
 

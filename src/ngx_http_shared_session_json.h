@@ -37,6 +37,22 @@ ngx_int_t ngx_http_shared_session_json_attribute(ngx_pool_t *pool,
 ngx_int_t ngx_http_shared_session_json_host(ngx_pool_t *pool,
     ngx_str_t *attribute, ngx_str_t *host);
 
+/*
+ * A stored attribute that holds a String, as the JSON serializer writes
+ * it ("text"): NGX_OK with the text, or NGX_DECLINED.
+ */
+ngx_int_t ngx_http_shared_session_json_text(ngx_pool_t *pool, ngx_str_t *in,
+    ngx_str_t *out);
+
+/*
+ * The name of the authentication in Spring Security's SecurityContextImpl
+ * as GenericJackson2JsonRedisSerializer writes it: its "name", else its
+ * "principal" when that is a String, else the principal's "username".
+ * NGX_OK, or NGX_DECLINED.
+ */
+ngx_int_t ngx_http_shared_session_json_principal(ngx_pool_t *pool,
+    ngx_str_t *in, ngx_str_t *out);
+
 /* The shared_session endpoint's response body. */
 ngx_int_t ngx_http_shared_session_json_body(ngx_pool_t *pool,
     ngx_http_shared_session_json_body_t *body, ngx_str_t *out);

@@ -44,6 +44,16 @@ ngx_http_shared_session_store_invalidate(ngx_http_request_t *r,
 
 
 ngx_int_t
+ngx_http_shared_session_store_load(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st)
+{
+    st->request = r;
+
+    return st->ops->load(r, st);
+}
+
+
+ngx_int_t
 ngx_http_shared_session_store_key(ngx_http_shared_session_store_t *st,
     const char *kind, ngx_str_t *id, ngx_str_t *key)
 {

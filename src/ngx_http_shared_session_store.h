@@ -16,7 +16,8 @@
 
 
 /*
- * The session store: what the endpoints ask (touch, invalidate), Spring
+ * The session store: what the endpoints ask (touch, invalidate) and the
+ * lookup of shared_session_require and _load (load), Spring
  * Session's layout in Redis (ngx_http_shared_session_store.c), and two
  * back ends that do it, one chosen per location when its configuration is
  * merged: Lua scripts, one atomic round trip per request
@@ -58,6 +59,15 @@ typedef struct {
     /* Ends the first live session among st->ids as Spring 3.4 does. */
     ngx_int_t   (*invalidate)(ngx_http_request_t *r,
                               ngx_http_shared_session_store_t *st);
+
+    /*
+     * Finds the first live session among st->ids (there is one at least)
+     * and, with st->touch, touches it as touch() does but for the
+     * attribute; never creates one.  Reads the hash fields named in
+     * st->names, compared without case, into st->values.
+     */
+    ngx_int_t   (*load)(ngx_http_request_t *r,
+                        ngx_http_shared_session_store_t *st);
 } ngx_http_shared_session_store_ops_t;
 
 
@@ -78,6 +88,11 @@ struct ngx_http_shared_session_store_s {
     time_t                                      max_inactive_interval;
     ngx_str_t                                   new_id;
 
+    /* load only: the attributes to read, lowercase "sessionattr:<name>" */
+    ngx_flag_t                                  touch;
+    ngx_str_t                                  *names;
+    ngx_uint_t                                  nnames;
+
     ngx_http_shared_session_store_handler_pt    handler;
 
     /* results: ids[found - 1] is the session, or 0: none (touch: new_id) */
@@ -85,6 +100,12 @@ struct ngx_http_shared_session_store_s {
     int64_t                                     creation_time;
     ngx_str_t                                   previous; /* NULL: absent */
     ngx_str_t                                   error;
+
+    /* load's results: as stored before this request; values: per name */
+    int64_t                                     last_accessed_time;
+    int64_t                                     interval;
+    ngx_str_t                                  *values;  /* NULL: absent */
+    ngx_uint_t                                  bad;     /* not sessions */
 
     /* the back end's */
     ngx_http_request_t                         *request;
@@ -107,6 +128,8 @@ extern ngx_http_shared_session_store_ops_t
 ngx_int_t ngx_http_shared_session_store_touch(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st);
 ngx_int_t ngx_http_shared_session_store_invalidate(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st);
+ngx_int_t ngx_http_shared_session_store_load(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st);
 
 

@@ -41,7 +41,16 @@
  * is an ended session: the shadow key written beside it is deleted and
  * its id taken out of the bucket again, then the next live candidate, or
  * a new session, is written as if the read had found it ended.
+ *
+ * A load (shared_session_require, _load) is a touch without the module's
+ * attribute that never creates a session: the reads are HGETALL when it
+ * asks for attributes (their names are compared without case), and with
+ * shared_session_touch off nothing is written.
  */
+
+#define NGX_HTTP_SHARED_SESSION_PLAIN_TOUCH       0
+#define NGX_HTTP_SHARED_SESSION_PLAIN_INVALIDATE  1
+#define NGX_HTTP_SHARED_SESSION_PLAIN_LOAD        2
 
 
 /*
@@ -74,12 +83,14 @@ typedef struct {
     ngx_str_t                                  fields[4];
     ngx_uint_t                                 state;
     ngx_http_shared_session_times_t            times;
+    ngx_str_t                                 *values;   /* a load's */
 } ngx_http_shared_session_candidate_t;
 
 
 struct ngx_http_shared_session_plain_s {
     ngx_http_shared_session_store_t           *st;
     ngx_uint_t                                 invalidate;
+    ngx_uint_t                                 load;
     ngx_uint_t                                 hash;     /* the script */
     ngx_uint_t                                 ended;    /* its 0: i + 1 */
     ngx_uint_t                                 pending;
@@ -107,9 +118,12 @@ static ngx_int_t ngx_http_shared_session_hash_touch(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st);
 static ngx_int_t ngx_http_shared_session_hash_invalidate(
     ngx_http_request_t *r, ngx_http_shared_session_store_t *st);
+static ngx_int_t ngx_http_shared_session_plain_load(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st);
+static ngx_int_t ngx_http_shared_session_hash_load(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st);
 static ngx_int_t ngx_http_shared_session_plain_start(ngx_http_request_t *r,
-    ngx_http_shared_session_store_t *st, ngx_uint_t invalidate,
-    ngx_uint_t hash);
+    ngx_http_shared_session_store_t *st, ngx_uint_t op, ngx_uint_t hash);
 static ngx_int_t ngx_http_shared_session_plain_reads(
     ngx_http_shared_session_plain_t *plain);
 static ngx_http_shared_session_plain_slot_t *ngx_http_shared_session_plain_slot(
@@ -121,6 +135,9 @@ static void ngx_http_shared_session_plain_read(void *data, redisReply *reply,
     ngx_str_t *error);
 static ngx_int_t ngx_http_shared_session_plain_copy(
     ngx_http_shared_session_plain_t *plain, ngx_str_t *to, redisReply *e);
+static ngx_uint_t ngx_http_shared_session_plain_read_all(
+    ngx_http_shared_session_plain_t *plain,
+    ngx_http_shared_session_candidate_t *cand, redisReply *reply);
 static void ngx_http_shared_session_plain_time(void *data, redisReply *reply,
     ngx_str_t *error);
 static void ngx_http_shared_session_plain_read_done(
@@ -162,7 +179,8 @@ ngx_http_shared_session_store_ops_t
 {
     ngx_http_shared_session_plain_scripts,
     ngx_http_shared_session_plain_touch,
-    ngx_http_shared_session_plain_invalidate
+    ngx_http_shared_session_plain_invalidate,
+    ngx_http_shared_session_plain_load
 };
 
 
@@ -171,7 +189,8 @@ ngx_http_shared_session_store_ops_t
 {
     ngx_http_shared_session_hash_scripts,
     ngx_http_shared_session_hash_touch,
-    ngx_http_shared_session_hash_invalidate
+    ngx_http_shared_session_hash_invalidate,
+    ngx_http_shared_session_hash_load
 };
 
 
@@ -227,7 +246,8 @@ static ngx_int_t
 ngx_http_shared_session_plain_touch(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st)
 {
-    return ngx_http_shared_session_plain_start(r, st, 0, 0);
+    return ngx_http_shared_session_plain_start(r, st,
+                                       NGX_HTTP_SHARED_SESSION_PLAIN_TOUCH, 0);
 }
 
 
@@ -235,7 +255,17 @@ static ngx_int_t
 ngx_http_shared_session_plain_invalidate(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st)
 {
-    return ngx_http_shared_session_plain_start(r, st, 1, 0);
+    return ngx_http_shared_session_plain_start(r, st,
+                                  NGX_HTTP_SHARED_SESSION_PLAIN_INVALIDATE, 0);
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_plain_load(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st)
+{
+    return ngx_http_shared_session_plain_start(r, st,
+                                        NGX_HTTP_SHARED_SESSION_PLAIN_LOAD, 0);
 }
 
 
@@ -243,7 +273,8 @@ static ngx_int_t
 ngx_http_shared_session_hash_touch(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st)
 {
-    return ngx_http_shared_session_plain_start(r, st, 0, 1);
+    return ngx_http_shared_session_plain_start(r, st,
+                                       NGX_HTTP_SHARED_SESSION_PLAIN_TOUCH, 1);
 }
 
 
@@ -251,14 +282,23 @@ static ngx_int_t
 ngx_http_shared_session_hash_invalidate(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st)
 {
-    return ngx_http_shared_session_plain_start(r, st, 1, 1);
+    return ngx_http_shared_session_plain_start(r, st,
+                                  NGX_HTTP_SHARED_SESSION_PLAIN_INVALIDATE, 1);
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_hash_load(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st)
+{
+    return ngx_http_shared_session_plain_start(r, st,
+                                        NGX_HTTP_SHARED_SESSION_PLAIN_LOAD, 1);
 }
 
 
 static ngx_int_t
 ngx_http_shared_session_plain_start(ngx_http_request_t *r,
-    ngx_http_shared_session_store_t *st, ngx_uint_t invalidate,
-    ngx_uint_t hash)
+    ngx_http_shared_session_store_t *st, ngx_uint_t op, ngx_uint_t hash)
 {
     ngx_int_t                         rc;
     ngx_pool_cleanup_t               *cln;
@@ -275,7 +315,8 @@ ngx_http_shared_session_plain_start(ngx_http_request_t *r,
     cln->data = plain;
 
     plain->st = st;
-    plain->invalidate = invalidate;
+    plain->invalidate = (op == NGX_HTTP_SHARED_SESSION_PLAIN_INVALIDATE);
+    plain->load = (op == NGX_HTTP_SHARED_SESSION_PLAIN_LOAD);
     plain->hash = hash;
 
     st->data = plain;
@@ -299,7 +340,7 @@ ngx_http_shared_session_plain_start(ngx_http_request_t *r,
 }
 
 
-/* one pipelined HMGET per candidate id */
+/* one pipelined HMGET (a load that reads attributes: HGETALL) per id */
 
 static ngx_int_t
 ngx_http_shared_session_plain_reads(ngx_http_shared_session_plain_t *plain)
@@ -327,15 +368,21 @@ ngx_http_shared_session_plain_reads(ngx_http_shared_session_plain_t *plain)
 
         a = &slot->args;
 
-        ngx_http_shared_session_args_push(a, "HMGET");
-        ngx_http_shared_session_args_push_str(a, &key);
-        ngx_http_shared_session_args_push(a, "creationTime");
-        ngx_http_shared_session_args_push(a, "lastAccessedTime");
-        ngx_http_shared_session_args_push(a, "maxInactiveInterval");
+        if (plain->load && st->nnames) {
+            ngx_http_shared_session_args_push(a, "HGETALL");
+            ngx_http_shared_session_args_push_str(a, &key);
+
+        } else {
+            ngx_http_shared_session_args_push(a, "HMGET");
+            ngx_http_shared_session_args_push_str(a, &key);
+            ngx_http_shared_session_args_push(a, "creationTime");
+            ngx_http_shared_session_args_push(a, "lastAccessedTime");
+            ngx_http_shared_session_args_push(a, "maxInactiveInterval");
+        }
 
         /* a touch also reads the attribute, for the previous host */
 
-        if (!plain->invalidate) {
+        if (!plain->invalidate && !plain->load) {
             ngx_http_shared_session_args_push_str(a, &st->field);
         }
 
@@ -467,6 +514,10 @@ ngx_http_shared_session_plain_read(void *data, redisReply *reply,
 
         cand->state = NGX_HTTP_SHARED_SESSION_BAD;
 
+    } else if (plain->load && plain->st->nnames) {
+        cand->state = ngx_http_shared_session_plain_read_all(plain, cand,
+                                                             reply);
+
     } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 3) {
         cand->state = NGX_HTTP_SHARED_SESSION_BAD;
 
@@ -485,6 +536,88 @@ ngx_http_shared_session_plain_read(void *data, redisReply *reply,
     }
 
     ngx_http_shared_session_plain_read_done(plain);
+}
+
+
+/*
+ * HGETALL's field and value pairs: the numbers, and the names asked for;
+ * the candidate is judged, as after HMGET, when all is read.  Its state
+ * is BAD, or left as it is (0).
+ */
+
+static ngx_uint_t
+ngx_http_shared_session_plain_read_all(ngx_http_shared_session_plain_t *plain,
+    ngx_http_shared_session_candidate_t *cand, redisReply *reply)
+{
+    size_t                            k;
+    ngx_uint_t                        j;
+    redisReply                       *f, *v;
+    ngx_http_shared_session_store_t  *st;
+
+    static ngx_str_t  numbers[] = {
+        ngx_string("creationTime"),
+        ngx_string("lastAccessedTime"),
+        ngx_string("maxInactiveInterval")
+    };
+
+    st = plain->st;
+
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        return NGX_HTTP_SHARED_SESSION_BAD;
+    }
+
+    cand->values = ngx_pcalloc(st->request->pool,
+                               st->nnames * sizeof(ngx_str_t));
+    if (cand->values == NULL) {
+        return NGX_HTTP_SHARED_SESSION_BAD;
+    }
+
+    for (k = 0; k + 1 < reply->elements; k += 2) {
+        f = reply->element[k];
+        v = reply->element[k + 1];
+
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
+            return NGX_HTTP_SHARED_SESSION_BAD;
+        }
+
+        for (j = 0; j < 3; j++) {
+            if (f->len == numbers[j].len
+                && ngx_strncmp(f->str, numbers[j].data, f->len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (j < 3) {
+            if (ngx_http_shared_session_plain_copy(plain, &cand->fields[j], v)
+                != NGX_OK)
+            {
+                return NGX_HTTP_SHARED_SESSION_BAD;
+            }
+
+            continue;
+        }
+
+        for (j = 0; j < st->nnames; j++) {
+            if (cand->values[j].data == NULL
+                && f->len == st->names[j].len
+                && ngx_strncasecmp((u_char *) f->str, st->names[j].data,
+                                   f->len)
+                   == 0)
+            {
+                if (ngx_http_shared_session_plain_copy(plain,
+                                                       &cand->values[j], v)
+                    != NGX_OK)
+                {
+                    return NGX_HTTP_SHARED_SESSION_BAD;
+                }
+
+                break;
+            }
+        }
+    }
+
+    return cand->state;
 }
 
 
@@ -597,6 +730,7 @@ ngx_http_shared_session_plain_read_done(ngx_http_shared_session_plain_t *plain)
 
         if (cand->state == NGX_HTTP_SHARED_SESSION_BAD) {
             ngx_http_shared_session_store_invalid(st, &st->ids[i]);
+            st->bad++;
         }
     }
 
@@ -632,10 +766,16 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
         st->found = i + 1;
         st->creation_time = cand->times.created;
         st->previous = cand->fields[3];
+        st->last_accessed_time = cand->times.accessed;
+        st->interval = cand->times.interval;
+        st->values = cand->values;
 
         if (plain->invalidate) {
             rc = ngx_http_shared_session_plain_end(plain, &st->ids[i],
                                                    &cand->times);
+
+        } else if (plain->load && !st->touch) {
+            rc = NGX_OK;
 
         } else {
             rc = ngx_http_shared_session_plain_expire(plain, &st->ids[i],
@@ -649,7 +789,10 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
             }
         }
 
-    } else if (plain->invalidate) {
+    } else if (plain->invalidate || plain->load) {
+        /* nothing to end; a load never creates a session */
+        st->found = 0;
+        st->values = NULL;
         rc = NGX_OK;
 
     } else {
@@ -676,7 +819,7 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
     }
 
     if (plain->pending == 0) {
-        /* nothing to write (invalidate without a live session) */
+        /* nothing to write (no live session to end or load, touch off) */
         st->handler(st->request, st, NGX_OK);
     }
 
@@ -849,6 +992,12 @@ ngx_http_shared_session_plain_write_hash(
 
     nfields = (cand == NULL) ? 4 : (plain->hash ? 2 : 3);
 
+    /* a load leaves the module's attribute alone */
+
+    if (plain->load) {
+        nfields--;
+    }
+
     if (plain->hash) {
         ttl = (n < 0) ? -1 : ngx_http_shared_session_store_ttl(n);
         slot = ngx_http_shared_session_plain_eval(plain, &key, cand == NULL,
@@ -881,8 +1030,11 @@ ngx_http_shared_session_plain_write_hash(
 
     ngx_http_shared_session_args_push(a, "lastAccessedTime");
     ngx_http_shared_session_args_push_int(a, st->now);
-    ngx_http_shared_session_args_push_str(a, &st->field);
-    ngx_http_shared_session_args_push_str(a, &st->value);
+
+    if (!plain->load) {
+        ngx_http_shared_session_args_push_str(a, &st->field);
+        ngx_http_shared_session_args_push_str(a, &st->value);
+    }
 
     if (plain->hash) {
         return ngx_http_shared_session_plain_send(slot,

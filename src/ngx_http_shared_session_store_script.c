@@ -22,6 +22,7 @@
 
 #define NGX_HTTP_SHARED_SESSION_TOUCH       0
 #define NGX_HTTP_SHARED_SESSION_INVALIDATE  1
+#define NGX_HTTP_SHARED_SESSION_LOAD        2
 
 
 typedef struct {
@@ -125,11 +126,73 @@ static ngx_str_t  ngx_http_shared_session_scripted_texts[] = {
     "    return {i, unpack(bad)}\n"
     "  end\n"
     "end\n"
-    "return {0, unpack(bad)}\n")
+    "return {0, unpack(bad)}\n"),
+
+    /*
+     * KEYS: the hashes of the candidate ids; ARGV: prefix, now, "1" to
+     * touch, the number of names, the names (lowercase hash fields), the
+     * ids; returns {index, {bad ids}, creationTime, lastAccessedTime,
+     * maxInactiveInterval as stored, the names' values (nil: absent)}, or
+     * {0, {bad ids}}.
+     *
+     * The touch is the first script's for a session found, without the
+     * attribute: the session is never created, and an ended one is left
+     * as it is.  Hash fields are compared with the names without case (the
+     * names come from nginx variables, which nginx lowercases): HKEYS only
+     * when there are names.
+     */
+
+    ngx_string(
+    NGX_HTTP_SHARED_SESSION_LUA_COMMON
+    "local touch, nn = ARGV[3] == '1', tonumber(ARGV[4])\n"
+    "local function refresh(id, key, n, la)\n"
+    "  local shadow = prefix .. 'sessions:expires:' .. id\n"
+    "  if n < 0 then\n"
+    "    redis.call('SET', shadow, '')\n"
+    "    redis.call('HSET', key, 'lastAccessedTime', ARGV[2])\n"
+    "    redis.call('PERSIST', key)\n"
+    "    return\n"
+    "  end\n"
+    "  local ttl = string.format('%.0f', (n + 300) * 1000)\n"
+    "  local b = bucket(now + n * 1000)\n"
+    "  local member = '\"expires:' .. id .. '\"'\n"
+    "  if redis.call('SADD', b, member) == 1 then\n"
+    "    redis.call('PEXPIRE', b, ttl)\n"
+    "  end\n"
+    "  if bucket(la + n * 1000) ~= b then\n"
+    "    redis.pcall('SREM', bucket(la + n * 1000), member)\n"
+    "  end\n"
+    "  redis.call('SET', shadow, '', 'PX', string.format('%.0f', n * 1000))\n"
+    "  redis.call('HSET', key, 'lastAccessedTime', ARGV[2])\n"
+    "  redis.call('PEXPIRE', key, ttl)\n"
+    "end\n"
+    "local function values(key)\n"
+    "  local v, want = {}, {}\n"
+    "  if nn == 0 then return v end\n"
+    "  for j = 1, nn do want[ARGV[4 + j]] = j; v[j] = false end\n"
+    "  for _, name in ipairs(redis.call('HKEYS', key)) do\n"
+    "    local j = want[string.lower(name)]\n"
+    "    if j and not v[j] then v[j] = redis.call('HGET', key, name) end\n"
+    "  end\n"
+    "  return v\n"
+    "end\n"
+    "local bad = {}\n"
+    "for i = 1, #KEYS do\n"
+    "  local id = ARGV[4 + nn + i]\n"
+    "  local state, f, ct, la, n = fields(KEYS[i])\n"
+    "  if state == 'ok' then\n"
+    "    local v = values(KEYS[i])\n"
+    "    if touch then refresh(id, KEYS[i], n, la) end\n"
+    "    return {i, bad, f[1], f[2], f[3], unpack(v, 1, nn)}\n"
+    "  elseif state == 'bad' then\n"
+    "    bad[#bad + 1] = id\n"
+    "  end\n"
+    "end\n"
+    "return {0, bad}\n")
 };
 
 
-static ngx_http_shared_session_script_t  ngx_http_shared_session_scripted[2];
+static ngx_http_shared_session_script_t  ngx_http_shared_session_scripted[3];
 
 
 static ngx_str_t *ngx_http_shared_session_scripted_scripts(ngx_uint_t *n);
@@ -137,6 +200,8 @@ static ngx_int_t ngx_http_shared_session_scripted_touch(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st);
 static ngx_int_t ngx_http_shared_session_scripted_invalidate(
     ngx_http_request_t *r, ngx_http_shared_session_store_t *st);
+static ngx_int_t ngx_http_shared_session_scripted_load(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st);
 static ngx_http_shared_session_scripted_t *
     ngx_http_shared_session_scripted_start(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st, ngx_uint_t script, ngx_uint_t n);
@@ -148,6 +213,10 @@ static void ngx_http_shared_session_scripted_reply(void *data,
     redisReply *reply, ngx_str_t *error);
 static ngx_int_t ngx_http_shared_session_scripted_parse(
     ngx_http_shared_session_scripted_t *sc, redisReply *reply);
+static ngx_int_t ngx_http_shared_session_scripted_parse_load(
+    ngx_http_shared_session_scripted_t *sc, redisReply *reply);
+static ngx_int_t ngx_http_shared_session_scripted_error(
+    ngx_http_shared_session_scripted_t *sc, redisReply *reply);
 static void ngx_http_shared_session_scripted_cleanup(void *data);
 
 
@@ -156,16 +225,24 @@ ngx_http_shared_session_store_ops_t
 {
     ngx_http_shared_session_scripted_scripts,
     ngx_http_shared_session_scripted_touch,
-    ngx_http_shared_session_scripted_invalidate
+    ngx_http_shared_session_scripted_invalidate,
+    ngx_http_shared_session_scripted_load
 };
 
+
+/*
+ * The endpoints' scripts are loaded on each connection.  The lookup's
+ * (shared_session_require, _load) is not: the first lookup after Redis
+ * started (or flushed its scripts) gets NOSCRIPT and sends it once as
+ * EVAL, which caches it for every connection.
+ */
 
 static ngx_str_t *
 ngx_http_shared_session_scripted_scripts(ngx_uint_t *n)
 {
     ngx_uint_t  i;
 
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < 3; i++) {
         ngx_http_shared_session_scripted[i].text =
                                      ngx_http_shared_session_scripted_texts[i];
         ngx_http_shared_session_script_init(
@@ -262,6 +339,48 @@ ngx_http_shared_session_scripted_invalidate(ngx_http_request_t *r,
 
     ngx_http_shared_session_args_push_str(a, &st->prefix);
     ngx_http_shared_session_args_push_int(a, st->now);
+
+    for (i = 0; i < st->nids; i++) {
+        ngx_http_shared_session_args_push_str(a, &st->ids[i]);
+    }
+
+    return ngx_http_shared_session_scripted_send(sc);
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_scripted_load(ngx_http_request_t *r,
+    ngx_http_shared_session_store_t *st)
+{
+    ngx_uint_t                           i;
+    ngx_http_shared_session_args_t      *a;
+    ngx_http_shared_session_scripted_t  *sc;
+
+    /*
+     * EVALSHA sha numkeys, KEYS: the ids, ARGV: prefix, now, touch, the
+     * number of names, the names, the ids
+     */
+
+    sc = ngx_http_shared_session_scripted_start(r, st,
+                                              NGX_HTTP_SHARED_SESSION_LOAD,
+                                              2 * st->nids + st->nnames + 7);
+    if (sc == NULL) {
+        return NGX_ERROR;
+    }
+
+    a = &sc->args;
+
+    ngx_http_shared_session_args_push_int(a, st->nids);
+    ngx_http_shared_session_scripted_keys(sc);
+
+    ngx_http_shared_session_args_push_str(a, &st->prefix);
+    ngx_http_shared_session_args_push_int(a, st->now);
+    ngx_http_shared_session_args_push(a, st->touch ? "1" : "0");
+    ngx_http_shared_session_args_push_int(a, st->nnames);
+
+    for (i = 0; i < st->nnames; i++) {
+        ngx_http_shared_session_args_push_str(a, &st->names[i]);
+    }
 
     for (i = 0; i < st->nids; i++) {
         ngx_http_shared_session_args_push_str(a, &st->ids[i]);
@@ -368,7 +487,12 @@ ngx_http_shared_session_scripted_reply(void *data, redisReply *reply,
         return;
     }
 
-    rc = ngx_http_shared_session_scripted_parse(sc, reply);
+    if (sc->script == NGX_HTTP_SHARED_SESSION_LOAD) {
+        rc = ngx_http_shared_session_scripted_parse_load(sc, reply);
+
+    } else {
+        rc = ngx_http_shared_session_scripted_parse(sc, reply);
+    }
 
     st->handler(st->request, st, rc);
 }
@@ -388,15 +512,7 @@ ngx_http_shared_session_scripted_parse(ngx_http_shared_session_scripted_t *sc,
     r = st->request;
 
     if (reply->type == REDIS_REPLY_ERROR) {
-        st->error.len = reply->len;
-        st->error.data = ngx_pnalloc(r->pool, reply->len);
-        if (st->error.data == NULL) {
-            ngx_str_set(&st->error, "error reply");
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(st->error.data, reply->str, reply->len);
-        return NGX_ERROR;
+        return ngx_http_shared_session_scripted_error(sc, reply);
     }
 
     first = (sc->script == NGX_HTTP_SHARED_SESSION_TOUCH) ? 3 : 1;
@@ -457,6 +573,137 @@ ngx_http_shared_session_scripted_parse(ngx_http_shared_session_scripted_t *sc,
 invalid:
 
     ngx_str_set(&st->error, "unexpected reply to session script");
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_scripted_parse_load(
+    ngx_http_shared_session_scripted_t *sc, redisReply *reply)
+{
+    size_t                            i;
+    int64_t                           v[3];
+    ngx_str_t                         id;
+    redisReply                       *e, *bad;
+    ngx_http_request_t               *r;
+    ngx_http_shared_session_store_t  *st;
+
+    st = sc->st;
+    r = st->request;
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        return ngx_http_shared_session_scripted_error(sc, reply);
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY
+        || reply->elements < 2
+        || reply->element[0]->type != REDIS_REPLY_INTEGER
+        || reply->element[0]->integer < 0
+        || (ngx_uint_t) reply->element[0]->integer > st->nids
+        || reply->element[1]->type != REDIS_REPLY_ARRAY)
+    {
+        goto invalid;
+    }
+
+    st->found = (ngx_uint_t) reply->element[0]->integer;
+    bad = reply->element[1];
+
+    for (i = 0; i < bad->elements; i++) {
+        e = bad->element[i];
+
+        if (e->type == REDIS_REPLY_STRING) {
+            id.data = (u_char *) e->str;
+            id.len = e->len;
+            ngx_http_shared_session_store_invalid(st, &id);
+            st->bad++;
+        }
+    }
+
+    if (st->found == 0) {
+        return NGX_OK;
+    }
+
+    if (reply->elements != 5 + st->nnames) {
+        goto invalid;
+    }
+
+    for (i = 0; i < 3; i++) {
+        e = reply->element[2 + i];
+
+        if (e->type != REDIS_REPLY_STRING
+            || ngx_http_shared_session_store_number((u_char *) e->str,
+                                                    e->len, &v[i])
+               != NGX_OK)
+        {
+            goto invalid;
+        }
+    }
+
+    st->creation_time = v[0];
+    st->last_accessed_time = v[1];
+    st->interval = v[2];
+
+    if (st->nnames == 0) {
+        return NGX_OK;
+    }
+
+    st->values = ngx_pcalloc(r->pool, st->nnames * sizeof(ngx_str_t));
+    if (st->values == NULL) {
+        ngx_str_set(&st->error, "out of memory");
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < st->nnames; i++) {
+        e = reply->element[5 + i];
+
+        if (e->type == REDIS_REPLY_NIL) {
+            continue;
+        }
+
+        if (e->type != REDIS_REPLY_STRING) {
+            goto invalid;
+        }
+
+        /* the reply is freed after its handler returns */
+
+        st->values[i].data = ngx_pnalloc(r->pool, e->len + 1);
+        if (st->values[i].data == NULL) {
+            ngx_str_set(&st->error, "out of memory");
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(st->values[i].data, e->str, e->len);
+        st->values[i].len = e->len;
+    }
+
+    return NGX_OK;
+
+invalid:
+
+    ngx_str_set(&st->error, "unexpected reply to session script");
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_scripted_error(ngx_http_shared_session_scripted_t *sc,
+    redisReply *reply)
+{
+    ngx_http_shared_session_store_t  *st;
+
+    st = sc->st;
+
+    st->error.len = reply->len;
+    st->error.data = ngx_pnalloc(st->request->pool, reply->len);
+
+    if (st->error.data == NULL) {
+        ngx_str_set(&st->error, "error reply");
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(st->error.data, reply->str, reply->len);
 
     return NGX_ERROR;
 }

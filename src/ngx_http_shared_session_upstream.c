@@ -614,7 +614,7 @@ ngx_http_shared_session_upstream_merge(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    if (conf->endpoint == NGX_HTTP_SHARED_SESSION_OFF) {
+    if (!ngx_http_shared_session_asks_redis(conf)) {
         return NGX_CONF_OK;
     }
 

@@ -25,14 +25,24 @@
 
 static ngx_int_t ngx_http_shared_session_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_shared_session_variable_session(
+    ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_shared_session_variable_attr(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_uint_t ngx_http_shared_session_variables_cookie(
     ngx_http_request_t *r, ngx_str_t *name);
 static void ngx_http_shared_session_variables_cleanup(void *data);
 
 
-#define NGX_HTTP_SHARED_SESSION_VAR_STATUS  0
-#define NGX_HTTP_SHARED_SESSION_VAR_TIME    1
-#define NGX_HTTP_SHARED_SESSION_VAR_NODE    2
+#define NGX_HTTP_SHARED_SESSION_VAR_STATUS     0
+#define NGX_HTTP_SHARED_SESSION_VAR_TIME       1
+#define NGX_HTTP_SHARED_SESSION_VAR_NODE       2
+#define NGX_HTTP_SHARED_SESSION_VAR_ID         3
+#define NGX_HTTP_SHARED_SESSION_VAR_CREATED    4
+#define NGX_HTTP_SHARED_SESSION_VAR_ACCESSED   5
+#define NGX_HTTP_SHARED_SESSION_VAR_PRINCIPAL  6
+
+#define NGX_HTTP_SHARED_SESSION_ATTR_VAR       "shared_session_attr_"
 
 
 static ngx_http_variable_t  ngx_http_shared_session_variables[] = {
@@ -48,6 +58,26 @@ static ngx_http_variable_t  ngx_http_shared_session_variables[] = {
     { ngx_string("shared_session_redis_node"), NULL,
       ngx_http_shared_session_variable, NGX_HTTP_SHARED_SESSION_VAR_NODE,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("shared_session_id"), NULL,
+      ngx_http_shared_session_variable_session,
+      NGX_HTTP_SHARED_SESSION_VAR_ID, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("shared_session_creation_time"), NULL,
+      ngx_http_shared_session_variable_session,
+      NGX_HTTP_SHARED_SESSION_VAR_CREATED, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("shared_session_last_accessed_time"), NULL,
+      ngx_http_shared_session_variable_session,
+      NGX_HTTP_SHARED_SESSION_VAR_ACCESSED, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("shared_session_principal"), NULL,
+      ngx_http_shared_session_variable_session,
+      NGX_HTTP_SHARED_SESSION_VAR_PRINCIPAL, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string(NGX_HTTP_SHARED_SESSION_ATTR_VAR), NULL,
+      ngx_http_shared_session_variable_attr, 0,
+      NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
 
       ngx_http_null_variable
 };
@@ -143,7 +173,6 @@ void
 ngx_http_shared_session_lookup_done(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st, ngx_int_t rc)
 {
-    ngx_str_t                           *node;
     ngx_uint_t                           endpoint, outcome, status;
     ngx_http_shared_session_lookup_t    *lk;
     ngx_http_shared_session_loc_conf_t  *sscf;
@@ -199,6 +228,27 @@ ngx_http_shared_session_lookup_done(ngx_http_request_t *r,
     }
 
     lk->status = status;
+
+    if (status == NGX_HTTP_SHARED_SESSION_STATUS_VALID
+        && endpoint == NGX_HTTP_SHARED_SESSION_EP_SESSION)
+    {
+        lk->id = st->ids[st->found - 1];
+        lk->creation_time = st->creation_time;
+
+    } else if (status == NGX_HTTP_SHARED_SESSION_STATUS_NEW) {
+        lk->id = st->new_id;
+        lk->creation_time = st->creation_time;
+    }
+
+    ngx_http_shared_session_lookup_timed(r, lk);
+}
+
+
+void
+ngx_http_shared_session_lookup_timed(ngx_http_request_t *r,
+    ngx_http_shared_session_lookup_t *lk)
+{
+    ngx_str_t  *node;
 
     if (lk->start) {
         lk->time = ngx_http_shared_session_metrics_now() - lk->start;
@@ -278,6 +328,127 @@ ngx_http_shared_session_variable(ngx_http_request_t *r,
     v->valid = 1;
     v->no_cacheable = 1;
     v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The session's: an endpoint's (id, creationTime) or a lookup's; empty
+ * where there is none.  lastAccessedTime is a lookup's, as stored before
+ * the request touched it.
+ */
+
+static ngx_int_t
+ngx_http_shared_session_variable_session(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                            *p;
+    int64_t                            ms;
+    ngx_str_t                          s;
+    ngx_http_shared_session_lookup_t  *lk;
+
+    lk = ngx_http_shared_session_lookup(r, 0);
+
+    v->not_found = 1;
+
+    if (lk == NULL || lk->id.len == 0) {
+        return NGX_OK;
+    }
+
+    switch (data) {
+
+    case NGX_HTTP_SHARED_SESSION_VAR_ID:
+        s = lk->id;
+        break;
+
+    case NGX_HTTP_SHARED_SESSION_VAR_PRINCIPAL:
+        s = lk->principal;
+        break;
+
+    default: /* the times, in ms */
+
+        if (data == NGX_HTTP_SHARED_SESSION_VAR_ACCESSED
+            && lk->state != NGX_HTTP_SHARED_SESSION_LOOKUP_DONE)
+        {
+            return NGX_OK;
+        }
+
+        ms = (data == NGX_HTTP_SHARED_SESSION_VAR_CREATED)
+             ? lk->creation_time : lk->last_accessed_time;
+
+        p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        s.data = p;
+        s.len = ngx_sprintf(p, "%L", ms) - p;
+        break;
+    }
+
+    if (s.len) {
+        v->len = s.len;
+        v->data = s.data;
+        v->valid = 1;
+        v->no_cacheable = 1;
+        v->not_found = 0;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * data: the variable's name, "shared_session_attr_<name>"; the lookup
+ * read the attributes of smcf->names (see ..._access.c), the principal's
+ * two first.
+ */
+
+static ngx_int_t
+ngx_http_shared_session_variable_attr(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t *var = (ngx_str_t *) data;
+
+    size_t                                prefix, skip;
+    ngx_str_t                            *names, *s;
+    ngx_uint_t                            i;
+    ngx_http_shared_session_lookup_t     *lk;
+    ngx_http_shared_session_main_conf_t  *smcf;
+
+    lk = ngx_http_shared_session_lookup(r, 0);
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_shared_session_module);
+
+    v->not_found = 1;
+
+    if (lk == NULL || lk->values == NULL || smcf->names == NULL) {
+        return NGX_OK;
+    }
+
+    prefix = sizeof(NGX_HTTP_SHARED_SESSION_ATTR_VAR) - 1;
+    skip = sizeof("sessionattr:") - 1;
+    names = smcf->names->elts;
+
+    for (i = smcf->principal ? 2 : 0; i < lk->nvalues; i++) {
+        if (names[i].len - skip == var->len - prefix
+            && ngx_strncasecmp(names[i].data + skip, var->data + prefix,
+                               var->len - prefix)
+               == 0)
+        {
+            s = &lk->values[i];
+
+            if (s->len) {
+                v->len = s->len;
+                v->data = s->data;
+                v->valid = 1;
+                v->no_cacheable = 1;
+                v->not_found = 0;
+            }
+
+            break;
+        }
+    }
 
     return NGX_OK;
 }

@@ -25,16 +25,47 @@
 #define NGX_HTTP_SHARED_SESSION_STATUS_ERROR     6
 
 
+/* the lookup of shared_session_require and _load (..._access.c) */
+#define NGX_HTTP_SHARED_SESSION_LOOKUP_NONE      0
+#define NGX_HTTP_SHARED_SESSION_LOOKUP_PENDING   1
+#define NGX_HTTP_SHARED_SESSION_LOOKUP_DONE      2
+
+
+typedef struct ngx_http_shared_session_waiter_s
+    ngx_http_shared_session_waiter_t;
+
+/* a request (the main one or a subrequest) waiting for the lookup */
+struct ngx_http_shared_session_waiter_s {
+    ngx_http_request_t                 *request;
+    ngx_http_shared_session_waiter_t   *next;
+};
+
+
 /* what the session lookup of a (main) request found, for the variables */
 typedef struct {
-    ngx_uint_t   status;
-    uint64_t     start;      /* us; 0: Redis was not asked */
-    uint64_t     time;       /* us spent on Redis */
-    ngx_str_t    node;       /* the node that answered, or empty */
+    ngx_uint_t                          status;
+    uint64_t                            start;   /* us; 0: Redis not asked */
+    uint64_t                            time;    /* us spent on Redis */
+    ngx_str_t                           node;    /* the node that answered */
+
+    /* the session: an endpoint's (id, creation), or a lookup's (all) */
+    ngx_str_t                           id;
+    int64_t                             creation_time;
+    int64_t                             last_accessed_time;
+    ngx_str_t                           principal;
+    ngx_str_t                          *values;  /* as smcf->names */
+    ngx_uint_t                          nvalues;
+
+    /* shared_session_require and _load: once per main request */
+    ngx_uint_t                          state;
+    ngx_http_shared_session_waiter_t   *waiting;
 } ngx_http_shared_session_lookup_t;
 
 
-/* Preconfiguration: $shared_session_status, _redis_time, _redis_node. */
+/*
+ * Preconfiguration: $shared_session_status, _redis_time, _redis_node, _id,
+ * _creation_time, _last_accessed_time, _principal, _attr_NAME.
+ */
 ngx_int_t ngx_http_shared_session_variables_add(ngx_conf_t *cf);
 
 /*
@@ -54,6 +85,10 @@ void ngx_http_shared_session_lookup_begin(ngx_http_request_t *r);
  */
 void ngx_http_shared_session_lookup_done(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st, ngx_int_t rc);
+
+/* The time spent on Redis and the node that answered, when it answers. */
+void ngx_http_shared_session_lookup_timed(ngx_http_request_t *r,
+    ngx_http_shared_session_lookup_t *lk);
 
 
 #endif /* _NGX_HTTP_SHARED_SESSION_VARIABLES_H_INCLUDED_ */

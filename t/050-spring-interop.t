@@ -34,6 +34,9 @@
 #                      the JSON configurations, JSON for the JDK ones): a
 #                      503 or a new session, the hash left byte for byte,
 #                      a log line naming it
+#  principal_at_edge   Spring names a session's principal (a login); nginx's
+#                      shared_session_require lets it through and reads the
+#                      principal from Spring's bytes; no session: 401
 #
 # After each answer with a session the Redis side is checked
 # (SpringTest::Scenario::check_redis: the fields, each in the
@@ -223,3 +226,23 @@ __DATA__
 
 === TEST 30: boot3-indexed-zset: a hash written by JDK serialization is never mixed
 --- scenario: boot3-indexed-zset other_serializer
+
+
+
+=== TEST 31: seed: Spring's login, nginx's shared_session_require reads the principal
+--- scenario: seed principal_at_edge
+
+
+
+=== TEST 32: boot2-default: Spring's login (JDK serialization), nginx's shared_session_require reads the principal
+--- scenario: boot2-default principal_at_edge
+
+
+
+=== TEST 33: boot3-indexed: Spring's login, nginx's shared_session_require reads the principal
+--- scenario: boot3-indexed principal_at_edge
+
+
+
+=== TEST 34: boot3-default: Spring's login (JDK serialization, RedisSessionRepository), nginx's shared_session_require reads the principal
+--- scenario: boot3-default principal_at_edge

@@ -6,7 +6,9 @@
 // look at Redis, check that another site's link and form cannot end the
 // session, invalidate with the page's own form (a POST) and check that a
 // new session follows, then stop Redis and check that the module's 503 is
-// shown on the page.  Screenshots
+// shown on the page.  The protected area /app/ (shared_session_require)
+// sends the browser to index.html before it has a session, and shows what
+// its backend was told once it has one.  Screenshots
 // go to E2E_OUTPUT.  Prints "N passed, N failed" last; exits 1 on a failure.
 //
 // With E2E_SPRING=1 the demo's container 2 is the seed's real Spring Boot
@@ -152,6 +154,18 @@ async function main() {
             "post", "Invalidate Session's form method");
     });
 
+    await test("without a session, /app/ sends the browser to index.html",
+               async () => {
+      const r = await page.goto(base + "/app/");
+      equal(page.url(), base + "/index.html", "page after GET /app/");
+      const first = r.request().redirectedFrom();
+      check(first, "no redirect from /app/");
+      equal((await first.response()).status(), 302, "GET /app/ status");
+      check(!(await context.cookies(base)).some((c) => c.name === "SESSION"),
+            "a SESSION cookie was set");
+      equal(redis("keys", NS + "*").length, 0, "keys in Redis");
+    });
+
     await test("container 1, 2, 1: the host switches, the session stays",
                async () => {
       s[0] = await ask(page, 1);
@@ -219,6 +233,34 @@ async function main() {
       equal(attr["@class"], "org.debugroom.mynavi.sample.aws.elasticache"
             + ".app.web.model.SampleSession", "attribute class");
       equal(attr.lastUpdatedAt[1], s[2].lastUpdatedMs, "attribute lastUpdatedAt");
+    });
+
+    await test("with the session, /app/ shows what its backend was told",
+               async () => {
+      check(s[2], "no session from the previous tests");
+      const id = s[2].sessionId;
+      const r = await page.goto(base + "/app/");
+      equal(r.status(), 200, "GET /app/ status");
+      equal(page.url(), base + "/app/", "page after GET /app/");
+      const text = await page.locator("body").textContent();
+      check(text.includes("X-Session-Id:        " + id),
+            `the backend did not get the session id ${id}: ${text}`);
+      check(text.includes("X-Session-Status:    valid"),
+            `the backend did not get the status: ${text}`);
+      check(text.includes("X-Session-Created:   "
+                          + hgetall(NS + "sessions:" + id).creationTime),
+            `the backend did not get the creation time: ${text}`);
+      const h = hgetall(NS + "sessions:" + id);
+      check(Number(h.lastAccessedTime) >= s[2].lastUpdatedMs,
+            "the session was not touched by /app/");
+      equal(JSON.parse(h["sessionAttr:scopedTarget.sampleSession"]).host,
+            "container-1", "attribute host after /app/ (not written)");
+      const shot = path.join(output, spring ? "protected-area-spring.png"
+                                            : "protected-area.png");
+      await page.screenshot({ path: shot, fullPage: true });
+      check(fs.statSync(shot).size > 1000, "screenshot is empty");
+      console.log(`    screenshot: ${shot}`);
+      await page.goto(base + "/index.html");
     });
 
     // A page of another site (served by the browser itself) with a link and

@@ -1720,6 +1720,29 @@ sub expected_invalidate_by_nginx {
     return join("\n", @l, 'redis after each answer: as expected') . "\n";
 }
 
+# Spring creates a session and names its principal, as a login does:
+# nginx's shared_session_require lets the session through and reads whose
+# it is (the principal index attribute, in the configuration's
+# serializer); another browser, without the session, gets the 401.
+sub principal_at_edge {
+    my ($self) = @_;
+    $self->create('spring');
+    $self->request('spring', '/principal/alice');
+    $self->request('nginx', '/edge/whoami');
+    $self->use_client('other');
+    $self->request('nginx', '/edge/whoami');
+}
+
+sub expected_principal_at_edge {
+    my ($class, $config, $opt) = @_;
+    return join("\n",
+                _answer('spring', '<A>', 1, undef, '<C1>'),
+                'spring /principal/alice: 200 id=<A> principal=alice',
+                'nginx /edge/whoami: 200 id=<A> principal=alice',
+                '[other] nginx /edge/whoami: 401 {"error":"session required"}',
+                'redis after each answer: as expected') . "\n";
+}
+
 # nginx creates a session, Spring takes it over and ends it: nginx does not
 # revive it, the old cookie gets a new session from nginx, which Spring
 # then takes over (and heard of when nginx created it).
@@ -2028,6 +2051,11 @@ $set    }
     location = /ping {
         return 200 "ping\\n";
     }
+    location /edge/ {
+        shared_session_require on;
+        default_type application/json;
+        return 200 '{"sessionId":"\$shared_session_id","principal":"\$shared_session_principal"}';
+$set    }
 CONF
     $block->set_value(request => 'GET /ping');
     my $expect = "expected_$name";
