@@ -15,6 +15,7 @@
 #include "ngx_http_shared_session_access.h"
 #include "ngx_http_shared_session_store.h"
 #include "ngx_http_shared_session_upstream.h"
+#include "ngx_http_shared_session_variables.h"
 
 
 /*
@@ -356,7 +357,7 @@ static ngx_command_t  ngx_http_shared_session_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_shared_session_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_shared_session_variables_add, /* preconfiguration */
     ngx_http_shared_session_access_init,   /* postconfiguration */
 
     ngx_http_shared_session_create_main_conf, /* create main configuration */

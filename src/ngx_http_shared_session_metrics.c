@@ -12,6 +12,14 @@
 
 
 /*
+ * How a server is named, given by the module that knows servers: the
+ * counters depend on no connection code (the connection layer calls them).
+ */
+static ngx_http_shared_session_metrics_name_pt
+    ngx_http_shared_session_metrics_name_of;
+
+
+/*
  * The counters live in one shared memory zone: a list of the configured
  * Redis deployments and a list of the nodes they have, each entry
  * allocated once (under the slab pool's mutex) the first time a worker
@@ -563,11 +571,13 @@ ngx_http_shared_session_metrics_request(void *key, ngx_str_t *name,
 ngx_str_t *
 ngx_http_shared_session_metrics_replying(void)
 {
-    if (ngx_http_shared_session_w.replying == NULL) {
+    if (ngx_http_shared_session_w.replying == NULL
+        || ngx_http_shared_session_metrics_name_of == NULL)
+    {
         return NULL;
     }
 
-    return ngx_http_shared_session_redis_name(
+    return ngx_http_shared_session_metrics_name_of(
                                         ngx_http_shared_session_w.replying);
 }
 
@@ -592,6 +602,14 @@ ngx_http_shared_session_metrics_now(void)
 
 
 void
+ngx_http_shared_session_metrics_namer(
+    ngx_http_shared_session_metrics_name_pt name)
+{
+    ngx_http_shared_session_metrics_name_of = name;
+}
+
+
+void
 ngx_http_shared_session_metrics_init_worker(ngx_array_t *servers)
 {
     ngx_uint_t                                 i;
@@ -611,7 +629,7 @@ ngx_http_shared_session_metrics_init_worker(ngx_array_t *servers)
 
         if (l == NULL) {
             l = ngx_http_shared_session_metrics_local(rsp[i], rsp[i],
-                              ngx_http_shared_session_redis_name(rsp[i]), 0);
+                          ngx_http_shared_session_metrics_name_of(rsp[i]), 0);
         }
 
         if (l && l->redis && !l->redis->cluster) {
@@ -821,7 +839,7 @@ ngx_http_shared_session_metrics_node_local(
 
     if (l == NULL) {
         l = ngx_http_shared_session_metrics_local(rs, rs,
-                                  ngx_http_shared_session_redis_name(rs), 0);
+                              ngx_http_shared_session_metrics_name_of(rs), 0);
         if (l == NULL) {
             return NULL;
         }
@@ -856,7 +874,7 @@ ngx_http_shared_session_metrics_local(void *key,
 
     if (l->redis && rs) {
         l->node = ngx_http_shared_session_metrics_node(l->redis,
-                                      ngx_http_shared_session_redis_name(rs));
+                                  ngx_http_shared_session_metrics_name_of(rs));
     }
 
     if (ngx_http_shared_session_metrics_insert(l) != NGX_OK) {

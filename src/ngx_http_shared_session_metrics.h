@@ -207,6 +207,13 @@ ngx_str_t *ngx_http_shared_session_metrics_replying(void);
 uint64_t ngx_http_shared_session_metrics_now(void);
 
 
+/* how a server is named in the counters; set once, at configuration */
+typedef ngx_str_t *(*ngx_http_shared_session_metrics_name_pt)(
+    ngx_http_shared_session_redis_t *rs);
+
+void ngx_http_shared_session_metrics_namer(
+    ngx_http_shared_session_metrics_name_pt name);
+
 /* Worker start: the standalone servers of this configuration. */
 void ngx_http_shared_session_metrics_init_worker(ngx_array_t *servers);
 

@@ -13,7 +13,6 @@
 #include "ngx_http_shared_session.h"
 #include "ngx_http_shared_session_metrics.h"
 #include "ngx_http_shared_session_status.h"
-#include "ngx_http_shared_session_variables.h"
 
 
 /*
@@ -86,8 +85,6 @@ static char *ngx_http_shared_session_status(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_shared_session_status_zone(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
-static ngx_int_t ngx_http_shared_session_status_preconfiguration(
-    ngx_conf_t *cf);
 static ngx_int_t ngx_http_shared_session_status_postconfiguration(
     ngx_conf_t *cf);
 static void *ngx_http_shared_session_status_create_main_conf(ngx_conf_t *cf);
@@ -156,7 +153,7 @@ static ngx_command_t  ngx_http_shared_session_status_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_shared_session_status_module_ctx = {
-    ngx_http_shared_session_status_preconfiguration, /* preconfiguration */
+    NULL,                                  /* preconfiguration */
     ngx_http_shared_session_status_postconfiguration, /* postconfiguration */
 
     ngx_http_shared_session_status_create_main_conf, /* create main conf */
@@ -334,13 +331,6 @@ ngx_http_shared_session_status_zone(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
-static ngx_int_t
-ngx_http_shared_session_status_preconfiguration(ngx_conf_t *cf)
-{
-    return ngx_http_shared_session_variables_add(cf);
-}
-
-
 /*
  * The zone exists whenever the module is used: a location with a session
  * endpoint (they all added a Redis when merged), a status page, or the
@@ -363,6 +353,8 @@ ngx_http_shared_session_status_postconfiguration(ngx_conf_t *cf)
     {
         return NGX_OK;
     }
+
+    ngx_http_shared_session_metrics_namer(ngx_http_shared_session_redis_name);
 
     ssmcf->zone = ngx_http_shared_session_metrics_zone(cf,
                                ssmcf->zone_size == NGX_CONF_UNSET_SIZE
