@@ -53,6 +53,14 @@ static char *ngx_http_shared_session_check_cookie_attr(ngx_conf_t *cf,
     void *post, void *data);
 static char *ngx_http_shared_session_secure(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_shared_session_enum(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_shared_session_check_suid(ngx_conf_t *cf, void *post,
+    void *data);
+static ngx_int_t ngx_http_shared_session_parse_suid(ngx_str_t *s,
+    int64_t *suid);
+static char *ngx_http_shared_session_merge_spring(ngx_conf_t *cf,
+    ngx_http_shared_session_loc_conf_t *conf);
 static char *ngx_http_shared_session_on_error(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 
@@ -95,6 +103,30 @@ static ngx_http_shared_session_slot_t  ngx_http_shared_session_attr_slot = {
 static ngx_http_shared_session_slot_t  ngx_http_shared_session_secret_slot = {
     ngx_http_shared_session_check_secret, ngx_conf_set_str_slot
 };
+
+static ngx_http_shared_session_slot_t  ngx_http_shared_session_suid_slot = {
+    ngx_http_shared_session_check_suid, ngx_conf_set_str_slot
+};
+
+
+static ngx_conf_enum_t  ngx_http_shared_session_serializers[] = {
+    { ngx_string("json"), NGX_HTTP_SHARED_SESSION_JSON },
+    { ngx_string("jdk"), NGX_HTTP_SHARED_SESSION_JDK },
+    { ngx_null_string, 0 }
+};
+
+static ngx_conf_enum_t  ngx_http_shared_session_repositories[] = {
+    { ngx_string("indexed"), NGX_HTTP_SHARED_SESSION_REPO_INDEXED },
+    { ngx_string("default"), NGX_HTTP_SHARED_SESSION_REPO_DEFAULT },
+    { ngx_null_string, 0 }
+};
+
+static ngx_conf_enum_t  ngx_http_shared_session_expiration_stores[] = {
+    { ngx_string("buckets"), NGX_HTTP_SHARED_SESSION_EXPIRY_BUCKETS },
+    { ngx_string("sorted_set"), NGX_HTTP_SHARED_SESSION_EXPIRY_ZSET },
+    { ngx_null_string, 0 }
+};
+
 
 
 static ngx_command_t  ngx_http_shared_session_commands[] = {
@@ -302,6 +334,34 @@ static ngx_command_t  ngx_http_shared_session_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_shared_session_loc_conf_t, attribute_class),
       &ngx_http_shared_session_text_slot },
+
+    { ngx_string("shared_session_serializer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_shared_session_enum,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, serializer),
+      &ngx_http_shared_session_serializers },
+
+    { ngx_string("shared_session_jdk_serial_version_uid"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_shared_session_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, jdk_serial_version_uid),
+      &ngx_http_shared_session_suid_slot },
+
+    { ngx_string("shared_session_repository"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_shared_session_enum,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, repository),
+      &ngx_http_shared_session_repositories },
+
+    { ngx_string("shared_session_expiration_store"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_shared_session_enum,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, expiration_store),
+      &ngx_http_shared_session_expiration_stores },
 
     { ngx_string("shared_session_cookie_name"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -597,6 +657,56 @@ ngx_http_shared_session_secure(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+/*
+ * One of a few words (cmd->post: the ngx_conf_enum_t table); unlike
+ * ngx_conf_set_enum_slot(), the message names the directive and the words.
+ */
+
+static char *
+ngx_http_shared_session_enum(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    u_char           *last, *q, buf[NGX_MAX_CONF_ERRSTR];
+    ngx_str_t        *value;
+    ngx_uint_t       *field, i;
+    ngx_conf_enum_t  *e;
+
+    field = (ngx_uint_t *) (p + cmd->offset);
+    e = cmd->post;
+
+    if (*field != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (i = 0; e[i].name.len; i++) {
+        if (value[1].len == e[i].name.len
+            && ngx_strcmp(value[1].data, e[i].name.data) == 0)
+        {
+            *field = e[i].value;
+            return NGX_CONF_OK;
+        }
+    }
+
+    q = buf;
+    last = buf + sizeof(buf);
+
+    for (i = 0; e[i].name.len; i++) {
+        q = ngx_slprintf(q, last, "%s\"%V\"",
+                         i == 0 ? "" : (e[i + 1].name.len ? ", " : " or "),
+                         &e[i].name);
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"%V\" directive, "
+                       "it must be %*s", &value[1], &cmd->name, q - buf, buf);
+
+    return NGX_CONF_ERROR;
+}
+
+
 static char *
 ngx_http_shared_session_on_error(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
@@ -684,6 +794,61 @@ ngx_http_shared_session_check_text(ngx_conf_t *cf, void *post, void *data)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* a Java long: what serialVersionUID is declared as */
+
+static char *
+ngx_http_shared_session_check_suid(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *s = data;
+
+    int64_t  suid;
+
+    if (ngx_http_shared_session_parse_suid(s, &suid) != NGX_OK) {
+        return "must be an integer from -9223372036854775808 to "
+               "9223372036854775807";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_shared_session_parse_suid(ngx_str_t *s, int64_t *suid)
+{
+    u_char      *p, *last;
+    uint64_t     v, max;
+    ngx_uint_t   minus;
+
+    p = s->data;
+    last = p + s->len;
+    minus = (p < last && *p == '-');
+    p += minus;
+
+    if (p == last) {
+        return NGX_ERROR;
+    }
+
+    /* the magnitude, up to 2^63 for a negative number */
+
+    max = (uint64_t) 0x7fffffffffffffffLL + minus;
+    v = 0;
+
+    for ( /* void */ ; p < last; p++) {
+        if (*p < '0' || *p > '9'
+            || v > (max - (*p - '0')) / 10)
+        {
+            return NGX_ERROR;
+        }
+
+        v = v * 10 + (*p - '0');
+    }
+
+    *suid = minus ? (int64_t) (0 - v) : (int64_t) v;
+
+    return NGX_OK;
 }
 
 
@@ -806,6 +971,7 @@ ngx_http_shared_session_create_loc_conf(ngx_conf_t *cf)
      *     conf->namespace = { 0, NULL };
      *     conf->attribute = { 0, NULL };
      *     conf->attribute_class = { 0, NULL };
+     *     conf->jdk_serial_version_uid = { 0, NULL };
      *     conf->cookie.name = { 0, NULL };
      *     conf->cookie.path = { 0, NULL };
      *     conf->cookie.domain = { 0, NULL };
@@ -835,6 +1001,9 @@ ngx_http_shared_session_create_loc_conf(ngx_conf_t *cf)
     conf->redis_tls_verify = NGX_CONF_UNSET;
     conf->host = NGX_CONF_UNSET_PTR;
     conf->max_inactive_interval = NGX_CONF_UNSET;
+    conf->serializer = NGX_CONF_UNSET_UINT;
+    conf->repository = NGX_CONF_UNSET_UINT;
+    conf->expiration_store = NGX_CONF_UNSET_UINT;
     conf->cookie.secure = NGX_CONF_UNSET_UINT;
     conf->cookie.httponly = NGX_CONF_UNSET;
     conf->cookie.base64 = NGX_CONF_UNSET;
@@ -882,6 +1051,15 @@ ngx_http_shared_session_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_str_value(conf->attribute_class, prev->attribute_class,
         "org.debugroom.mynavi.sample.aws.elasticache.app.web.model."
         "SampleSession");
+    ngx_conf_merge_uint_value(conf->serializer, prev->serializer,
+                              NGX_HTTP_SHARED_SESSION_JSON);
+    ngx_conf_merge_str_value(conf->jdk_serial_version_uid,
+                             prev->jdk_serial_version_uid,
+                             "2326897810215790710");
+    ngx_conf_merge_uint_value(conf->repository, prev->repository,
+                              NGX_HTTP_SHARED_SESSION_REPO_INDEXED);
+    ngx_conf_merge_uint_value(conf->expiration_store, prev->expiration_store,
+                              NGX_HTTP_SHARED_SESSION_EXPIRY_BUCKETS);
     ngx_conf_merge_str_value(conf->cookie.name, prev->cookie.name,
                              "SESSION");
     ngx_conf_merge_str_value(conf->cookie.path, prev->cookie.path, "/");
@@ -918,8 +1096,52 @@ ngx_http_shared_session_merge_loc_conf(ngx_conf_t *cf, void *parent,
         return NGX_CONF_ERROR;
     }
 
+    return ngx_http_shared_session_merge_spring(cf, conf);
+}
+
+
+/* what the serializer, repository and expiration store directives imply */
+
+static char *
+ngx_http_shared_session_merge_spring(ngx_conf_t *cf,
+    ngx_http_shared_session_loc_conf_t *conf)
+{
+    if (conf->repository == NGX_HTTP_SHARED_SESSION_REPO_DEFAULT
+        && conf->expiration_store == NGX_HTTP_SHARED_SESSION_EXPIRY_ZSET)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"shared_session_expiration_store sorted_set\" "
+                           "requires \"shared_session_repository indexed\": "
+                           "the default repository keeps no expirations");
+        return NGX_CONF_ERROR;
+    }
+
+    /* Spring's maxInactiveInterval is a java.lang.Integer, in seconds */
+
+    if (conf->max_inactive_interval > NGX_MAX_INT32_VALUE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"shared_session_max_inactive_interval\" %T: "
+                           "must be at most 2147483647 seconds, as Spring "
+                           "stores it (a java.lang.Integer)",
+                           conf->max_inactive_interval);
+        return NGX_CONF_ERROR;
+    }
+
+    /* checked when set; the default is the seed class's */
+
+    if (ngx_http_shared_session_parse_suid(&conf->jdk_serial_version_uid,
+                                           &conf->ser.suid)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    conf->ser.format = conf->serializer;
+    conf->ser.class = conf->attribute_class;
+
     return NGX_CONF_OK;
 }
+
 
 
 static ngx_int_t

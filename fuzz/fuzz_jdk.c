@@ -18,12 +18,22 @@
  *     each encoder: the length announced is the length written, the bytes
  *     are the reference's (UTF-8 -> UTF-16 with U+FFFD for a byte that
  *     starts no valid sequence -> writeUTF()), and they decode back.
+ *   - The serializer on top (ngx_http_shared_session_serializer.c): the
+ *     input as a stored number (a JDK one taken iff it is a reference
+ *     stream) and String, in either format; its bytes as the numbers,
+ *     member text, attribute name and host of each writer, in both formats:
+ *     numbers and members read back as written, the score text as the
+ *     number, the created event's JSON parses with its five keys.
  */
 
 
 #include "ngx_fuzz.h"
 
 #include "ngx_http_shared_session_jdk.h"
+#include "ngx_http_shared_session_json.h"
+#include "ngx_http_shared_session_serializer.h"
+
+#include <cjson/cJSON.h>
 
 
 typedef struct {
@@ -705,6 +715,174 @@ fuzz_encoders(u_char *in, size_t size)
 }
 
 
+/*
+ * The serializer (src/ngx_http_shared_session_serializer.c): the input as a
+ * stored number and as a stored String, read in either format; its bytes
+ * as the numbers, member text, field name and host of every writer, whose
+ * output reads back.
+ */
+
+static void
+fuzz_serializer(u_char *in, size_t size)
+{
+    u_char                                      *p, score[
+                                      NGX_HTTP_SHARED_SESSION_SCORE_LEN + 1];
+    double                                       d;
+    int32_t                                      i;
+    int64_t                                      n, m;
+    ngx_int_t                                    rc;
+    ngx_str_t                                    v, s, out, attr, text;
+    ngx_uint_t                                   format, f, k;
+    ref_buf_t                                    ref;
+    cJSON                                       *json, *item;
+    ngx_http_shared_session_serializer_t         ser;
+    ngx_http_shared_session_serializer_event_t   ev;
+
+    v.data = in;
+    v.len = size;
+
+    /* a stored number: a JDK one is exactly a reference stream */
+
+    rc = ngx_http_shared_session_read_number(in, size, &n, &format);
+    ngx_fuzz_check(rc == NGX_OK || rc == NGX_DECLINED);
+    ngx_fuzz_check(format == (size >= 4 && memcmp(in, "\xac\xed\x00\x05", 4)
+                              == 0 ? NGX_HTTP_SHARED_SESSION_JDK
+                                   : NGX_HTTP_SHARED_SESSION_JSON));
+
+    if (rc == NGX_OK) {
+        ngx_fuzz_check(n < ((int64_t) 1 << 53) && n > -((int64_t) 1 << 53));
+
+        if (format == NGX_HTTP_SHARED_SESSION_JDK) {
+            ref_number_stream(size == NGX_HTTP_SHARED_SESSION_JDK_INTEGER_LEN,
+                              (uint64_t) n, &ref);
+            ngx_fuzz_check(same(in, size, ref.data, ref.len));
+        }
+    }
+
+    /* a stored String: what the JDK decoder or cJSON reads */
+
+    rc = ngx_http_shared_session_read_string(pool, &v, &s);
+    ngx_fuzz_check(rc == NGX_OK || rc == NGX_DECLINED);
+
+    if (rc == NGX_OK) {
+        ngx_fuzz_check(s.len <= size);
+    }
+
+    ser.class.data = in;
+    ser.class.len = size;
+    ser.suid = (int64_t) (size >= 8 ? be(in, 8) : size);
+
+    n = (int64_t) (size >= 8 ? be(in + size - 8, 8) : size)
+        % ((int64_t) 1 << 53);
+    i = (int32_t) (size >= 4 ? be(in, 4) : size);
+
+    /* the score: Java's text, which reads back as the number */
+
+    p = ngx_http_shared_session_serialize_score(score, n);
+    ngx_fuzz_check(p - score <= NGX_HTTP_SHARED_SESSION_SCORE_LEN);
+    *p = '\0';
+    d = strtod((char *) score, (char **) &p);
+    ngx_fuzz_check(*p == '\0' && d == (double) n);
+    ngx_fuzz_check(strchr((char *) score, '.') != NULL);
+
+    for (f = 0; f < 2; f++) {
+        ser.format = f;
+
+        /* numbers read back, in the format they were written in */
+
+        ngx_fuzz_check(ngx_http_shared_session_serialize_long(pool, &ser, n,
+                                                              &out)
+                       == NGX_OK);
+        ngx_fuzz_check(ngx_http_shared_session_read_number(out.data, out.len,
+                                                           &m, &format)
+                       == NGX_OK && m == n && format == f);
+
+        ngx_fuzz_check(ngx_http_shared_session_serialize_integer(pool, &ser,
+                                                                 i, &out)
+                       == NGX_OK);
+        ngx_fuzz_check(ngx_http_shared_session_read_number(out.data, out.len,
+                                                           &m, &format)
+                       == NGX_OK && m == i && format == f);
+
+        /* a member "expires:<input>" is a String of that text */
+
+        ngx_fuzz_check(ngx_http_shared_session_serialize_string(pool, &ser,
+                                                    "expires:", &v, &out)
+                       == NGX_OK);
+        rc = ngx_http_shared_session_read_string(pool, &out, &text);
+
+        sanitize(in, size, &ref);
+
+        if (f == NGX_HTTP_SHARED_SESSION_JDK) {
+            ngx_fuzz_check(rc == NGX_OK
+                           || out.len > NGX_HTTP_SHARED_SESSION_ATTR_PARSE_MAX);
+            if (rc == NGX_OK) {
+                ngx_fuzz_check(text.len == 8 + ref.len
+                               && memcmp(text.data, "expires:", 8) == 0
+                               && memcmp(text.data + 8, ref.data, ref.len)
+                                  == 0);
+            }
+
+        } else if (out.len <= NGX_HTTP_SHARED_SESSION_ATTR_PARSE_MAX) {
+            /* cJSON's strings end at a NUL */
+            ngx_fuzz_check(rc == NGX_OK);
+            ngx_fuzz_check(memchr(in, '\0', size)
+                           || (text.len == 8 + size
+                               && memcmp(text.data + 8, in, size) == 0));
+        }
+
+        /* the created event, the input as the attribute's name and host */
+
+        attr.len = sizeof("sessionAttr:") - 1 + size;
+        attr.data = alloc(attr.len);
+        memcpy(attr.data, "sessionAttr:", sizeof("sessionAttr:") - 1);
+        memcpy(attr.data + sizeof("sessionAttr:") - 1, in, size);
+
+        if (ngx_http_shared_session_serialize_attribute(pool, &ser, &v, n,
+                                                        &ev.attribute)
+            != NGX_OK)
+        {
+            /* only a class name Java cannot hold */
+            ngx_fuzz_check(f == NGX_HTTP_SHARED_SESSION_JDK);
+            continue;
+        }
+
+        ev.creation_time = n;
+        ev.last_accessed_time = n;
+        ev.max_inactive_interval = i;
+        ev.field = attr;
+
+        ngx_fuzz_check(ngx_http_shared_session_serialize_event(pool, &ser, &ev,
+                                                               &out)
+                       == NGX_OK);
+
+        if (f == NGX_HTTP_SHARED_SESSION_JDK) {
+            ngx_fuzz_check(out.len > 50 && out.data[out.len - 1] == 0x78
+                           && memcmp(out.data + 6, "\x00\x11java.util.HashMap",
+                                     19) == 0);
+            continue;
+        }
+
+        /* valid JSON: the map's class and its four entries */
+
+        json = cJSON_ParseWithLength((char *) out.data, out.len);
+        ngx_fuzz_check(json != NULL);
+
+        k = 0;
+        cJSON_ArrayForEach(item, json) {
+            k++;
+        }
+
+        ngx_fuzz_check(k == 5);
+
+        item = cJSON_GetObjectItemCaseSensitive(json, "maxInactiveInterval");
+        ngx_fuzz_check(cJSON_IsNumber(item) && item->valuedouble == i);
+
+        cJSON_Delete(json);
+    }
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -740,6 +918,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     fuzz_session(in, size);
     fuzz_encoders(in, size);
+    fuzz_serializer(in, size);
 
     ngx_destroy_pool(pool);
 

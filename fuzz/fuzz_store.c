@@ -69,6 +69,12 @@ fuzz_handler(ngx_http_request_t *r, ngx_http_shared_session_store_t *st,
 
 /* a real server entry, as the configuration makes it (nothing connects) */
 
+/* the bad ids' format is named after the location's serializer */
+static ngx_http_shared_session_serializer_t  fuzz_ser = {
+    NGX_HTTP_SHARED_SESSION_JSON, ngx_null_string, 0
+};
+
+
 static void
 fuzz_init_redis(void)
 {
@@ -121,12 +127,30 @@ fuzz_init_redis(void)
 static void
 check_touch(ngx_http_shared_session_store_t *st, redisReply *reply)
 {
+    int32_t      i;
+    int64_t      l;
     long long    v;
     char        *end;
     redisReply  *e;
 
     e = reply->element[1];
     ngx_fuzz_check(e->type == REDIS_REPLY_STRING);
+
+    if (e->len >= 4 && memcmp(e->str, "\xac\xed\x00\x05", 4) == 0) {
+        /* a JDK-serialized Long or Integer (fuzz_jdk fuzzes that codec) */
+
+        if (ngx_http_shared_session_jdk_long((u_char *) e->str, e->len, &l)
+            != NGX_OK)
+        {
+            ngx_fuzz_check(ngx_http_shared_session_jdk_integer(
+                               (u_char *) e->str, e->len, &i)
+                           == NGX_OK);
+            l = i;
+        }
+
+        ngx_fuzz_check(l == st->creation_time);
+        goto previous;
+    }
 
     /* -?[0-9]+, within int64 (but not -2^63, which nginx cannot parse) */
     ngx_fuzz_check(e->len > 0 && e->len == strlen(e->str));
@@ -136,6 +160,8 @@ check_touch(ngx_http_shared_session_store_t *st, redisReply *reply)
     v = strtoll(e->str, &end, 10);
     ngx_fuzz_check(errno == 0 && *end == '\0');
     ngx_fuzz_check(v == st->creation_time);
+
+previous:
 
     e = reply->element[2];
 
@@ -271,6 +297,10 @@ fuzz_reply(ngx_pool_t *pool, ngx_http_request_t *r, uint8_t flags,
     }
 
     st->conn = &fuzz_conn;
+    st->ser = &fuzz_ser;
+
+    /* no created event: a new session's reply is the last one here */
+    st->repository = NGX_HTTP_SHARED_SESSION_REPO_DEFAULT;
     st->timeout = 1000;
     ngx_str_set(&st->prefix, "spring:session:");
     st->now = 1700000000000LL;

@@ -16,6 +16,7 @@
 #include "ngx_http_shared_session_redis.h"
 #include "ngx_http_shared_session_cluster.h"
 #include "ngx_http_shared_session_conn.h"
+#include "ngx_http_shared_session_serializer.h"
 #include "ngx_http_shared_session_store.h"
 
 
@@ -75,11 +76,16 @@ typedef struct {
     time_t                                 max_inactive_interval;
     ngx_str_t                              attribute;
     ngx_str_t                              attribute_class;
+    ngx_uint_t                             serializer;
+    ngx_str_t                              jdk_serial_version_uid;
+    ngx_uint_t                             repository;
+    ngx_uint_t                             expiration_store;
     ngx_http_shared_session_cookie_conf_t  cookie;
 
     /* derived when merged */
     ngx_str_t                              prefix;   /* "<namespace>:" */
     ngx_str_t                              field;    /* "sessionAttr:<a>" */
+    ngx_http_shared_session_serializer_t   ser;      /* serializer_* */
     /* the first shared_session_redis_* connection setting, here or above */
     char                                  *redis_shorthand;
     ngx_http_shared_session_conn_t         conn;     /* server, cluster */

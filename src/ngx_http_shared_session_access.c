@@ -217,6 +217,10 @@ ngx_http_shared_session_access_start(ngx_http_request_t *r,
     st->conn = &sscf->conn;
     st->timeout = sscf->redis_timeout;
     st->prefix = sscf->prefix;
+    st->ser = &sscf->ser;
+    st->repository = sscf->repository;
+    st->expiration_store = sscf->expiration_store;
+    st->database = sscf->redis_database;
     st->touch = sscf->touch;
 
     if (smcf->names) {

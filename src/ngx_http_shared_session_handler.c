@@ -70,10 +70,9 @@ ngx_http_shared_session_handler(ngx_http_request_t *r)
         ctx->host = ngx_cycle->hostname;
     }
 
-    if (ngx_http_shared_session_json_attribute(r->pool,
-                                               &sscf->attribute_class,
-                                               &ctx->host, st->now,
-                                               &st->value)
+    if (ngx_http_shared_session_serialize_attribute(r->pool, &sscf->ser,
+                                                    &ctx->host, st->now,
+                                                    &st->value)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -207,6 +206,10 @@ ngx_http_shared_session_start(ngx_http_request_t *r,
     st->conn = &sscf->conn;
     st->timeout = sscf->redis_timeout;
     st->prefix = sscf->prefix;
+    st->ser = &sscf->ser;
+    st->repository = sscf->repository;
+    st->expiration_store = sscf->expiration_store;
+    st->database = sscf->redis_database;     /* 0 in a cluster */
 
     *stp = st;
 
@@ -254,7 +257,7 @@ ngx_http_shared_session_respond(ngx_http_request_t *r,
         json.id = st->ids[st->found - 1];
 
         if (st->previous.data) {
-            rc = ngx_http_shared_session_json_host(r->pool, &st->previous,
+            rc = ngx_http_shared_session_read_host(r->pool, &st->previous,
                                                    &json.previous_host);
             if (rc == NGX_ERROR) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -15,12 +15,32 @@
  * The face of the store, and Spring Session's layout in Redis, which both
  * back ends write: a session is the hash "<prefix>sessions:<id>" with
  * creationTime, lastAccessedTime (ms), maxInactiveInterval (s) and the
- * attributes; its shadow key "<prefix>sessions:expires:<id>", whose expiry
- * tells Spring the session expired; and its id in the expiry bucket
- * "<prefix>expirations:<minute after the expiry>", which Spring's cleanup
- * job reads.  The scripts have the same rules in Lua
+ * attributes.  Spring's indexed repository adds its shadow key
+ * "<prefix>sessions:expires:<id>", whose expiry tells Spring the session
+ * expired; its id in the expiry bucket "<prefix>expirations:<minute after
+ * the expiry>" or in the sorted set "<prefix>sessions:expirations", which
+ * Spring's cleanup job reads; the principal's index; and a created event
+ * for each new session.  Its default repository (Spring Boot 3's) keeps the
+ * hash alone.  Values are serialized as the application's serializer does
+ * it (JSON or JDK).  The scripts have the same rules in Lua
  * (NGX_HTTP_SHARED_SESSION_LUA_COMMON).
  */
+
+
+#define NGX_HTTP_SHARED_SESSION_OP_TOUCH       0
+#define NGX_HTTP_SHARED_SESSION_OP_INVALIDATE  1
+#define NGX_HTTP_SHARED_SESSION_OP_LOAD        2
+
+
+static ngx_int_t ngx_http_shared_session_store_values(
+    ngx_http_shared_session_store_t *st, ngx_uint_t op);
+
+
+/* ARGV[3] of every script: the serializer of the values */
+ngx_str_t  ngx_http_shared_session_store_serializers[] = {
+    ngx_string("json"),                     /* NGX_HTTP_SHARED_SESSION_JSON */
+    ngx_string("jdk")                       /* NGX_HTTP_SHARED_SESSION_JDK */
+};
 
 
 ngx_int_t
@@ -28,6 +48,13 @@ ngx_http_shared_session_store_touch(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st)
 {
     st->request = r;
+
+    if (ngx_http_shared_session_store_values(st,
+                                            NGX_HTTP_SHARED_SESSION_OP_TOUCH)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     return st->ops->touch(r, st);
 }
@@ -39,7 +66,143 @@ ngx_http_shared_session_store_invalidate(ngx_http_request_t *r,
 {
     st->request = r;
 
+    if (ngx_http_shared_session_store_values(st,
+                                       NGX_HTTP_SHARED_SESSION_OP_INVALIDATE)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return st->ops->invalidate(r, st);
+}
+
+
+/*
+ * The values both back ends send, serialized as the location's Spring
+ * application does: per id, its bucket member "expires:<id>" and its
+ * index and sorted set member "<id>"; the numbers (store_created() adds
+ * the created event, once a session is new).
+ */
+
+static ngx_int_t
+ngx_http_shared_session_store_values(ngx_http_shared_session_store_t *st,
+    ngx_uint_t op)
+{
+    ngx_str_t                             *id;
+    ngx_uint_t                             i, n;
+    ngx_pool_t                            *pool;
+    ngx_http_shared_session_serializer_t  *ser;
+
+    pool = st->request->pool;
+    ser = st->ser;
+    n = (op == NGX_HTTP_SHARED_SESSION_OP_TOUCH) ? st->nids + 1 : st->nids;
+
+    for (i = 0; i < n; i++) {
+        id = (i < st->nids) ? &st->ids[i] : &st->new_id;
+
+        if (ngx_http_shared_session_serialize_string(pool, ser, "expires:",
+                                                     id, &st->members[i])
+            != NGX_OK
+            || ngx_http_shared_session_serialize_string(pool, ser, NULL, id,
+                                                        &st->s_ids[i])
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (op == NGX_HTTP_SHARED_SESSION_OP_INVALIDATE) {
+        st->index.len = st->prefix.len + sizeof("index:") - 1
+                        + sizeof(NGX_HTTP_SHARED_SESSION_PRINCIPAL ":") - 1;
+        st->index.data = ngx_pnalloc(pool, st->index.len);
+        if (st->index.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(st->index.data, "%Vindex:%s:", &st->prefix,
+                    NGX_HTTP_SHARED_SESSION_PRINCIPAL);
+
+        return ngx_http_shared_session_serialize_integer(pool, ser, 0,
+                                                         &st->s_zero);
+    }
+
+    if (ngx_http_shared_session_serialize_long(pool, ser, st->now,
+                                               &st->s_now)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (op == NGX_HTTP_SHARED_SESSION_OP_LOAD) {
+        /* a load's touch writes lastAccessedTime alone, never creates */
+        return NGX_OK;
+    }
+
+    if (ngx_http_shared_session_serialize_integer(pool, ser,
+                                      (int32_t) st->max_inactive_interval,
+                                      &st->s_interval)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The created event Spring publishes on saving a new session (its
+ * listeners' SessionCreatedEvent), for new_id, once a back end created it:
+ * NGX_DECLINED if the repository has none (the default one), NGX_ERROR
+ * when out of memory.
+ */
+
+ngx_int_t
+ngx_http_shared_session_store_created(ngx_http_shared_session_store_t *st)
+{
+    u_char                                      *p;
+    ngx_pool_t                                  *pool;
+    ngx_http_shared_session_serializer_event_t   ev;
+
+    if (st->repository != NGX_HTTP_SHARED_SESSION_REPO_INDEXED) {
+        return NGX_DECLINED;
+    }
+
+    pool = st->request->pool;
+
+    p = ngx_pnalloc(pool, st->prefix.len + sizeof("event::created:") - 1
+                          + NGX_INT_T_LEN + st->new_id.len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    st->channel.data = p;
+    st->channel.len = ngx_sprintf(p, "%Vevent:%i:created:%V", &st->prefix,
+                                  st->database, &st->new_id)
+                      - p;
+
+    ev.creation_time = st->now;
+    ev.last_accessed_time = st->now;
+    ev.max_inactive_interval = (int32_t) st->max_inactive_interval;
+    ev.field = st->field;
+    ev.attribute = st->value;
+
+    return ngx_http_shared_session_serialize_event(pool, st->ser, &ev,
+                                                   &st->event);
+}
+
+
+/* a created event that a server refused (an ACL without PUBLISH) */
+
+void
+ngx_http_shared_session_store_unpublished(ngx_http_shared_session_store_t *st,
+    u_char *error, size_t len)
+{
+    ngx_log_error(NGX_LOG_WARN, st->request->connection->log, 0,
+                  "shared session: redis %V: created event of session "
+                  "\"%V\" not published: %*s",
+                  ngx_http_shared_session_conn_name(st->conn), &st->new_id,
+                  len, error);
 }
 
 
@@ -48,6 +211,13 @@ ngx_http_shared_session_store_load(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st)
 {
     st->request = r;
+
+    if (ngx_http_shared_session_store_values(st,
+                                             NGX_HTTP_SHARED_SESSION_OP_LOAD)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     return st->ops->load(r, st);
 }
@@ -113,66 +283,31 @@ ngx_http_shared_session_store_bucket_key(ngx_http_shared_session_store_t *st,
 
 
 ngx_int_t
-ngx_http_shared_session_store_member(ngx_http_shared_session_store_t *st,
-    ngx_str_t *id, ngx_str_t *member)
+ngx_http_shared_session_store_zset_key(ngx_http_shared_session_store_t *st,
+    ngx_str_t *key)
 {
-    member->len = sizeof("\"expires:\"") - 1 + id->len;
+    key->len = st->prefix.len + sizeof("sessions:expirations") - 1;
 
-    member->data = ngx_pnalloc(st->request->pool, member->len);
-    if (member->data == NULL) {
+    key->data = ngx_pnalloc(st->request->pool, key->len);
+    if (key->data == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_sprintf(member->data, "\"expires:%V\"", id);
+    ngx_sprintf(key->data, "%Vsessions:expirations", &st->prefix);
 
     return NGX_OK;
 }
 
 
-/*
- * A stored number: decimal text, or typed as spring-data-redis 2.7.0-2.7.1
- * wrote it, ["java.lang.Long",n] or ["java.lang.Integer",n]; num() in Lua.
- */
+/* A stored number, in either of Spring's formats; num() in Lua */
 
 ngx_int_t
 ngx_http_shared_session_store_number(u_char *p, size_t len, int64_t *n)
 {
-    off_t       v;
-    ngx_str_t  *t;
-    ngx_uint_t  minus;
+    ngx_uint_t  format;
 
-    static ngx_str_t  typed[] = {
-        ngx_string("[\"java.lang.Long\","),
-        ngx_string("[\"java.lang.Integer\","),
-        ngx_null_string
-    };
-
-    for (t = typed; t->len; t++) {
-        if (len > t->len && p[len - 1] == ']'
-            && ngx_strncmp(p, t->data, t->len) == 0)
-        {
-            p += t->len;
-            len -= t->len + 1;
-            break;
-        }
-    }
-
-    minus = (len && *p == '-');
-
-    /* as the scripts read numbers: at most 17 characters, below 2^53 */
-
-    if (len > 17) {
-        return NGX_ERROR;
-    }
-
-    v = ngx_atoof(p + minus, len - minus);
-    if (v == NGX_ERROR || v >= ((off_t) 1 << 53)) {
-        return NGX_ERROR;
-    }
-
-    *n = minus ? -v : v;
-
-    return NGX_OK;
+    return ngx_http_shared_session_read_number(p, len, n, &format) == NGX_OK
+           ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -185,11 +320,15 @@ ngx_http_shared_session_store_number(u_char *p, size_t len, int64_t *n)
  */
 
 ngx_uint_t
-ngx_http_shared_session_store_state(ngx_str_t *fields, int64_t now,
-    ngx_http_shared_session_times_t *times)
+ngx_http_shared_session_store_state(ngx_http_shared_session_store_t *st,
+    ngx_str_t *fields, int64_t now, ngx_http_shared_session_times_t *times,
+    ngx_uint_t *format)
 {
     int64_t     v[3];
-    ngx_uint_t  k;
+    ngx_int_t   rc[3];
+    ngx_uint_t  k, f[3];
+
+    *format = NGX_HTTP_SHARED_SESSION_FORMAT_NONE;
 
     if (fields[0].data == NULL && fields[1].data == NULL
         && fields[2].data == NULL)
@@ -198,11 +337,24 @@ ngx_http_shared_session_store_state(ngx_str_t *fields, int64_t now,
     }
 
     for (k = 0; k < 3; k++) {
-        if (fields[k].data == NULL
-            || ngx_http_shared_session_store_number(fields[k].data,
-                                                    fields[k].len, &v[k])
-               != NGX_OK)
-        {
+        if (fields[k].data == NULL) {
+            return NGX_HTTP_SHARED_SESSION_BAD;
+        }
+
+        rc[k] = ngx_http_shared_session_read_number(fields[k].data,
+                                                    fields[k].len, &v[k],
+                                                    &f[k]);
+    }
+
+    /* another application's, all three in the other format: never mixed */
+
+    if (f[0] == f[1] && f[0] == f[2] && f[0] != st->ser->format) {
+        *format = f[0];
+        return NGX_HTTP_SHARED_SESSION_BAD;
+    }
+
+    for (k = 0; k < 3; k++) {
+        if (rc[k] != NGX_OK || f[k] != st->ser->format) {
             return NGX_HTTP_SHARED_SESSION_BAD;
         }
     }
@@ -225,11 +377,25 @@ ngx_http_shared_session_store_state(ngx_str_t *fields, int64_t now,
 
 void
 ngx_http_shared_session_store_invalid(ngx_http_shared_session_store_t *st,
-    ngx_str_t *id)
+    ngx_str_t *id, ngx_uint_t format)
 {
+    if (format == NGX_HTTP_SHARED_SESSION_FORMAT_NONE) {
+        ngx_log_error(NGX_LOG_WARN, st->request->connection->log, 0,
+                      "shared session: invalid session \"%V\" in redis %V: "
+                      "not a hash with creationTime, lastAccessedTime and "
+                      "maxInactiveInterval; left untouched",
+                      id, ngx_http_shared_session_conn_name(st->conn));
+        return;
+    }
+
+    /* never written over in another format: Spring would fail to read it */
+
     ngx_log_error(NGX_LOG_WARN, st->request->connection->log, 0,
-                  "shared session: invalid session \"%V\" in redis %V: "
-                  "not a hash with creationTime, lastAccessedTime and "
-                  "maxInactiveInterval; left untouched",
-                  id, ngx_http_shared_session_conn_name(st->conn));
+                  "shared session: session \"%V\" in redis %V is stored "
+                  "with %s serialization, not the %s of "
+                  "\"shared_session_serializer %V\"; left untouched",
+                  id, ngx_http_shared_session_conn_name(st->conn),
+                  ngx_http_shared_session_format_name(format),
+                  ngx_http_shared_session_format_name(st->ser->format),
+                  &ngx_http_shared_session_store_serializers[st->ser->format]);
 }

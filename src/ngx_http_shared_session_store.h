@@ -13,6 +13,9 @@
 #include <ngx_http.h>
 
 #include "ngx_http_shared_session_conn.h"
+#include "ngx_http_shared_session_cookie.h"
+#include "ngx_http_shared_session_jdk.h"
+#include "ngx_http_shared_session_serializer.h"
 
 
 /*
@@ -27,6 +30,20 @@
  * connection interface (ngx_http_shared_session_conn.h) and neither knows
  * what is behind it.
  */
+
+
+/* shared_session_repository: which Spring Session repository's layout */
+#define NGX_HTTP_SHARED_SESSION_REPO_INDEXED    0  /* RedisIndexedSession.. */
+#define NGX_HTTP_SHARED_SESSION_REPO_DEFAULT    1  /* RedisSessionRepository */
+
+/* shared_session_expiration_store (indexed): minute buckets or a zset */
+#define NGX_HTTP_SHARED_SESSION_EXPIRY_BUCKETS  0
+#define NGX_HTTP_SHARED_SESSION_EXPIRY_ZSET     1
+
+/* FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME */
+#define NGX_HTTP_SHARED_SESSION_PRINCIPAL                                     \
+    "org.springframework.session.FindByIndexNameSessionRepository."           \
+    "PRINCIPAL_NAME_INDEX_NAME"
 
 
 typedef struct ngx_http_shared_session_store_s
@@ -82,6 +99,12 @@ struct ngx_http_shared_session_store_s {
     ngx_str_t                                  *ids;      /* from cookies */
     ngx_uint_t                                  nids;
 
+    /* how the Spring application stores its sessions */
+    ngx_http_shared_session_serializer_t       *ser;
+    ngx_uint_t                                  repository;
+    ngx_uint_t                                  expiration_store;
+    ngx_int_t                                   database; /* event channel */
+
     /* touch only */
     ngx_str_t                                   field;    /* sessionAttr:.. */
     ngx_str_t                                   value;
@@ -100,6 +123,23 @@ struct ngx_http_shared_session_store_s {
     int64_t                                     creation_time;
     ngx_str_t                                   previous; /* NULL: absent */
     ngx_str_t                                   error;
+
+    /*
+     * The values as Spring serializes them, by store_touch() and
+     * store_invalidate() for the back end; per candidate id, then new_id
+     * (touch): "expires:<id>" (bucket member) and "<id>" (index and sorted
+     * set member)
+     */
+    ngx_str_t                                   s_now;      /* Long */
+    ngx_str_t                                   s_interval; /* Integer */
+    ngx_str_t                                   s_zero;     /* Integer 0 */
+    ngx_str_t                                   members[
+                                          NGX_HTTP_SHARED_SESSION_MAX_IDS + 1];
+    ngx_str_t                                   s_ids[
+                                          NGX_HTTP_SHARED_SESSION_MAX_IDS + 1];
+    ngx_str_t                                   channel;  /* store_created() */
+    ngx_str_t                                   event;
+    ngx_str_t                                   index;    /* "<P>index:..:" */
 
     /* load's results: as stored before this request; values: per name */
     int64_t                                     last_accessed_time;
@@ -170,30 +210,52 @@ int64_t ngx_http_shared_session_store_ttl(int64_t interval);
 ngx_int_t ngx_http_shared_session_store_bucket_key(
     ngx_http_shared_session_store_t *st, int64_t expiry, ngx_str_t *key);
 
-/* a bucket's member: "expires:<id>" serialized as JSON, with the quotes */
-ngx_int_t ngx_http_shared_session_store_member(
-    ngx_http_shared_session_store_t *st, ngx_str_t *id, ngx_str_t *member);
+/* "<prefix>sessions:expirations", the sorted set of expirations */
+ngx_int_t ngx_http_shared_session_store_zset_key(
+    ngx_http_shared_session_store_t *st, ngx_str_t *key);
 
-/* a stored number: decimal text, or ["java.lang.Long",n] and the like */
+/* a stored number, in either of Spring's formats */
 ngx_int_t ngx_http_shared_session_store_number(u_char *p, size_t len,
     int64_t *n);
 
 /*
  * A session by its creationTime, lastAccessedTime and maxInactiveInterval
  * as read (data NULL: absent) at "now" (ms, Redis's clock if it told):
- * the scripts' fields().  The times are set for LIVE.
+ * the scripts' fields().  The times are set for LIVE; for BAD, "format" is
+ * the one format all three are in, when it is not st->ser's (else
+ * NGX_HTTP_SHARED_SESSION_FORMAT_NONE).
  */
-ngx_uint_t ngx_http_shared_session_store_state(ngx_str_t *fields,
-    int64_t now, ngx_http_shared_session_times_t *times);
+ngx_uint_t ngx_http_shared_session_store_state(
+    ngx_http_shared_session_store_t *st, ngx_str_t *fields, int64_t now,
+    ngx_http_shared_session_times_t *times, ngx_uint_t *format);
 
-/* logs a candidate that is not a session (BAD) */
+/*
+ * logs a candidate that is not a session (BAD): "format" is the other
+ * serializer's, or NGX_HTTP_SHARED_SESSION_FORMAT_NONE
+ */
 void ngx_http_shared_session_store_invalid(ngx_http_shared_session_store_t *st,
-    ngx_str_t *id);
+    ngx_str_t *id, ngx_uint_t format);
+
+/*
+ * The created event of new_id (st->channel, st->event), which the back
+ * end publishes once it created the session: NGX_OK, NGX_DECLINED (the
+ * default repository has none), NGX_ERROR (out of memory).
+ */
+ngx_int_t ngx_http_shared_session_store_created(
+    ngx_http_shared_session_store_t *st);
+
+/* logs a created event that a server refused (an ACL without PUBLISH) */
+void ngx_http_shared_session_store_unpublished(
+    ngx_http_shared_session_store_t *st, u_char *error, size_t len);
+
+/* the scripts' names of the serializers (ARGV[3]): "json", "jdk" */
+extern ngx_str_t  ngx_http_shared_session_store_serializers[];
 
 
 /*
- * The scripts' part of the layout: their arguments start with the prefix
- * and the request's time (ms); "clock" is Redis's (TIME).
+ * The scripts' part of the layout: their arguments start with the prefix,
+ * the request's time (ms) and the location's serializer ("json", "jdk");
+ * "clock" is Redis's (TIME).
  *
  * Whether a session is still live is judged by Redis's clock, the one
  * clock every host sharing the sessions sees: a host whose clock lags, or
@@ -204,20 +266,26 @@ void ngx_http_shared_session_store_invalid(ngx_http_shared_session_store_t *st,
  * effects: the default from Redis 5 on (the only way in Redis 7), asked
  * for with redis.replicate_commands() on Redis 3.2 to 4.
  *
- * num() is ngx_http_shared_session_store_number(): Lua numbers are
- * doubles, anything past 2^53 is refused rather than rounded.  fields()
- * is ngx_http_shared_session_store_state(), but for a hash without any of
- * the three fields, which it tells from no hash at all (EXISTS): 'bad'.
- * bucket() is ngx_http_shared_session_store_bucket_key().
+ * num() is ngx_http_shared_session_store_number(), in both formats: JSON
+ * (decimal text, ["java.lang.Long",n], ["java.lang.Integer",n]) and JDK
+ * (a serialized Long or Integer), and says which; Lua numbers are
+ * doubles, anything past 2^53 is refused rather than rounded.  fields() is
+ * ngx_http_shared_session_store_state(), but for a hash without any of the
+ * three fields, which it tells from no hash at all (EXISTS): 'bad', with
+ * the other serializer's format when all three are in it.  A hash in
+ * another format is another application's: left as it is, reported as
+ * "<id>:json" or "<id>:jdk" (bad_id()).  bucket() is
+ * ngx_http_shared_session_store_bucket_key().  Every value written comes
+ * serialized from nginx (ngx_http_shared_session_serializer.c).
  */
 
 #define NGX_HTTP_SHARED_SESSION_LUA_COMMON                                    \
     "if redis.replicate_commands then redis.replicate_commands() end\n"       \
-    "local prefix, now = ARGV[1], tonumber(ARGV[2])\n"                        \
+    "local prefix, now, ser = ARGV[1], tonumber(ARGV[2]), ARGV[3]\n"          \
     "local t = redis.call('TIME')\n"                                          \
     "local clock = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"\
-    "local function num(v)\n"                                                 \
-    "  if not v then return nil end\n"                                        \
+    NGX_HTTP_SHARED_SESSION_JDK_LUA                                           \
+    "local function json_num(v)\n"                                            \
     "  local d = string.match(v, '^%-?%d+$')\n"                               \
     "    or string.match(v, '^%[\"java%.lang%.Long\",(%-?%d+)%]$')\n"         \
     "    or string.match(v, '^%[\"java%.lang%.Integer\",(%-?%d+)%]$')\n"      \
@@ -226,22 +294,38 @@ void ngx_http_shared_session_store_invalid(ngx_http_shared_session_store_t *st,
     "  if n >= 2^53 or n <= -2^53 then return nil end\n"                      \
     "  return n\n"                                                            \
     "end\n"                                                                   \
+    "local function num(v)\n"                                                 \
+    "  if not v then return nil end\n"                                        \
+    "  if string.sub(v, 1, 4) == '\\172\\237\\0\\5' then\n"                   \
+    "    return jdk_long(v) or jdk_integer(v), 'jdk'\n"                       \
+    "  end\n"                                                                 \
+    "  return json_num(v), 'json'\n"                                          \
+    "end\n"                                                                   \
     "local function fields(key, ...)\n"                                       \
     "  local f = redis.pcall('HMGET', key, 'creationTime',\n"                 \
     "                        'lastAccessedTime', 'maxInactiveInterval', ...)\n"\
-    "  if f.err then return 'bad' end\n"                                      \
+    "  if f.err then return 'bad', '' end\n"                                  \
     "  if not (f[1] or f[2] or f[3]) then\n"                                  \
     "    if redis.call('EXISTS', key) == 0 then return 'none' end\n"          \
-    "    return 'bad'\n"                                                      \
+    "    return 'bad', ''\n"                                                  \
     "  end\n"                                                                 \
-    "  local ct, la, n = num(f[1]), num(f[2]), num(f[3])\n"                   \
-    "  if not (ct and la and n) or n < -2147483648 or n > 2147483647 then\n"  \
-    "    return 'bad'\n"                                                      \
+    "  local ct, a = num(f[1])\n"                                             \
+    "  local la, b = num(f[2])\n"                                             \
+    "  local n, c = num(f[3])\n"                                              \
+    "  if a and a == b and a == c and a ~= ser then return 'bad', a end\n"    \
+    "  if not (ct and la and n) or a ~= ser or b ~= ser or c ~= ser\n"        \
+    "    or n < -2147483648 or n > 2147483647\n"                              \
+    "  then\n"                                                                \
+    "    return 'bad', ''\n"                                                  \
     "  end\n"                                                                 \
     "  if n == 0 or n > 0 and clock >= la + n * 1000 then\n"                 \
     "    return 'expired'\n"                                                  \
     "  end\n"                                                                 \
     "  return 'ok', f, ct, la, n\n"                                           \
+    "end\n"                                                                   \
+    "local function bad_id(id, format)\n"                                     \
+    "  if format == '' then return id end\n"                                  \
+    "  return id .. ':' .. format\n"                                          \
     "end\n"                                                                   \
     "local function bucket(expiry)\n"                                         \
     "  return prefix .. 'expirations:'\n"                                     \

@@ -54,10 +54,13 @@
 
 
 /*
- * at most SADD, PEXPIRE, SREM, SET, HSETNX, HMSET, PEXPIRE; or DEL, SREM
+ * at most SADD, PEXPIRE, SREM, SET, HSETNX, HMSET, PEXPIRE (a touch), or
+ * SADD, PEXPIRE, SET, HMSET, PEXPIRE, PUBLISH (a creation), or DEL, SREM
  * (a session that ended meanwhile) and SADD, PEXPIRE, SREM, SET, EVALSHA
+ * or SADD, PEXPIRE, SET, EVALSHA, PUBLISH; or SREM, SREM, DEL, HMSET,
+ * PEXPIRE, SADD, PEXPIRE (an invalidation)
  */
-#define NGX_HTTP_SHARED_SESSION_PLAIN_WRITES   7
+#define NGX_HTTP_SHARED_SESSION_PLAIN_WRITES   8
 
 /* the reads: one HMGET per candidate id, and TIME */
 #define NGX_HTTP_SHARED_SESSION_PLAIN_READS                                    \
@@ -145,23 +148,32 @@ static void ngx_http_shared_session_plain_read_done(
 static ngx_int_t ngx_http_shared_session_plain_decide(
     ngx_http_shared_session_plain_t *plain);
 static ngx_int_t ngx_http_shared_session_plain_expire(
-    ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
+    ngx_http_shared_session_plain_t *plain, ngx_uint_t k, int64_t n,
     int64_t old);
 static ngx_int_t ngx_http_shared_session_plain_write_hash(
-    ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
+    ngx_http_shared_session_plain_t *plain, ngx_uint_t k, int64_t n,
     ngx_http_shared_session_candidate_t *cand);
+static ngx_int_t ngx_http_shared_session_plain_publish(
+    ngx_http_shared_session_plain_t *plain);
 static ngx_int_t ngx_http_shared_session_plain_end(
-    ngx_http_shared_session_plain_t *plain, ngx_str_t *id,
-    ngx_http_shared_session_times_t *times);
+    ngx_http_shared_session_plain_t *plain, ngx_uint_t k,
+    ngx_http_shared_session_candidate_t *cand);
+static ngx_int_t ngx_http_shared_session_plain_principal(
+    ngx_http_shared_session_plain_t *plain, ngx_uint_t k,
+    ngx_http_shared_session_candidate_t *cand);
 static ngx_http_shared_session_plain_slot_t *ngx_http_shared_session_plain_eval(
     ngx_http_shared_session_plain_t *plain, ngx_str_t *key, ngx_uint_t create,
-    int64_t ttl, ngx_uint_t nfields);
+    int64_t n, ngx_uint_t nfields);
+static ngx_str_t *ngx_http_shared_session_plain_id(
+    ngx_http_shared_session_plain_t *plain, ngx_uint_t k);
 static ngx_int_t ngx_http_shared_session_plain_write(
     ngx_http_shared_session_plain_t *plain, const char *name, ngx_str_t *key,
     ngx_str_t *arg);
 static void ngx_http_shared_session_plain_written(void *data,
     redisReply *reply, ngx_str_t *error);
 static void ngx_http_shared_session_plain_hashed(void *data,
+    redisReply *reply, ngx_str_t *error);
+static void ngx_http_shared_session_plain_published(void *data,
     redisReply *reply, ngx_str_t *error);
 static void ngx_http_shared_session_plain_done(
     ngx_http_shared_session_plain_t *plain);
@@ -195,29 +207,30 @@ ngx_http_shared_session_store_ops_t
 
 
 /*
- * The session's hash alone, where the shadow key and the expiry bucket
- * live on other shards and are written with plain commands: KEYS: the
- * hash; ARGV: prefix, now, "1" to create (else: only if the session is
- * still live), the TTL in ms ("" for none), then the fields and values to
- * set.  Returns 1, or 0 when the session ended meanwhile.
+ * The session's hash alone, where the shadow key and the expirations live
+ * on other shards and are written with plain commands: KEYS: the hash;
+ * ARGV: prefix, now, serializer, "1" to create (else: only if the session
+ * is still live), how it expires ("PEXPIRE" ms, "PEXPIREAT" ms, or
+ * "PERSIST" ""), then the fields and values to set.  Returns 1, or 0 when
+ * the session ended meanwhile.
  */
 
 static ngx_http_shared_session_script_t  ngx_http_shared_session_hash_script
     = { ngx_string(
     NGX_HTTP_SHARED_SESSION_LUA_COMMON
     "local key = KEYS[1]\n"
-    "if ARGV[3] == '1' then\n"
+    "if ARGV[4] == '1' then\n"
     "  if redis.call('EXISTS', key) == 1 then\n"
     "    return redis.error_reply('ERR session id collision')\n"
     "  end\n"
     "elseif fields(key) ~= 'ok' then\n"
     "  return 0\n"
     "end\n"
-    "redis.call('HMSET', key, unpack(ARGV, 5))\n"
-    "if ARGV[4] == '' then\n"
+    "redis.call('HMSET', key, unpack(ARGV, 7))\n"
+    "if ARGV[5] == 'PERSIST' then\n"
     "  redis.call('PERSIST', key)\n"
     "else\n"
-    "  redis.call('PEXPIRE', key, ARGV[4])\n"
+    "  redis.call(ARGV[5], key, ARGV[6])\n"
     "end\n"
     "return 1\n"), { 0 } };
 
@@ -380,9 +393,17 @@ ngx_http_shared_session_plain_reads(ngx_http_shared_session_plain_t *plain)
             ngx_http_shared_session_args_push(a, "maxInactiveInterval");
         }
 
-        /* a touch also reads the attribute, for the previous host */
+        /*
+         * A touch also reads the attribute, for the previous host; an
+         * invalidation the principal's name, for its index (Spring's own
+         * attribute: a principal in a Spring Security context is not read).
+         */
 
-        if (!plain->invalidate && !plain->load) {
+        if (plain->invalidate) {
+            ngx_http_shared_session_args_push(a,
+                             "sessionAttr:" NGX_HTTP_SHARED_SESSION_PRINCIPAL);
+
+        } else if (!plain->load) {
             ngx_http_shared_session_args_push_str(a, &st->field);
         }
 
@@ -708,7 +729,7 @@ static void
 ngx_http_shared_session_plain_read_done(ngx_http_shared_session_plain_t *plain)
 {
     int64_t                                now;
-    ngx_uint_t                             i;
+    ngx_uint_t                             i, format;
     ngx_http_shared_session_store_t       *st;
     ngx_http_shared_session_candidate_t   *cand;
 
@@ -722,14 +743,18 @@ ngx_http_shared_session_plain_read_done(ngx_http_shared_session_plain_t *plain)
     for (i = 0; i < st->nids; i++) {
         cand = &plain->candidates[i];
 
+        format = NGX_HTTP_SHARED_SESSION_FORMAT_NONE;
+
         if (cand->state != NGX_HTTP_SHARED_SESSION_BAD) {
-            cand->state = ngx_http_shared_session_store_state(cand->fields,
+            cand->state = ngx_http_shared_session_store_state(st,
+                                                              cand->fields,
                                                               now,
-                                                              &cand->times);
+                                                              &cand->times,
+                                                              &format);
         }
 
         if (cand->state == NGX_HTTP_SHARED_SESSION_BAD) {
-            ngx_http_shared_session_store_invalid(st, &st->ids[i]);
+            ngx_http_shared_session_store_invalid(st, &st->ids[i], format);
             st->bad++;
         }
     }
@@ -771,19 +796,17 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
         st->values = cand->values;
 
         if (plain->invalidate) {
-            rc = ngx_http_shared_session_plain_end(plain, &st->ids[i],
-                                                   &cand->times);
+            rc = ngx_http_shared_session_plain_end(plain, i, cand);
 
         } else if (plain->load && !st->touch) {
             rc = NGX_OK;
 
         } else {
-            rc = ngx_http_shared_session_plain_expire(plain, &st->ids[i],
+            rc = ngx_http_shared_session_plain_expire(plain, i,
                                                       cand->times.interval,
                                                       cand->times.accessed);
             if (rc == NGX_OK) {
-                rc = ngx_http_shared_session_plain_write_hash(plain,
-                                                      &st->ids[i],
+                rc = ngx_http_shared_session_plain_write_hash(plain, i,
                                                       cand->times.interval,
                                                       cand);
             }
@@ -800,11 +823,11 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
         st->creation_time = st->now;
         ngx_str_null(&st->previous);
 
-        rc = ngx_http_shared_session_plain_expire(plain, &st->new_id,
+        rc = ngx_http_shared_session_plain_expire(plain, st->nids,
                                                   st->max_inactive_interval,
                                                   -1);
         if (rc == NGX_OK) {
-            rc = ngx_http_shared_session_plain_write_hash(plain, &st->new_id,
+            rc = ngx_http_shared_session_plain_write_hash(plain, st->nids,
                                                   st->max_inactive_interval,
                                                   NULL);
         }
@@ -828,24 +851,33 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
 
 
 /*
- * The bucket first: SADD is the write that can meet a key of another type
- * or Redis out of memory; when it fails, nothing else is written (the
- * commands after it fail the same way or are cancelled with the request).
- * In a cluster, each goes to its own shard.
+ * The expirations first: SADD to the bucket (ZADD to the sorted set) is
+ * the write that can meet a key of another type or Redis out of memory;
+ * when it fails, nothing else is written (the commands after it fail the
+ * same way or are cancelled with the request).  In a cluster, each goes to
+ * its own shard.  The default repository keeps nothing but the hash.  "k"
+ * is the id's index, st->nids for new_id.
  */
 
 static ngx_int_t
 ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
-    ngx_str_t *id, int64_t n, int64_t old)
+    ngx_uint_t k, int64_t n, int64_t old)
 {
+    u_char                                *p;
     int64_t                                expiry;
     ngx_int_t                              rc;
-    ngx_str_t                              b, ob, member, shadow;
+    ngx_str_t                              b, ob, shadow, zset, score, *id;
     ngx_http_shared_session_args_t        *a;
     ngx_http_shared_session_store_t       *st;
     ngx_http_shared_session_plain_slot_t  *slot;
 
     st = plain->st;
+    id = ngx_http_shared_session_plain_id(plain, k);
+    expiry = st->now + n * 1000;
+
+    if (st->repository == NGX_HTTP_SHARED_SESSION_REPO_DEFAULT) {
+        return NGX_OK;
+    }
 
     if (ngx_http_shared_session_store_key(st, NGX_HTTP_SHARED_SESSION_SHADOW,
                                           id, &shadow)
@@ -854,17 +886,47 @@ ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
         return NGX_ERROR;
     }
 
-    if (n >= 0) {
-        expiry = st->now + n * 1000;
+    if (st->expiration_store == NGX_HTTP_SHARED_SESSION_EXPIRY_ZSET) {
 
-        if (ngx_http_shared_session_store_bucket_key(st, expiry, &b) != NGX_OK
-            || ngx_http_shared_session_store_member(st, id, &member)
-               != NGX_OK)
+        /* SortedSetRedisSessionExpirationStore.save(): Java's score text */
+
+        p = ngx_pnalloc(st->request->pool, NGX_HTTP_SHARED_SESSION_SCORE_LEN);
+        if (p == NULL
+            || ngx_http_shared_session_store_zset_key(st, &zset) != NGX_OK)
         {
             return NGX_ERROR;
         }
 
-        rc = ngx_http_shared_session_plain_write(plain, "SADD", &b, &member);
+        score.data = p;
+        score.len = ngx_http_shared_session_serialize_score(p, expiry) - p;
+
+        slot = ngx_http_shared_session_plain_slot(plain, 4);
+        if (slot == NULL) {
+            return NGX_ERROR;
+        }
+
+        a = &slot->args;
+
+        ngx_http_shared_session_args_push(a, "ZADD");
+        ngx_http_shared_session_args_push_str(a, &zset);
+        ngx_http_shared_session_args_push_str(a, &score);
+        ngx_http_shared_session_args_push_str(a, &st->s_ids[k]);
+
+        rc = ngx_http_shared_session_plain_send(slot,
+                                         ngx_http_shared_session_plain_written,
+                                         1);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+    } else if (n >= 0) {
+        if (ngx_http_shared_session_store_bucket_key(st, expiry, &b) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        rc = ngx_http_shared_session_plain_write(plain, "SADD", &b,
+                                                 &st->members[k]);
         if (rc != NGX_OK) {
             return rc;
         }
@@ -898,7 +960,7 @@ ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
             }
 
             rc = ngx_http_shared_session_plain_write(plain, "SREM", &ob,
-                                                     &member);
+                                                     &st->members[k]);
             if (rc != NGX_OK) {
                 return rc;
             }
@@ -929,7 +991,10 @@ ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
 
 /*
  * The hash: a new session's every field ("cand" is NULL), or an existing
- * one's lastAccessedTime and attribute.
+ * one's lastAccessedTime and attribute, then its TTL: (n + 300) s in the
+ * indexed repository, until lastAccessedTime + n in the default one, none
+ * if n < 0; and for a new session in the indexed repository, the created
+ * event.
  *
  * Without the hash script, a session deleted since it was read (DEL by a
  * Spring Boot 3 app's invalidation) would come back as a hash of
@@ -943,10 +1008,9 @@ ngx_http_shared_session_plain_expire(ngx_http_shared_session_plain_t *plain,
 
 static ngx_int_t
 ngx_http_shared_session_plain_write_hash(
-    ngx_http_shared_session_plain_t *plain, ngx_str_t *id, int64_t n,
+    ngx_http_shared_session_plain_t *plain, ngx_uint_t k, int64_t n,
     ngx_http_shared_session_candidate_t *cand)
 {
-    int64_t                                ttl;
     ngx_int_t                              rc;
     ngx_str_t                              key;
     ngx_uint_t                             nfields;
@@ -957,7 +1021,9 @@ ngx_http_shared_session_plain_write_hash(
     st = plain->st;
 
     if (ngx_http_shared_session_store_key(st, NGX_HTTP_SHARED_SESSION_HASH,
-                                          id, &key)
+                                          ngx_http_shared_session_plain_id(
+                                                                   plain, k),
+                                          &key)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -999,9 +1065,8 @@ ngx_http_shared_session_plain_write_hash(
     }
 
     if (plain->hash) {
-        ttl = (n < 0) ? -1 : ngx_http_shared_session_store_ttl(n);
         slot = ngx_http_shared_session_plain_eval(plain, &key, cand == NULL,
-                                                  ttl, nfields);
+                                                  n, nfields);
     } else {
         slot = ngx_http_shared_session_plain_slot(plain, 2 + 2 * nfields);
 
@@ -1018,10 +1083,11 @@ ngx_http_shared_session_plain_write_hash(
     a = &slot->args;
 
     if (cand == NULL) {
+        /* a new session has the configured interval: st->s_interval */
         ngx_http_shared_session_args_push(a, "creationTime");
-        ngx_http_shared_session_args_push_int(a, st->now);
+        ngx_http_shared_session_args_push_str(a, &st->s_now);
         ngx_http_shared_session_args_push(a, "maxInactiveInterval");
-        ngx_http_shared_session_args_push_int(a, n);
+        ngx_http_shared_session_args_push_str(a, &st->s_interval);
 
     } else if (!plain->hash) {
         ngx_http_shared_session_args_push(a, "creationTime");
@@ -1029,7 +1095,7 @@ ngx_http_shared_session_plain_write_hash(
     }
 
     ngx_http_shared_session_args_push(a, "lastAccessedTime");
-    ngx_http_shared_session_args_push_int(a, st->now);
+    ngx_http_shared_session_args_push_str(a, &st->s_now);
 
     if (!plain->load) {
         ngx_http_shared_session_args_push_str(a, &st->field);
@@ -1037,11 +1103,12 @@ ngx_http_shared_session_plain_write_hash(
     }
 
     if (plain->hash) {
-        return ngx_http_shared_session_plain_send(slot,
+        rc = ngx_http_shared_session_plain_send(slot,
                                    cand == NULL
                                    ? ngx_http_shared_session_plain_written
                                    : ngx_http_shared_session_plain_hashed,
                                    3);
+        goto created;
     }
 
     rc = ngx_http_shared_session_plain_send(slot,
@@ -1062,6 +1129,11 @@ ngx_http_shared_session_plain_write_hash(
         ngx_http_shared_session_args_push(a, "PERSIST");
         ngx_http_shared_session_args_push_str(a, &key);
 
+    } else if (st->repository == NGX_HTTP_SHARED_SESSION_REPO_DEFAULT) {
+        ngx_http_shared_session_args_push(a, "PEXPIREAT");
+        ngx_http_shared_session_args_push_str(a, &key);
+        ngx_http_shared_session_args_push_int(a, st->now + n * 1000);
+
     } else {
         ngx_http_shared_session_args_push(a, "PEXPIRE");
         ngx_http_shared_session_args_push_str(a, &key);
@@ -1069,54 +1141,116 @@ ngx_http_shared_session_plain_write_hash(
                                           ngx_http_shared_session_store_ttl(n));
     }
 
-    return ngx_http_shared_session_plain_send(slot,
+    rc = ngx_http_shared_session_plain_send(slot,
                                          ngx_http_shared_session_plain_written,
                                          1);
+
+created:
+
+    if (rc != NGX_OK || cand) {
+        return rc;
+    }
+
+    rc = ngx_http_shared_session_store_created(st);
+
+    if (rc == NGX_DECLINED) {
+        /* the default repository has no event */
+        return NGX_OK;
+    }
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_shared_session_plain_publish(plain);
 }
 
 
-/* Spring 3.4's deleteById, as the invalidate script does it */
+/*
+ * Spring's SessionCreatedEvent for a session it did not create: the
+ * PUBLISH its own save() sends (RedisIndexedSessionRepository), after the
+ * writes, which it follows on the connection (in a cluster, any node
+ * publishes to all).
+ */
 
 static ngx_int_t
-ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
-    ngx_str_t *id, ngx_http_shared_session_times_t *times)
+ngx_http_shared_session_plain_publish(ngx_http_shared_session_plain_t *plain)
 {
-    ngx_int_t                              rc;
-    ngx_str_t                              b, member, key;
-    ngx_http_shared_session_args_t        *a;
     ngx_http_shared_session_store_t       *st;
     ngx_http_shared_session_plain_slot_t  *slot;
 
     st = plain->st;
 
-    if (times->interval >= 0) {
-        if (ngx_http_shared_session_store_bucket_key(st, times->accessed
-                                                     + times->interval * 1000,
-                                                     &b)
-            != NGX_OK
-            || ngx_http_shared_session_store_member(st, id, &member)
-               != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        rc = ngx_http_shared_session_plain_write(plain, "SREM", &b, &member);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-    }
-
-    if (ngx_http_shared_session_store_key(st, NGX_HTTP_SHARED_SESSION_SHADOW,
-                                          id, &key)
-        != NGX_OK)
-    {
+    slot = ngx_http_shared_session_plain_slot(plain, 3);
+    if (slot == NULL) {
         return NGX_ERROR;
     }
 
-    rc = ngx_http_shared_session_plain_write(plain, "DEL", &key, NULL);
-    if (rc != NGX_OK) {
-        return rc;
+    ngx_http_shared_session_args_push(&slot->args, "PUBLISH");
+    ngx_http_shared_session_args_push_str(&slot->args, &st->channel);
+    ngx_http_shared_session_args_push_str(&slot->args, &st->event);
+
+    return ngx_http_shared_session_plain_send(slot,
+                                       ngx_http_shared_session_plain_published,
+                                       1);
+}
+
+
+/*
+ * The created event's answer: a server that refuses it (an ACL without
+ * PUBLISH) leaves the session written and the event missing, which is
+ * logged; the request goes on.
+ */
+
+static void
+ngx_http_shared_session_plain_published(void *data, redisReply *reply,
+    ngx_str_t *error)
+{
+    ngx_http_shared_session_plain_slot_t  *slot = data;
+
+    ngx_http_shared_session_store_t  *st;
+    ngx_http_shared_session_plain_t  *plain;
+
+    plain = slot->plain;
+
+    if (plain->failed || reply == NULL || reply->type != REDIS_REPLY_ERROR) {
+        ngx_http_shared_session_plain_written(data, reply, error);
+        return;
     }
+
+    plain->pending--;
+    st = plain->st;
+
+    ngx_http_shared_session_store_unpublished(st, (u_char *) reply->str,
+                                              reply->len);
+
+    ngx_http_shared_session_plain_done(plain);
+}
+
+
+/*
+ * Spring's deleteById, as the invalidate script does it: the default
+ * repository deletes the hash; the indexed one takes the id out of its
+ * principal's index and its expirations, deletes the shadow key, ends the
+ * hash (maxInactiveInterval 0, Spring's TTL for it), and with buckets adds
+ * the member to the bucket of lastAccessedTime + 0 for 300 s, as Spring's
+ * save after that does (its cleanup job probes it at that minute).
+ */
+
+static ngx_int_t
+ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
+    ngx_uint_t k, ngx_http_shared_session_candidate_t *cand)
+{
+    ngx_int_t                              rc;
+    ngx_str_t                              b, key, *id;
+    ngx_http_shared_session_args_t        *a;
+    ngx_http_shared_session_store_t       *st;
+    ngx_http_shared_session_times_t       *times;
+    ngx_http_shared_session_plain_slot_t  *slot;
+
+    st = plain->st;
+    id = &st->ids[k];
+    times = &cand->times;
 
     if (ngx_http_shared_session_store_key(st, NGX_HTTP_SHARED_SESSION_HASH,
                                           id, &key)
@@ -1125,12 +1259,58 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
         return NGX_ERROR;
     }
 
+    if (st->repository == NGX_HTTP_SHARED_SESSION_REPO_DEFAULT) {
+        return ngx_http_shared_session_plain_write(plain, "DEL", &key, NULL);
+    }
+
+    rc = ngx_http_shared_session_plain_principal(plain, k, cand);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (st->expiration_store == NGX_HTTP_SHARED_SESSION_EXPIRY_ZSET) {
+        if (ngx_http_shared_session_store_zset_key(st, &b) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        rc = ngx_http_shared_session_plain_write(plain, "ZREM", &b,
+                                                 &st->s_ids[k]);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+    } else if (times->interval >= 0) {
+        if (ngx_http_shared_session_store_bucket_key(st, times->accessed
+                                                     + times->interval * 1000,
+                                                     &b)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        rc = ngx_http_shared_session_plain_write(plain, "SREM", &b,
+                                                 &st->members[k]);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    if (ngx_http_shared_session_store_key(st, NGX_HTTP_SHARED_SESSION_SHADOW,
+                                          id, &b)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_shared_session_plain_write(plain, "DEL", &b, NULL);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
     /* an ended session's hash: maxInactiveInterval 0, Spring's TTL for it */
 
     if (plain->hash) {
-        slot = ngx_http_shared_session_plain_eval(plain, &key, 0,
-                                       ngx_http_shared_session_store_ttl(0),
-                                       1);
+        slot = ngx_http_shared_session_plain_eval(plain, &key, 0, 0, 1);
 
     } else {
         slot = ngx_http_shared_session_plain_slot(plain, 4);
@@ -1148,12 +1328,47 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
     a = &slot->args;
 
     ngx_http_shared_session_args_push(a, "maxInactiveInterval");
-    ngx_http_shared_session_args_push(a, "0");
+    ngx_http_shared_session_args_push_str(a, &st->s_zero);
 
     rc = ngx_http_shared_session_plain_send(slot,
                                          ngx_http_shared_session_plain_written,
                                          plain->hash ? 3 : 1);
-    if (rc != NGX_OK || plain->hash) {
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (!plain->hash) {
+        slot = ngx_http_shared_session_plain_slot(plain, 3);
+        if (slot == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_shared_session_args_push(&slot->args, "PEXPIRE");
+        ngx_http_shared_session_args_push_str(&slot->args, &key);
+        ngx_http_shared_session_args_push_int(&slot->args,
+                                          ngx_http_shared_session_store_ttl(0));
+
+        rc = ngx_http_shared_session_plain_send(slot,
+                                         ngx_http_shared_session_plain_written,
+                                         1);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    if (st->expiration_store != NGX_HTTP_SHARED_SESSION_EXPIRY_BUCKETS) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_shared_session_store_bucket_key(st, times->accessed, &b)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_shared_session_plain_write(plain, "SADD", &b,
+                                             &st->members[k]);
+    if (rc != NGX_OK) {
         return rc;
     }
 
@@ -1163,7 +1378,7 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
     }
 
     ngx_http_shared_session_args_push(&slot->args, "PEXPIRE");
-    ngx_http_shared_session_args_push_str(&slot->args, &key);
+    ngx_http_shared_session_args_push_str(&slot->args, &b);
     ngx_http_shared_session_args_push_int(&slot->args,
                                           ngx_http_shared_session_store_ttl(0));
 
@@ -1174,15 +1389,61 @@ ngx_http_shared_session_plain_end(ngx_http_shared_session_plain_t *plain,
 
 
 /*
+ * SREM of the id from its principal's index, when the session has the
+ * principal's attribute (read as cand->fields[3]): its name, decoded
+ * (JSON or JDK), ends the index's key, as Spring makes it.
+ */
+
+static ngx_int_t
+ngx_http_shared_session_plain_principal(ngx_http_shared_session_plain_t *plain,
+    ngx_uint_t k, ngx_http_shared_session_candidate_t *cand)
+{
+    ngx_int_t                         rc;
+    ngx_str_t                         name, key;
+    ngx_http_shared_session_store_t  *st;
+
+    st = plain->st;
+
+    if (cand->fields[3].data == NULL) {
+        return NGX_OK;
+    }
+
+    rc = ngx_http_shared_session_read_string(st->request->pool,
+                                             &cand->fields[3], &name);
+    if (rc == NGX_DECLINED) {
+        return NGX_OK;
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    key.len = st->index.len + name.len;
+    key.data = ngx_pnalloc(st->request->pool, key.len);
+    if (key.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ngx_cpymem(key.data, st->index.data, st->index.len),
+               name.data, name.len);
+
+    return ngx_http_shared_session_plain_write(plain, "SREM", &key,
+                                               &st->s_ids[k]);
+}
+
+
+/*
  * The hash script's command up to its fields ("nfields" pairs follow): on
  * the hash's shard, a session that ended since it was read is not written
- * again.  "ttl" in ms, -1: none.  The script is loaded on every connection;
- * after NOSCRIPT, the connection layer sends it as EVAL.
+ * again.  Its expiry for the interval "n" (s): (n + 300) s in the indexed
+ * repository, lastAccessedTime + n in the default one, none if n < 0.  The
+ * script is loaded on every connection; after NOSCRIPT, the connection
+ * layer sends it as EVAL.
  */
 
 static ngx_http_shared_session_plain_slot_t *
 ngx_http_shared_session_plain_eval(ngx_http_shared_session_plain_t *plain,
-    ngx_str_t *key, ngx_uint_t create, int64_t ttl, ngx_uint_t nfields)
+    ngx_str_t *key, ngx_uint_t create, int64_t n, ngx_uint_t nfields)
 {
     ngx_http_shared_session_args_t        *a;
     ngx_http_shared_session_store_t       *st;
@@ -1190,7 +1451,7 @@ ngx_http_shared_session_plain_eval(ngx_http_shared_session_plain_t *plain,
 
     st = plain->st;
 
-    slot = ngx_http_shared_session_plain_slot(plain, 8 + 2 * nfields);
+    slot = ngx_http_shared_session_plain_slot(plain, 10 + 2 * nfields);
     if (slot == NULL) {
         return NULL;
     }
@@ -1203,16 +1464,39 @@ ngx_http_shared_session_plain_eval(ngx_http_shared_session_plain_t *plain,
     ngx_http_shared_session_args_push_str(a, key);
     ngx_http_shared_session_args_push_str(a, &st->prefix);
     ngx_http_shared_session_args_push_int(a, st->now);
+    ngx_http_shared_session_args_push_str(a,
+                &ngx_http_shared_session_store_serializers[st->ser->format]);
     ngx_http_shared_session_args_push(a, create ? "1" : "0");
 
-    if (ttl < 0) {
+    if (n < 0) {
+        ngx_http_shared_session_args_push(a, "PERSIST");
         ngx_http_shared_session_args_push(a, "");
 
+    } else if (st->repository == NGX_HTTP_SHARED_SESSION_REPO_DEFAULT) {
+        ngx_http_shared_session_args_push(a, "PEXPIREAT");
+        ngx_http_shared_session_args_push_int(a, st->now + n * 1000);
+
     } else {
-        ngx_http_shared_session_args_push_int(a, ttl);
+        ngx_http_shared_session_args_push(a, "PEXPIRE");
+        ngx_http_shared_session_args_push_int(a,
+                                          ngx_http_shared_session_store_ttl(n));
     }
 
     return slot;
+}
+
+
+/* the id of index k: a candidate's, or st->nids: new_id */
+
+static ngx_str_t *
+ngx_http_shared_session_plain_id(ngx_http_shared_session_plain_t *plain,
+    ngx_uint_t k)
+{
+    ngx_http_shared_session_store_t  *st;
+
+    st = plain->st;
+
+    return (k < st->nids) ? &st->ids[k] : &st->new_id;
 }
 
 
@@ -1389,16 +1673,23 @@ ngx_http_shared_session_plain_undo(ngx_http_shared_session_plain_t *plain)
 {
     int64_t                               n;
     ngx_int_t                             rc;
-    ngx_str_t                             key, member, *id;
+    ngx_str_t                             key, *id;
+    ngx_uint_t                            k;
     ngx_http_shared_session_store_t      *st;
     ngx_http_shared_session_candidate_t  *cand;
 
     st = plain->st;
-    id = &st->ids[plain->ended - 1];
-    cand = &plain->candidates[plain->ended - 1];
+    k = plain->ended - 1;
+    id = &st->ids[k];
+    cand = &plain->candidates[k];
     n = cand->times.interval;
 
     plain->ended = 0;
+
+    if (st->repository == NGX_HTTP_SHARED_SESSION_REPO_DEFAULT) {
+        /* nothing was written beside the script */
+        return NGX_OK;
+    }
 
     if (ngx_http_shared_session_store_key(st, NGX_HTTP_SHARED_SESSION_SHADOW,
                                           id, &key)
@@ -1408,19 +1699,31 @@ ngx_http_shared_session_plain_undo(ngx_http_shared_session_plain_t *plain)
     }
 
     rc = ngx_http_shared_session_plain_write(plain, "DEL", &key, NULL);
-
-    if (rc != NGX_OK || n < 0) {
+    if (rc != NGX_OK) {
         return rc;
     }
 
+    if (st->expiration_store == NGX_HTTP_SHARED_SESSION_EXPIRY_ZSET) {
+        if (ngx_http_shared_session_store_zset_key(st, &key) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        return ngx_http_shared_session_plain_write(plain, "ZREM", &key,
+                                                   &st->s_ids[k]);
+    }
+
+    if (n < 0) {
+        return NGX_OK;
+    }
+
     if (ngx_http_shared_session_store_bucket_key(st, st->now + n * 1000, &key)
-        != NGX_OK
-        || ngx_http_shared_session_store_member(st, id, &member) != NGX_OK)
+        != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    return ngx_http_shared_session_plain_write(plain, "SREM", &key, &member);
+    return ngx_http_shared_session_plain_write(plain, "SREM", &key,
+                                               &st->members[k]);
 }
 
 

@@ -37,25 +37,51 @@ static ngx_str_t  ngx_http_shared_session_scripted_texts[] = {
 
     /*
      * KEYS: the hashes of the candidate ids, then the hash of new_id;
-     * ARGV: prefix, now, field, value, maxInactiveInterval, new_id, and for
-     * that interval: the hash TTL, the shadow key TTL and the bucket (ms),
-     * then the ids; returns {index or 0, creationTime as stored, previous
-     * attribute, bad ids...}
+     * ARGV: prefix, now, serializer, field, value, maxInactiveInterval (n),
+     * repository ("indexed", "default"), expiration store ("buckets",
+     * "zset"), then for n: the hash TTL, the shadow key TTL, the bucket
+     * (ms), the expiry (ms) and the sorted set score (Java's text); now
+     * and n serialized, then per key (ids, new_id): id, "expires:<id>" and
+     * "<id>" serialized.
+     * Returns {index or 0, creationTime as stored, previous attribute,
+     * bad ids...}
      *
-     * The first write (SADD to the bucket, or SET of the shadow key for a
-     * session that never expires) is the only one that can fail, on a key
-     * of another type or when Redis is out of memory: Redis does not undo a
-     * script's writes, so it fails before anything is written.  A member
-     * already in its bucket was added, and the bucket's TTL set, by an
-     * earlier touch of the same minute: that TTL outlives the bucket's
-     * minute by more than the 300 s margin Spring gives it.
+     * The first write (ZADD or SADD to the expirations, SET of the shadow
+     * key for a session that never expires, HMSET in the default
+     * repository) is the only one that can fail, on a key of another type
+     * or when Redis is out of memory: Redis does not undo a script's
+     * writes, so it fails before anything is written.  A member already in
+     * its bucket was added, and the bucket's TTL set, by an earlier touch
+     * of the same minute: that TTL outlives the bucket's minute by more
+     * than the 300 s margin Spring gives it.  Spring's created event for a
+     * new session is published after the script (scripted_reply()).
      */
 
     ngx_string(
     NGX_HTTP_SHARED_SESSION_LUA_COMMON
-    "local field, value, conf = ARGV[3], ARGV[4], tonumber(ARGV[5])\n"
-    "local function touch(id, key, n, old, fields)\n"
+    "local field, value, conf = ARGV[4], ARGV[5], tonumber(ARGV[6])\n"
+    "local repo, store = ARGV[7], ARGV[8]\n"
+    "local function expiry(n, i)\n"
+    "  if n == conf then return ARGV[i] end\n"
+    "  return string.format('%.0f', now + n * 1000)\n"
+    "end\n"
+    "local function touch(j, key, n, old, fields)\n"
+    "  local id, member = ARGV[15 + 3 * j - 2], ARGV[15 + 3 * j - 1]\n"
+    "  local zmember = ARGV[15 + 3 * j]\n"
+    "  if repo == 'default' then\n"
+    "    redis.call('HMSET', key, unpack(fields))\n"
+    "    if n < 0 then\n"
+    "      redis.call('PERSIST', key)\n"
+    "    else\n"
+    "      redis.call('PEXPIREAT', key, expiry(n, 12))\n"
+    "    end\n"
+    "    return\n"
+    "  end\n"
     "  local shadow = prefix .. 'sessions:expires:' .. id\n"
+    "  if store == 'zset' then\n"
+    "    redis.call('ZADD', prefix .. 'sessions:expirations', expiry(n, 13),\n"
+    "               zmember)\n"
+    "  end\n"
     "  if n < 0 then\n"
     "    redis.call('SET', shadow, '')\n"
     "    redis.call('HMSET', key, unpack(fields))\n"
@@ -64,18 +90,20 @@ static ngx_str_t  ngx_http_shared_session_scripted_texts[] = {
     "  end\n"
     "  local ttl, sttl, b\n"
     "  if n == conf then\n"
-    "    ttl, sttl, b = ARGV[7], ARGV[8], prefix .. 'expirations:' .. ARGV[9]\n"
+    "    ttl, sttl = ARGV[9], ARGV[10]\n"
+    "    b = prefix .. 'expirations:' .. ARGV[11]\n"
     "  else\n"
     "    ttl = string.format('%.0f', (n + 300) * 1000)\n"
     "    sttl = string.format('%.0f', n * 1000)\n"
     "    b = bucket(now + n * 1000)\n"
     "  end\n"
-    "  local member = '\"expires:' .. id .. '\"'\n"
-    "  if redis.call('SADD', b, member) == 1 then\n"
-    "    redis.call('PEXPIRE', b, ttl)\n"
-    "  end\n"
-    "  if old and bucket(old + n * 1000) ~= b then\n"
-    "    redis.pcall('SREM', bucket(old + n * 1000), member)\n"
+    "  if store == 'buckets' then\n"
+    "    if redis.call('SADD', b, member) == 1 then\n"
+    "      redis.call('PEXPIRE', b, ttl)\n"
+    "    end\n"
+    "    if old and bucket(old + n * 1000) ~= b then\n"
+    "      redis.pcall('SREM', bucket(old + n * 1000), member)\n"
+    "    end\n"
     "  end\n"
     "  redis.call('SET', shadow, '', 'PX', sttl)\n"
     "  redis.call('HMSET', key, unpack(fields))\n"
@@ -83,57 +111,116 @@ static ngx_str_t  ngx_http_shared_session_scripted_texts[] = {
     "end\n"
     "local bad = {}\n"
     "for i = 1, #KEYS - 1 do\n"
-    "  local id = ARGV[9 + i]\n"
+    "  local id = ARGV[15 + 3 * i - 2]\n"
     "  local state, f, ct, la, n = fields(KEYS[i], field)\n"
     "  if state == 'ok' then\n"
-    "    touch(id, KEYS[i], n, la,\n"
-    "          {'lastAccessedTime', ARGV[2], field, value})\n"
+    "    touch(i, KEYS[i], n, la,\n"
+    "          {'lastAccessedTime', ARGV[14], field, value})\n"
     "    return {i, f[1], f[4], unpack(bad)}\n"
     "  elseif state == 'bad' then\n"
-    "    bad[#bad + 1] = id\n"
+    "    bad[#bad + 1] = bad_id(id, f)\n"
     "  end\n"
     "end\n"
     "local key = KEYS[#KEYS]\n"
     "if redis.call('EXISTS', key) == 1 then\n"
     "  return redis.error_reply('ERR session id collision')\n"
     "end\n"
-    "touch(ARGV[6], key, conf, nil,\n"
-    "      {'creationTime', ARGV[2], 'maxInactiveInterval', ARGV[5],\n"
-    "       'lastAccessedTime', ARGV[2], field, value})\n"
+    "touch(#KEYS, key, conf, nil,\n"
+    "      {'creationTime', ARGV[14], 'maxInactiveInterval', ARGV[15],\n"
+    "       'lastAccessedTime', ARGV[14], field, value})\n"
+
     "return {0, ARGV[2], false, unpack(bad)}\n"),
 
     /*
-     * KEYS: the hashes of the candidate ids; ARGV: prefix, now, ids...
-     * returns {index or 0, bad ids...}
+     * KEYS: the hashes of the candidate ids; ARGV: prefix, now,
+     * serializer, repository, expiration store, 0 serialized, the
+     * principal's field, its index's key prefix, then per id: id,
+     * "expires:<id>" and "<id>" serialized.  Returns {index or 0, bad
+     * ids...}
+     *
+     * As Spring's deleteById: the default repository deletes the hash; the
+     * indexed one removes the id from its principal's index (Spring's own
+     * attribute: a principal in a Spring Security context is not read)
+     * and from its expirations, deletes the shadow key, sets
+     * maxInactiveInterval 0 for 300 s, and with buckets adds the member to
+     * the bucket of lastAccessedTime + 0 for 300 s, which Spring's cleanup
+     * job then probes (the sorted set keeps no entry: Spring's listener
+     * removes the one its save adds).  The principal's name is the stored
+     * String decoded: JSON by cjson, JDK from Java's modified UTF-8, as
+     * Spring makes the index's key of it.
      */
 
     ngx_string(
     NGX_HTTP_SHARED_SESSION_LUA_COMMON
+    "local repo, store = ARGV[4], ARGV[5]\n"
+    "local function principal(v)\n"
+    "  if not v then return nil end\n"
+    "  if ser == 'json' then\n"
+    "    local ok, s = pcall(cjson.decode, v)\n"
+    "    if ok and type(s) == 'string' then return s end\n"
+    "    return nil\n"
+    "  end\n"
+    "  local a, b = string.byte(v, 6, 7)\n"
+    "  if string.sub(v, 1, 5) ~= '\\172\\237\\0\\5t' or not b\n"
+    "     or #v ~= 7 + a * 256 + b then\n"
+    "    return nil\n"
+    "  end\n"
+    "  local s = string.gsub(string.sub(v, 8),\n"
+    "    '\\237([\\160-\\175])([\\128-\\191])'\n"
+    "    .. '\\237([\\176-\\191])([\\128-\\191])',\n"
+    "    function(h1, h2, l1, l2)\n"
+    "      local c = 65536 + ((string.byte(h1) - 160) * 64\n"
+    "                         + string.byte(h2) - 128) * 1024\n"
+    "                + (string.byte(l1) - 176) * 64 + string.byte(l2) - 128\n"
+    "      return string.char(240 + math.floor(c / 262144),\n"
+    "                         128 + math.floor(c / 4096) % 64,\n"
+    "                         128 + math.floor(c / 64) % 64, 128 + c % 64)\n"
+    "    end)\n"
+    "  s = string.gsub(s, '\\237[\\160-\\191][\\128-\\191]', '?')\n"
+    "  return (string.gsub(s, '\\192\\128', '\\0'))\n"
+    "end\n"
     "local bad = {}\n"
     "for i = 1, #KEYS do\n"
-    "  local id = ARGV[2 + i]\n"
-    "  local state, f, ct, la, n = fields(KEYS[i])\n"
+    "  local id, member, zmember = ARGV[8 + 3 * i - 2], ARGV[8 + 3 * i - 1],\n"
+    "                              ARGV[8 + 3 * i]\n"
+    "  local state, f, ct, la, n = fields(KEYS[i], ARGV[7])\n"
     "  if state == 'bad' then\n"
-    "    bad[#bad + 1] = id\n"
+    "    bad[#bad + 1] = bad_id(id, f)\n"
     "  elseif state == 'ok' then\n"
-    "    if n >= 0 then\n"
-    "      redis.pcall('SREM', bucket(la + n * 1000),\n"
-    "                  '\"expires:' .. id .. '\"')\n"
+    "    if repo == 'default' then\n"
+    "      redis.call('DEL', KEYS[i])\n"
+    "      return {i, unpack(bad)}\n"
+    "    end\n"
+    "    local name = principal(f[4])\n"
+    "    if name then\n"
+    "      redis.pcall('SREM', ARGV[8] .. name, zmember)\n"
+    "    end\n"
+    "    if store == 'zset' then\n"
+    "      redis.pcall('ZREM', prefix .. 'sessions:expirations', zmember)\n"
+    "    elseif n >= 0 then\n"
+    "      redis.pcall('SREM', bucket(la + n * 1000), member)\n"
     "    end\n"
     "    redis.call('DEL', prefix .. 'sessions:expires:' .. id)\n"
-    "    redis.call('HMSET', KEYS[i], 'maxInactiveInterval', '0')\n"
+    "    redis.call('HMSET', KEYS[i], 'maxInactiveInterval', ARGV[6])\n"
     "    redis.call('PEXPIRE', KEYS[i], '300000')\n"
+    "    if store == 'buckets' then\n"
+    "      local b = bucket(la)\n"
+    "      if type(redis.pcall('SADD', b, member)) == 'number' then\n"
+    "        redis.call('PEXPIRE', b, '300000')\n"
+    "      end\n"
+    "    end\n"
     "    return {i, unpack(bad)}\n"
     "  end\n"
     "end\n"
     "return {0, unpack(bad)}\n"),
 
     /*
-     * KEYS: the hashes of the candidate ids; ARGV: prefix, now, "1" to
-     * touch, the number of names, the names (lowercase hash fields), the
-     * ids; returns {index, {bad ids}, creationTime, lastAccessedTime,
-     * maxInactiveInterval as stored, the names' values (nil: absent)}, or
-     * {0, {bad ids}}.
+     * KEYS: the hashes of the candidate ids; ARGV: prefix, now, serializer,
+     * "1" to touch, repository, expiration store, now serialized, the
+     * number of names, the names (lowercase hash fields), then per id: id,
+     * "expires:<id>" and "<id>" serialized; returns {index, {bad ids},
+     * creationTime, lastAccessedTime, maxInactiveInterval as stored, the
+     * names' values (nil: absent)}, or {0, {bad ids}}.
      *
      * The touch is the first script's for a session found, without the
      * attribute: the session is never created, and an ended one is left
@@ -144,32 +231,50 @@ static ngx_str_t  ngx_http_shared_session_scripted_texts[] = {
 
     ngx_string(
     NGX_HTTP_SHARED_SESSION_LUA_COMMON
-    "local touch, nn = ARGV[3] == '1', tonumber(ARGV[4])\n"
-    "local function refresh(id, key, n, la)\n"
+    "local touch, repo, store = ARGV[4] == '1', ARGV[5], ARGV[6]\n"
+    "local nn = tonumber(ARGV[8])\n"
+    "local function refresh(i, key, n, la)\n"
+    "  local id, member = ARGV[8 + nn + 3 * i - 2], ARGV[8 + nn + 3 * i - 1]\n"
+    "  local zmember = ARGV[8 + nn + 3 * i]\n"
     "  local shadow = prefix .. 'sessions:expires:' .. id\n"
+    "  if repo == 'default' then\n"
+    "    redis.call('HSET', key, 'lastAccessedTime', ARGV[7])\n"
+    "    if n < 0 then\n"
+    "      redis.call('PERSIST', key)\n"
+    "    else\n"
+    "      redis.call('PEXPIREAT', key,\n"
+    "                 string.format('%.0f', now + n * 1000))\n"
+    "    end\n"
+    "    return\n"
+    "  end\n"
+    "  if store == 'zset' then\n"
+    "    redis.call('ZADD', prefix .. 'sessions:expirations',\n"
+    "               string.format('%.0f', now + n * 1000), zmember)\n"
+    "  end\n"
     "  if n < 0 then\n"
     "    redis.call('SET', shadow, '')\n"
-    "    redis.call('HSET', key, 'lastAccessedTime', ARGV[2])\n"
+    "    redis.call('HSET', key, 'lastAccessedTime', ARGV[7])\n"
     "    redis.call('PERSIST', key)\n"
     "    return\n"
     "  end\n"
     "  local ttl = string.format('%.0f', (n + 300) * 1000)\n"
-    "  local b = bucket(now + n * 1000)\n"
-    "  local member = '\"expires:' .. id .. '\"'\n"
-    "  if redis.call('SADD', b, member) == 1 then\n"
-    "    redis.call('PEXPIRE', b, ttl)\n"
-    "  end\n"
-    "  if bucket(la + n * 1000) ~= b then\n"
-    "    redis.pcall('SREM', bucket(la + n * 1000), member)\n"
+    "  if store == 'buckets' then\n"
+    "    local b = bucket(now + n * 1000)\n"
+    "    if redis.call('SADD', b, member) == 1 then\n"
+    "      redis.call('PEXPIRE', b, ttl)\n"
+    "    end\n"
+    "    if bucket(la + n * 1000) ~= b then\n"
+    "      redis.pcall('SREM', bucket(la + n * 1000), member)\n"
+    "    end\n"
     "  end\n"
     "  redis.call('SET', shadow, '', 'PX', string.format('%.0f', n * 1000))\n"
-    "  redis.call('HSET', key, 'lastAccessedTime', ARGV[2])\n"
+    "  redis.call('HSET', key, 'lastAccessedTime', ARGV[7])\n"
     "  redis.call('PEXPIRE', key, ttl)\n"
     "end\n"
     "local function values(key)\n"
     "  local v, want = {}, {}\n"
     "  if nn == 0 then return v end\n"
-    "  for j = 1, nn do want[ARGV[4 + j]] = j; v[j] = false end\n"
+    "  for j = 1, nn do want[ARGV[8 + j]] = j; v[j] = false end\n"
     "  for _, name in ipairs(redis.call('HKEYS', key)) do\n"
     "    local j = want[string.lower(name)]\n"
     "    if j and not v[j] then v[j] = redis.call('HGET', key, name) end\n"
@@ -178,14 +283,14 @@ static ngx_str_t  ngx_http_shared_session_scripted_texts[] = {
     "end\n"
     "local bad = {}\n"
     "for i = 1, #KEYS do\n"
-    "  local id = ARGV[4 + nn + i]\n"
+    "  local id = ARGV[8 + nn + 3 * i - 2]\n"
     "  local state, f, ct, la, n = fields(KEYS[i])\n"
     "  if state == 'ok' then\n"
     "    local v = values(KEYS[i])\n"
-    "    if touch then refresh(id, KEYS[i], n, la) end\n"
+    "    if touch then refresh(i, KEYS[i], n, la) end\n"
     "    return {i, bad, f[1], f[2], f[3], unpack(v, 1, nn)}\n"
     "  elseif state == 'bad' then\n"
-    "    bad[#bad + 1] = id\n"
+    "    bad[#bad + 1] = bad_id(id, f)\n"
     "  end\n"
     "end\n"
     "return {0, bad}\n")
@@ -207,6 +312,18 @@ static ngx_http_shared_session_scripted_t *
     ngx_http_shared_session_store_t *st, ngx_uint_t script, ngx_uint_t n);
 static void ngx_http_shared_session_scripted_keys(
     ngx_http_shared_session_scripted_t *sc);
+static void ngx_http_shared_session_scripted_common(
+    ngx_http_shared_session_scripted_t *sc);
+static void ngx_http_shared_session_scripted_layout(
+    ngx_http_shared_session_scripted_t *sc);
+static void ngx_http_shared_session_scripted_id(
+    ngx_http_shared_session_scripted_t *sc, ngx_uint_t i);
+static ngx_int_t ngx_http_shared_session_scripted_publish(
+    ngx_http_shared_session_scripted_t *sc);
+static void ngx_http_shared_session_scripted_published(void *data,
+    redisReply *reply, ngx_str_t *error);
+static void ngx_http_shared_session_scripted_bad(
+    ngx_http_shared_session_store_t *st, u_char *s, size_t len);
 static ngx_int_t ngx_http_shared_session_scripted_send(
     ngx_http_shared_session_scripted_t *sc);
 static void ngx_http_shared_session_scripted_reply(void *data,
@@ -259,17 +376,21 @@ static ngx_int_t
 ngx_http_shared_session_scripted_touch(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st)
 {
-    int64_t                              n;
+    u_char                              *p;
+    int64_t                              n, expiry;
+    ngx_str_t                            key, score;
     ngx_uint_t                           i;
-    ngx_str_t                            key;
     ngx_http_shared_session_args_t      *a;
     ngx_http_shared_session_scripted_t  *sc;
 
-    /* EVALSHA sha numkeys, KEYS: the ids and the new one, ARGV: 9, the ids */
+    /*
+     * EVALSHA sha numkeys, KEYS: the ids and the new one, ARGV: 15, then 3
+     * per key
+     */
 
     sc = ngx_http_shared_session_scripted_start(r, st,
                                               NGX_HTTP_SHARED_SESSION_TOUCH,
-                                              2 * st->nids + 13);
+                                              4 * st->nids + 22);
     if (sc == NULL) {
         return NGX_ERROR;
     }
@@ -288,27 +409,38 @@ ngx_http_shared_session_scripted_touch(ngx_http_request_t *r,
 
     ngx_http_shared_session_args_push_str(a, &key);
 
-    ngx_http_shared_session_args_push_str(a, &st->prefix);
-    ngx_http_shared_session_args_push_int(a, st->now);
+    ngx_http_shared_session_scripted_common(sc);
     ngx_http_shared_session_args_push_str(a, &st->field);
     ngx_http_shared_session_args_push_str(a, &st->value);
 
     n = st->max_inactive_interval;
+    expiry = st->now + n * 1000;
 
     ngx_http_shared_session_args_push_int(a, n);
-    ngx_http_shared_session_args_push_str(a, &st->new_id);
+    ngx_http_shared_session_scripted_layout(sc);
 
     /* what Spring computes from the interval, for the configured one */
+
+    p = ngx_pnalloc(r->pool, NGX_HTTP_SHARED_SESSION_SCORE_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    score.data = p;
+    score.len = ngx_http_shared_session_serialize_score(p, expiry) - p;
 
     ngx_http_shared_session_args_push_int(a,
                                           ngx_http_shared_session_store_ttl(n));
     ngx_http_shared_session_args_push_int(a, n * 1000);
     ngx_http_shared_session_args_push_int(a,
-                         ngx_http_shared_session_store_bucket(st->now
-                                                              + n * 1000));
+                                 ngx_http_shared_session_store_bucket(expiry));
+    ngx_http_shared_session_args_push_int(a, expiry);
+    ngx_http_shared_session_args_push_str(a, &score);
+    ngx_http_shared_session_args_push_str(a, &st->s_now);
+    ngx_http_shared_session_args_push_str(a, &st->s_interval);
 
-    for (i = 0; i < st->nids; i++) {
-        ngx_http_shared_session_args_push_str(a, &st->ids[i]);
+    for (i = 0; i <= st->nids; i++) {
+        ngx_http_shared_session_scripted_id(sc, i);
     }
 
     return ngx_http_shared_session_scripted_send(sc);
@@ -323,11 +455,11 @@ ngx_http_shared_session_scripted_invalidate(ngx_http_request_t *r,
     ngx_http_shared_session_args_t      *a;
     ngx_http_shared_session_scripted_t  *sc;
 
-    /* EVALSHA sha numkeys, KEYS: the ids, ARGV: prefix, now, the ids */
+    /* EVALSHA sha numkeys, KEYS: the ids, ARGV: 8, then 3 per id */
 
     sc = ngx_http_shared_session_scripted_start(r, st,
                                           NGX_HTTP_SHARED_SESSION_INVALIDATE,
-                                          2 * st->nids + 5);
+                                          4 * st->nids + 11);
     if (sc == NULL) {
         return NGX_ERROR;
     }
@@ -337,14 +469,71 @@ ngx_http_shared_session_scripted_invalidate(ngx_http_request_t *r,
     ngx_http_shared_session_args_push_int(a, st->nids);
     ngx_http_shared_session_scripted_keys(sc);
 
-    ngx_http_shared_session_args_push_str(a, &st->prefix);
-    ngx_http_shared_session_args_push_int(a, st->now);
+    ngx_http_shared_session_scripted_common(sc);
+    ngx_http_shared_session_scripted_layout(sc);
+    ngx_http_shared_session_args_push_str(a, &st->s_zero);
+    ngx_http_shared_session_args_push(a,
+                             "sessionAttr:" NGX_HTTP_SHARED_SESSION_PRINCIPAL);
+    ngx_http_shared_session_args_push_str(a, &st->index);
 
     for (i = 0; i < st->nids; i++) {
-        ngx_http_shared_session_args_push_str(a, &st->ids[i]);
+        ngx_http_shared_session_scripted_id(sc, i);
     }
 
     return ngx_http_shared_session_scripted_send(sc);
+}
+
+
+/* what every script takes first: the prefix, the time, the serializer */
+
+static void
+ngx_http_shared_session_scripted_common(ngx_http_shared_session_scripted_t *sc)
+{
+    ngx_http_shared_session_store_t  *st;
+
+    st = sc->st;
+
+    ngx_http_shared_session_args_push_str(&sc->args, &st->prefix);
+    ngx_http_shared_session_args_push_int(&sc->args, st->now);
+    ngx_http_shared_session_args_push_str(&sc->args,
+                &ngx_http_shared_session_store_serializers[st->ser->format]);
+}
+
+
+/* the repository and the expiration store, as the scripts name them */
+
+static void
+ngx_http_shared_session_scripted_layout(ngx_http_shared_session_scripted_t *sc)
+{
+    ngx_http_shared_session_store_t  *st;
+
+    st = sc->st;
+
+    ngx_http_shared_session_args_push(&sc->args,
+                          st->repository == NGX_HTTP_SHARED_SESSION_REPO_DEFAULT
+                          ? "default" : "indexed");
+    ngx_http_shared_session_args_push(&sc->args,
+                          st->expiration_store
+                          == NGX_HTTP_SHARED_SESSION_EXPIRY_ZSET
+                          ? "zset" : "buckets");
+}
+
+
+/* a key's three arguments: id, "expires:<id>" and "<id>" serialized */
+
+static void
+ngx_http_shared_session_scripted_id(ngx_http_shared_session_scripted_t *sc,
+    ngx_uint_t i)
+{
+    ngx_http_shared_session_store_t  *st;
+
+    st = sc->st;
+
+    ngx_http_shared_session_args_push_str(&sc->args,
+                                      i < st->nids ? &st->ids[i]
+                                                   : &st->new_id);
+    ngx_http_shared_session_args_push_str(&sc->args, &st->members[i]);
+    ngx_http_shared_session_args_push_str(&sc->args, &st->s_ids[i]);
 }
 
 
@@ -357,13 +546,14 @@ ngx_http_shared_session_scripted_load(ngx_http_request_t *r,
     ngx_http_shared_session_scripted_t  *sc;
 
     /*
-     * EVALSHA sha numkeys, KEYS: the ids, ARGV: prefix, now, touch, the
-     * number of names, the names, the ids
+     * EVALSHA sha numkeys, KEYS: the ids, ARGV: prefix, now, serializer,
+     * touch, repository, expiration store, now serialized, the number of
+     * names, the names, then 3 per id
      */
 
     sc = ngx_http_shared_session_scripted_start(r, st,
                                               NGX_HTTP_SHARED_SESSION_LOAD,
-                                              2 * st->nids + st->nnames + 7);
+                                              4 * st->nids + st->nnames + 11);
     if (sc == NULL) {
         return NGX_ERROR;
     }
@@ -373,9 +563,10 @@ ngx_http_shared_session_scripted_load(ngx_http_request_t *r,
     ngx_http_shared_session_args_push_int(a, st->nids);
     ngx_http_shared_session_scripted_keys(sc);
 
-    ngx_http_shared_session_args_push_str(a, &st->prefix);
-    ngx_http_shared_session_args_push_int(a, st->now);
+    ngx_http_shared_session_scripted_common(sc);
     ngx_http_shared_session_args_push(a, st->touch ? "1" : "0");
+    ngx_http_shared_session_scripted_layout(sc);
+    ngx_http_shared_session_args_push_str(a, &st->s_now);
     ngx_http_shared_session_args_push_int(a, st->nnames);
 
     for (i = 0; i < st->nnames; i++) {
@@ -383,7 +574,7 @@ ngx_http_shared_session_scripted_load(ngx_http_request_t *r,
     }
 
     for (i = 0; i < st->nids; i++) {
-        ngx_http_shared_session_args_push_str(a, &st->ids[i]);
+        ngx_http_shared_session_scripted_id(sc, i);
     }
 
     return ngx_http_shared_session_scripted_send(sc);
@@ -494,7 +685,105 @@ ngx_http_shared_session_scripted_reply(void *data, redisReply *reply,
         rc = ngx_http_shared_session_scripted_parse(sc, reply);
     }
 
+    if (rc == NGX_OK && sc->script == NGX_HTTP_SHARED_SESSION_TOUCH
+        && st->found == 0)
+    {
+        rc = ngx_http_shared_session_scripted_publish(sc);
+
+        if (rc == NGX_DONE) {
+            /* published() answers the request */
+            return;
+        }
+    }
+
     st->handler(st->request, st, rc);
+}
+
+
+/*
+ * The script created new_id: Spring's created event for it, as its own
+ * save() publishes it, on the same connection; only then is the request
+ * answered.  NGX_DONE: sent; NGX_OK: none to send (the default
+ * repository), or a server that cannot be asked now (logged: the session
+ * is written, the event missing); NGX_ERROR: out of memory.
+ */
+
+static ngx_int_t
+ngx_http_shared_session_scripted_publish(ngx_http_shared_session_scripted_t *sc)
+{
+    ngx_int_t                         rc;
+    ngx_str_t                         error;
+    ngx_http_shared_session_store_t  *st;
+
+    st = sc->st;
+
+    rc = ngx_http_shared_session_store_created(st);
+    if (rc != NGX_OK) {
+        if (rc == NGX_ERROR) {
+            ngx_str_set(&st->error, "out of memory");
+        }
+
+        return rc == NGX_DECLINED ? NGX_OK : NGX_ERROR;
+    }
+
+    if (ngx_http_shared_session_args_init(&sc->args, st->request->pool, 3)
+        != NGX_OK)
+    {
+        ngx_str_set(&st->error, "out of memory");
+        return NGX_ERROR;
+    }
+
+    ngx_http_shared_session_args_push(&sc->args, "PUBLISH");
+    ngx_http_shared_session_args_push_str(&sc->args, &st->channel);
+    ngx_http_shared_session_args_push_str(&sc->args, &st->event);
+
+    sc->cmd.handler = ngx_http_shared_session_scripted_published;
+
+    ngx_str_null(&error);
+
+    rc = ngx_http_shared_session_conn_send(&sc->cmd, &sc->args, 1, &error);
+
+    if (rc == NGX_OK) {
+        return NGX_DONE;
+    }
+
+    if (rc == NGX_ERROR) {
+        ngx_str_set(&st->error, "out of memory");
+        return NGX_ERROR;
+    }
+
+    ngx_http_shared_session_store_unpublished(st, error.data, error.len);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The created event's answer: the session is written whatever it says; a
+ * refusal (an ACL without PUBLISH) or a lost connection leaves the event
+ * missing, logged.
+ */
+
+static void
+ngx_http_shared_session_scripted_published(void *data, redisReply *reply,
+    ngx_str_t *error)
+{
+    ngx_http_shared_session_scripted_t  *sc = data;
+
+    ngx_http_shared_session_store_t  *st;
+
+    st = sc->st;
+
+    if (reply == NULL) {
+        ngx_http_shared_session_store_unpublished(st, error->data,
+                                                  error->len);
+
+    } else if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_http_shared_session_store_unpublished(st, (u_char *) reply->str,
+                                                  reply->len);
+    }
+
+    st->handler(st->request, st, NGX_OK);
 }
 
 
@@ -503,7 +792,6 @@ ngx_http_shared_session_scripted_parse(ngx_http_shared_session_scripted_t *sc,
     redisReply *reply)
 {
     size_t                            i, first;
-    ngx_str_t                         id;
     redisReply                       *e;
     ngx_http_request_t               *r;
     ngx_http_shared_session_store_t  *st;
@@ -532,9 +820,8 @@ ngx_http_shared_session_scripted_parse(ngx_http_shared_session_scripted_t *sc,
         e = reply->element[i];
 
         if (e->type == REDIS_REPLY_STRING) {
-            id.data = (u_char *) e->str;
-            id.len = e->len;
-            ngx_http_shared_session_store_invalid(st, &id);
+            ngx_http_shared_session_scripted_bad(st, (u_char *) e->str,
+                                                 e->len);
         }
     }
 
@@ -578,13 +865,44 @@ invalid:
 }
 
 
+/* a script's "bad id" entry: "<id>", or "<id>:<the format it found>" */
+
+static void
+ngx_http_shared_session_scripted_bad(ngx_http_shared_session_store_t *st,
+    u_char *s, size_t len)
+{
+    size_t      n;
+    ngx_str_t   id, *name;
+    ngx_uint_t  i, format;
+
+    format = NGX_HTTP_SHARED_SESSION_FORMAT_NONE;
+
+    for (i = 0; i < 2; i++) {
+        name = &ngx_http_shared_session_store_serializers[i];
+        n = name->len;
+
+        if (len > n + 1 && s[len - n - 1] == ':'
+            && ngx_strncmp(s + len - n, name->data, n) == 0)
+        {
+            format = i;
+            len -= n + 1;
+            break;
+        }
+    }
+
+    id.data = s;
+    id.len = len;
+
+    ngx_http_shared_session_store_invalid(st, &id, format);
+}
+
+
 static ngx_int_t
 ngx_http_shared_session_scripted_parse_load(
     ngx_http_shared_session_scripted_t *sc, redisReply *reply)
 {
     size_t                            i;
     int64_t                           v[3];
-    ngx_str_t                         id;
     redisReply                       *e, *bad;
     ngx_http_request_t               *r;
     ngx_http_shared_session_store_t  *st;
@@ -613,9 +931,8 @@ ngx_http_shared_session_scripted_parse_load(
         e = bad->element[i];
 
         if (e->type == REDIS_REPLY_STRING) {
-            id.data = (u_char *) e->str;
-            id.len = e->len;
-            ngx_http_shared_session_store_invalid(st, &id);
+            ngx_http_shared_session_scripted_bad(st, (u_char *) e->str,
+                                                 e->len);
             st->bad++;
         }
     }

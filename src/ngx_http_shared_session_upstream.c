@@ -629,6 +629,7 @@ ngx_http_shared_session_upstream_merge(ngx_conf_t *cf,
     conf->redis_timeout = us->conf->redis_timeout;
     conf->redis_scripts = us->conf->redis_scripts;
     conf->redis_cluster = us->conf->redis_cluster;
+    conf->redis_database = us->conf->redis_database;   /* event channel */
     conf->conn = us->conn;
     conf->store = us->store;
 

@@ -1,4 +1,5 @@
-# The shared_session_invalidate endpoint: Spring 3.4's deleteById on Redis,
+# The shared_session_invalidate endpoint: Spring 3.4's deleteById on Redis
+# (the member in the bucket of lastAccessedTime + 0 for 300 s included),
 # the expiring cookie, the redirect.
 
 use lib 't/inc';
@@ -67,6 +68,8 @@ hash spring:session:sessions:<C> ttl=seeded
   maxInactiveInterval=1800
   lastAccessedTime=<C.last>
 string spring:session:sessions:expires:<C> ttl=seeded value=""
+set spring:session:expirations:<bucket(B.last+0s)> ttl=300s
+  "expires:<B>"
 set spring:session:expirations:<bucket(B.last+1800s)> ttl=seeded
   "expires:<C>"
 --- no_error_log
@@ -103,6 +106,8 @@ hash spring:session:sessions:<B> ttl=300s
   creationTime=1552128921707
   maxInactiveInterval=0
   lastAccessedTime=<B.last>
+set spring:session:expirations:<bucket(B.last+0s)> ttl=300s
+  "expires:<B>"
 --- no_error_log
 [error]
 [alert]
@@ -295,6 +300,8 @@ hash spring:session:sessions:<B> ttl=300s
   creationTime=1552128921707
   maxInactiveInterval=0
   lastAccessedTime=<B.last>
+set spring:session:expirations:<bucket(B.last+0s)> ttl=300s
+  "expires:<B>"
 --- no_error_log
 [error]
 [alert]
@@ -332,6 +339,8 @@ hash spring:session:sessions:<B> ttl=300s
   creationTime=1552128921707
   maxInactiveInterval=0
   lastAccessedTime=<B.last>
+set spring:session:expirations:<bucket(B.last+0s)> ttl=300s
+  "expires:<B>"
 --- no_error_log
 [error]
 [alert]
@@ -428,6 +437,8 @@ hash spring:session:sessions:<B> ttl=300s
   creationTime=1552128921707
   maxInactiveInterval=0
   lastAccessedTime=<B.last>
+set spring:session:expirations:<bucket(B.last+0s)> ttl=300s
+  "expires:<B>"
 --- no_error_log
 [error]
 [alert]
@@ -486,6 +497,8 @@ hash spring:session:sessions:<B> ttl=seeded
   maxInactiveInterval=1800
   lastAccessedTime=<B.last>
 string spring:session:sessions:expires:<B> ttl=seeded value=""
+set myapp:expirations:<bucket(B.last+0s)> ttl=300s
+  "expires:<B>"
 set spring:session:expirations:<bucket(B.last+1800s)> ttl=seeded
   "expires:<B>"
 --- no_error_log

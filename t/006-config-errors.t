@@ -27,6 +27,8 @@ my %good = (
         shared_session_redis_timeout 1s;
         shared_session_max_inactive_interval 30m;
         shared_session_cookie_secure auto;
+        shared_session_serializer json;
+        shared_session_expiration_store buckets;
 EOT
     server => <<'EOT',
         shared_session_host $hostname;
@@ -36,6 +38,8 @@ EOT
         shared_session_cookie_base64 on;
         shared_session_invalidate_methods GET POST;
         shared_session_invalidate_check_origin on;
+        shared_session_repository indexed;
+        shared_session_jdk_serial_version_uid -9223372036854775808;
 EOT
     location => <<'EOT',
         shared_session_redis_password secret;
@@ -137,6 +141,17 @@ my @cases = (
     [ location => 'shared_session_invalidate_methods', 'POST DELETE', 'DELETE' ],
     [ http     => 'shared_session_invalidate_methods', 'GET POST HEAD', 'HEAD' ],
     [ location => 'shared_session_invalidate_check_origin', 'maybe' ],
+    [ location => 'shared_session_serializer', 'yaml' ],
+    [ server   => 'shared_session_serializer', 'JDK' ],
+    [ location => 'shared_session_repository', 'plain' ],
+    [ location => 'shared_session_expiration_store', 'zset' ],
+    [ location => 'shared_session_jdk_serial_version_uid', 'abc' ],
+    [ location => 'shared_session_jdk_serial_version_uid', '""', '""' ],
+    [ location => 'shared_session_jdk_serial_version_uid',
+      '9223372036854775808' ],
+    [ http     => 'shared_session_jdk_serial_version_uid',
+      '-9223372036854775809' ],
+    [ location => 'shared_session_jdk_serial_version_uid', '1e3' ],
 );
 
 for my $case (@cases) {
@@ -185,6 +200,29 @@ for my $case ([ '"lit\tS3cret-l1teral"', 'S3cret-l1teral', undef ],
     is(status_text($status), 'exit 0', 'conf/nginx.conf.example passes nginx -t')
         or diag($out);
 }
+
+# The default repository keeps no expirations: a sorted set for it is an
+# error, named with both directives.
+($status, $out) = nginx_t(config_text(
+    location => "        shared_session_repository default;\n"
+                . "        shared_session_expiration_store sorted_set;\n"));
+is(status_text($status), 'exit 1',
+   'shared_session_expiration_store sorted_set with the default repository '
+   . 'fails');
+like($out, qr/\[emerg\].*"shared_session_expiration_store sorted_set" requires "shared_session_repository indexed"/,
+     '... naming both directives') or diag($out);
+
+# Spring keeps maxInactiveInterval in a java.lang.Integer.
+($status, $out) = nginx_t(config_text(
+    location => "        shared_session_max_inactive_interval 2147483648s;\n"));
+is(status_text($status), 'exit 1',
+   'shared_session_max_inactive_interval past 2^31 - 1 seconds fails');
+like($out, qr/\[emerg\].*"shared_session_max_inactive_interval" 2147483648: must be at most 2147483647/,
+     '... naming the directive and the value') or diag($out);
+($status, $out) = nginx_t(config_text(
+    location => "        shared_session_max_inactive_interval 2147483647s;\n"));
+is(status_text($status), 'exit 0', '... and 2147483647 seconds passes')
+    or diag($out);
 
 # Handlers take no argument and belong in a location.
 ($status, $out) = nginx_t(config_text(

@@ -90,6 +90,8 @@ hash spring:session:sessions:<B> ttl=300s
   creationTime=1552128921707
   maxInactiveInterval=0
   lastAccessedTime=<B.last>
+set spring:session:expirations:<bucket(B.last+0s)> ttl=300s
+  "expires:<B>"
 --- no_error_log
 [error]
 [alert]

@@ -208,6 +208,8 @@ hash spring:session:sessions:<C> ttl=seeded
   maxInactiveInterval=1800
   lastAccessedTime=<C.last>
 string spring:session:sessions:expires:<C> ttl=seeded value=""
+set spring:session:expirations:<bucket(B.last+0s)> ttl=300s
+  "expires:<B>"
 set spring:session:expirations:<bucket(B.last+1800s)> ttl=seeded
   "expires:<C>"
 --- no_error_log

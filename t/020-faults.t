@@ -535,6 +535,8 @@ hash spring:session:sessions:<B> ttl=300s
   creationTime=<B.created>
   maxInactiveInterval=0
   lastAccessedTime=<B.last>
+set spring:session:expirations:<bucket(B.last+0s)> ttl=300s
+  "expires:<B>"
 --- no_error_log
 [error]
 [alert]

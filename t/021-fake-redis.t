@@ -945,7 +945,7 @@ sub {
 }
 --- response_body
 body: {"sessionId":"<new>","host":"hostF","lastUpdatedAt":<now>,"previousHost":null,"creationTime":<now>,"new":true}
-commands: SCRIPT SCRIPT EVALSHA EVAL
+commands: SCRIPT SCRIPT EVALSHA EVAL PUBLISH
 same script: yes
 same arguments: yes
 --- no_error_log

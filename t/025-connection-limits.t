@@ -633,7 +633,7 @@ sub {
 }
 --- response_body
 served
-commands: SCRIPT SCRIPT EVALSHA
+commands: SCRIPT SCRIPT EVALSHA PUBLISH
 --- no_error_log
 [error]
 [alert]

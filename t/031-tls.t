@@ -535,7 +535,7 @@ exited on signal
 
 
 
-=== TEST 2: invalidation over TLS: the session's hash is kept for 5 minutes with maxInactiveInterval 0, its shadow key and bucket member go
+=== TEST 2: invalidation over TLS: the session's hash is kept for 5 minutes with maxInactiveInterval 0, its shadow key and bucket member go, the member goes to the bucket of lastAccessedTime + 0
 --- init
 TlsTest::flush($ENV{TEST_NGINX_TLS_PORT});
 --- request
@@ -559,6 +559,8 @@ hash spring:session:sessions:<new> ttl=300s
   maxInactiveInterval=0
   lastAccessedTime=<now>
   sessionAttr:scopedTarget.sampleSession={"@class":"org.debugroom.mynavi.sample.aws.elasticache.app.web.model.SampleSession","host":"hostA","lastUpdatedAt":["java.util.Date",<now>]}
+set spring:session:expirations:<bucket(lastAccessedTime+0s)> ttl=300s
+  "expires:<new>"
 --- no_error_log
 [error]
 [alert]

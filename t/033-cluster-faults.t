@@ -187,7 +187,8 @@ sub main::key_of {
 
 sub main::is_session_command {
     my ($argv) = @_;
-    return uc($argv->[0] // '') =~ /^(HMGET|EVAL|EVALSHA|SET|SADD|PEXPIRE|SREM|HMSET)$/;
+    return uc($argv->[0] // '')
+        =~ /^(HMGET|EVAL|EVALSHA|SET|SADD|PEXPIRE|SREM|HMSET|PUBLISH)$/;
 }
 
 # What a real node answers to the module's commands for an empty database.
@@ -198,7 +199,7 @@ sub main::session_reply {
     return FaultTest::integer(1) if $name =~ /^EVAL(SHA)?$/;
     return FaultTest::status('OK') if $name eq 'SET' || $name eq 'HMSET';
     return FaultTest::integer(1) if $name eq 'SADD' || $name eq 'PEXPIRE';
-    return FaultTest::integer(0) if $name eq 'SREM';
+    return FaultTest::integer(0) if $name eq 'SREM' || $name eq 'PUBLISH';
     return FaultTest::status('OK') if $name eq 'ASKING';
     return FaultTest::bulk(Digest::SHA::sha1_hex($argv->[2] // ''))
         if $name eq 'SCRIPT' && uc($argv->[1] // '') eq 'LOAD';
@@ -346,7 +347,7 @@ qr/\[info\].*shared session: redis cluster 127\.0\.0\.1:\d+: slot map from 127\.
 
 
 
-=== TEST 2: with an unknown session cookie: HMGET (nils), then EVALSHA, SET, SADD, PEXPIRE; each on the node of its key's slot
+=== TEST 2: with an unknown session cookie: HMGET (nils), then EVALSHA, SET, SADD, PEXPIRE, and Spring's created event (PUBLISH); each on the node of its key's slot
 --- init
 %main::before = map { $_ => scalar(my @c = main::fake($_)->commands) } qw(SANE_A SANE_B);
 main::settle();
@@ -374,7 +375,7 @@ sub {
 --- response_body
 body: {"sessionId":"<new>","host":"hostF","lastUpdatedAt":<now>,"previousHost":null,"creationTime":<now>,"new":true}
 in time
-commands: EVALSHA HMGET PEXPIRE SADD SET
+commands: EVALSHA HMGET PEXPIRE PUBLISH SADD SET
 misrouted: none
 --- no_error_log eval
 [qr/\[(error|warn)\].*127\.0\.0\.1:($ENV{TEST_NGINX_FAKE_SANE_A}|$ENV{TEST_NGINX_FAKE_SANE_B})\b/,

@@ -312,14 +312,17 @@ sub main::race {
     $out .= 'shadow key: ' . (SharedSessionTest::redis_cmd('EXISTS',
                 "spring:session:sessions:expires:$id") ? 'present' : 'absent')
             . "\n";
+    # the bucket of lastAccessedTime + 0 (TTL 300 s) is the invalidation's
+    # own, as Spring's: a touch would add the member to a live one's
     my $in = 0;
     for my $b (@{ SharedSessionTest::redis_cmd('KEYS',
                                                'spring:session:expirations:*') })
     {
+        next if SharedSessionTest::redis_cmd('PTTL', $b) <= 300_000;
         $in ||= SharedSessionTest::redis_cmd('SISMEMBER', $b,
                                              qq("expires:$id"));
     }
-    return $out . 'in a bucket: ' . ($in ? 'yes' : 'no') . "\n";
+    return $out . 'in a live bucket: ' . ($in ? 'yes' : 'no') . "\n";
 }
 
 run_tests();
@@ -773,7 +776,7 @@ before: 200 only
 after the invalidation: 401 only
 hash: maxInactiveInterval=0
 shadow key: absent
-in a bucket: no
+in a live bucket: no
 --- no_error_log
 [error]
 [alert]
@@ -793,7 +796,7 @@ before: 200 only
 after the invalidation: 401 only
 hash: absent
 shadow key: absent
-in a bucket: no
+in a live bucket: no
 --- no_error_log
 [error]
 [alert]

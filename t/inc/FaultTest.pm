@@ -80,23 +80,39 @@ sub decode_eval {
     my @keys = @$argv[3 .. 2 + $nkeys];
     my @args = @$argv[3 + $nkeys .. $#$argv];
     my %e = (cmd => $name, sha => $argv->[1], keys => \@keys,
-             prefix => $args[0], now => $args[1]);
-    # touch: prefix now field value mii new_id ttl shadow_ttl bucket ids...
-    # (one more key than ids); invalidate: prefix now ids...
-    if (@args == $nkeys + 8) {
-        @e{qw(script field value mii new_id ttl shadow_ttl bucket)} =
-            ('touch', @args[2 .. 8]);
-        $e{ids} = [ @args[9 .. $#args] ];
+             prefix => $args[0], now => $args[1], ser => $args[2]);
+    # touch: prefix now serializer field value mii repository store ttl
+    # shadow_ttl bucket expiry score now_serialized mii_serialized, then per
+    # key (the ids, then new_id): id, "expires:<id>" and "<id>" serialized;
+    # invalidate: prefix now serializer repository store zero_serialized
+    # principal_field index_prefix, then per id the same
+    my $first;
+    if (@args == 15 + 3 * $nkeys) {
+        @e{qw(script field value mii repository store ttl shadow_ttl bucket
+              expiry score s_now s_mii)} =
+            ('touch', @args[3 .. 14]);
+        $first = 15;
     } else {
-        $e{script} = 'invalidate';
-        $e{ids} = [ @args[2 .. $#args] ];
+        @e{qw(script repository store s_zero principal index)} =
+            ('invalidate', @args[3 .. 7]);
+        $first = 8;
+    }
+    my @triples = @args[$first .. $#args];
+    $e{ids} = [ map { $triples[3 * $_] } 0 .. @triples / 3 - 1 ];
+    $e{members} = [ map { $triples[3 * $_ + 1] } 0 .. @triples / 3 - 1 ];
+    $e{zmembers} = [ map { $triples[3 * $_ + 2] } 0 .. @triples / 3 - 1 ];
+    if ($e{script} eq 'touch') {
+        $e{new_id} = pop @{ $e{ids} };
+        pop @{ $e{members} };
+        pop @{ $e{zmembers} };
     }
     return \%e;
 }
 
 # The reply a real Redis would give to the module's commands when nothing
 # is stored: SCRIPT LOAD -> the sha1, AUTH/SELECT -> +OK, touch -> a new
-# session {0, now, nil}, invalidate -> {0}.
+# session {0, now, nil}, invalidate -> {0}, PUBLISH (the created event of a
+# new session) -> 0.
 sub standard_reply {
     my ($argv) = @_;
     my $name = uc($argv->[0] // '');
@@ -105,6 +121,7 @@ sub standard_reply {
     }
     return status('OK') if $name eq 'AUTH' || $name eq 'SELECT';
     return status('PONG') if $name eq 'PING';
+    return integer(0) if $name eq 'PUBLISH';    # no subscriber
     if (my $e = decode_eval($argv)) {
         return arr(integer(0), bulk($e->{now}), nil()) if $e->{script} eq 'touch';
         return arr(integer(0));

@@ -1928,7 +1928,7 @@ sub _sleep_until {
 our $EXPIRY_SLACK_MS = 1500;
 
 # "Spring's SessionExpiredEvent for <B>: at its time" (indexed) or
-# "hash of <B>: deleted by Redis at its time" (default repository), or
+# "hash of <B>: deleted by Redis: at its time" (default repository), or
 # when it came instead.
 sub expired_text {
     my ($self, $label, $id, $due) = @_;
@@ -1979,7 +1979,7 @@ sub expected_expiry {
     my ($class, $config, $opt) = @_;
     my $c = SpringTest::config($config);
     my $at = sub {
-        !$c->{indexed} ? "hash of $_[0]: deleted by Redis at its time"
+        !$c->{indexed} ? "hash of $_[0]: deleted by Redis: at its time"
         : $opt->{cluster} ? "Spring's event for $_[0]'s expiry: at its time"
         : "Spring's SessionExpiredEvent for $_[0]: at its time";
     };
