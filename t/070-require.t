@@ -661,7 +661,10 @@ main::seed();
 GET /index.html
 --- response_body_filters eval
 sub {
-    my $out = '';
+    # a fresh nginx (the real Test::Nginx starts one per block) opens its
+    # Redis connection, with its SCRIPT LOADs, on the first lookup: made
+    # here, uncounted, with an id Redis does not have (nothing touched)
+    my $out = "unknown id: " . EdgeTest::get('/err/nofile', $main::U) . "\n";
     for my $c (['/err/nofile', $main::V], ['/try/nofile', $main::V], ['/err/nofile', $main::E],
                ['/try/nofile', undef])
     {
@@ -672,6 +675,7 @@ sub {
     $out;
 }
 --- response_body
+unknown id: 401 {"error":"session required"}
 /err/nofile: 200 fallback: principal=[alice] status=[valid], redis: evalsha=1
 /try/nofile: 200 upstream: principal=[alice] id=[] status=[valid] tenant=[], redis: evalsha=1
 /err/nofile: 401 {"error":"session required"}, redis: evalsha=1
@@ -691,6 +695,8 @@ GET /sub/x
 --- response_body_filters eval
 sub {
     my $out = "first: $_[0]";
+    # the Redis connection opened, uncounted (see TEST 9)
+    $out .= "unknown id: " . EdgeTest::get('/sub/x', $main::U) . "\n";
     for my $c (['/sub/x', $main::V], ['/sub/x', $main::E], ['/both/x', $main::V], ['/both/x', $main::I])
     {
         my $r;
@@ -701,6 +707,7 @@ sub {
 }
 --- response_body_like eval
 qr{\Afirst: <html>.*401 Authorization Required.*
+unknown id: 401 \(html\)
 /sub/x: 200 upstream: principal=\[alice\] id=\[\] status=\[valid\] tenant=\[\], redis: evalsha=1
 /sub/x: 401 \(html\), redis: evalsha=1
 /both/x: 200 upstream: principal=\[alice\] id=\[\] status=\[\] tenant=\[\], redis: evalsha=1
