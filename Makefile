@@ -9,6 +9,8 @@
 #   make test-e2e     the demo driven in headless Chromium (both variants)
 #   make spring       the seed's Spring Boot app (t/spring) with Maven:
 #                     build/spring/boot2.jar and boot3.jar
+#   make check-docs   Markdown links and anchors resolve; every directive has
+#                     its Syntax block in README.md (scripts/check-docs.sh)
 #   make lint-docker  dockerfilelint, and the image builds with scripts/build.sh
 #   make asan         the suite against nginx built with ASan+UBSan and the
 #                     module compiled in
@@ -22,8 +24,8 @@ SHELL := /bin/bash
 
 MODULE := build/ngx_http_shared_session_module.so
 
-.PHONY: all module test test-e2e lint-docker asan fuzz bench bench-beyond \
-        soak demo demo-stop demo-status nginx-src spring clean
+.PHONY: all module test test-e2e check-docs lint-docker asan fuzz bench \
+        bench-beyond soak demo demo-stop demo-status nginx-src spring clean
 
 all: module
 
@@ -59,6 +61,9 @@ demo-status:
 
 test-e2e:
 	scripts/e2e.sh
+
+check-docs:
+	scripts/check-docs.sh
 
 lint-docker:
 	scripts/lint-docker.sh
