@@ -12,6 +12,7 @@
 #include "ngx_http_shared_session_access.h"
 #include "ngx_http_shared_session_jdk.h"
 #include "ngx_http_shared_session_json.h"
+#include "ngx_http_shared_session_response.h"
 #include "ngx_http_shared_session_store.h"
 #include "ngx_http_shared_session_variables.h"
 
@@ -73,8 +74,6 @@ static ngx_int_t ngx_http_shared_session_access_redirect(
     ngx_http_request_t *r, ngx_http_shared_session_loc_conf_t *sscf);
 static ngx_int_t ngx_http_shared_session_access_deny(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *body);
-static ngx_table_elt_t *ngx_http_shared_session_access_header(
-    ngx_http_request_t *r, char *key, char *value);
 static ngx_int_t ngx_http_shared_session_access_names(ngx_conf_t *cf,
     ngx_http_core_main_conf_t *cmcf);
 static ngx_int_t ngx_http_shared_session_access_add_name(ngx_conf_t *cf,
@@ -530,7 +529,7 @@ ngx_http_shared_session_access_redirect(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_shared_session_access_header(r, "Cache-Control", "no-store")
+    if (ngx_http_shared_session_response_header(r, "Cache-Control", "no-store")
         == NULL)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -538,7 +537,7 @@ ngx_http_shared_session_access_redirect(ngx_http_request_t *r,
 
     ngx_http_clear_location(r);
 
-    h = ngx_http_shared_session_access_header(r, "Location", NULL);
+    h = ngx_http_shared_session_response_header(r, "Location", NULL);
     if (h == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -560,9 +559,7 @@ ngx_http_shared_session_access_deny(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *body)
 {
     ngx_int_t                  rc;
-    ngx_buf_t                 *b;
     ngx_uint_t                 i;
-    ngx_chain_t                out;
     ngx_http_err_page_t       *err_page;
     ngx_http_core_loc_conf_t  *clcf;
 
@@ -587,68 +584,7 @@ ngx_http_shared_session_access_deny(ngx_http_request_t *r, ngx_uint_t status,
         return rc;
     }
 
-    if (ngx_http_shared_session_access_header(r, "Cache-Control", "no-store")
-        == NULL)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = body->len;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->pos = body->data;
-    b->last = body->data + body->len;
-    b->memory = 1;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
-}
-
-
-/* Adds a response header; its value is "value", or left to the caller. */
-
-static ngx_table_elt_t *
-ngx_http_shared_session_access_header(ngx_http_request_t *r, char *key,
-    char *value)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NULL;
-    }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    h->key.data = (u_char *) key;
-    h->key.len = ngx_strlen(key);
-
-    if (value) {
-        h->value.data = (u_char *) value;
-        h->value.len = ngx_strlen(value);
-    }
-
-    return h;
+    return ngx_http_shared_session_response_json(r, status, body);
 }
 
 

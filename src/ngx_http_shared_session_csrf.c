@@ -15,6 +15,7 @@
 
 #include "ngx_http_shared_session.h"
 #include "ngx_http_shared_session_csrf.h"
+#include "ngx_http_shared_session_response.h"
 
 
 static ngx_int_t ngx_http_shared_session_csrf_method(ngx_http_request_t *r,
@@ -65,16 +66,10 @@ ngx_http_shared_session_csrf_method(ngx_http_request_t *r,
                       "method \"%V\" not allowed", &r->method_name);
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
+    h = ngx_http_shared_session_response_header(r, "Allow", NULL);
     if (h == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Allow");
 
     if ((methods & (NGX_HTTP_GET|NGX_HTTP_POST))
         == (NGX_HTTP_GET|NGX_HTTP_POST))

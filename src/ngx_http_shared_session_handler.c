@@ -12,6 +12,7 @@
 #include "ngx_http_shared_session_csrf.h"
 #include "ngx_http_shared_session_id.h"
 #include "ngx_http_shared_session_json.h"
+#include "ngx_http_shared_session_response.h"
 #include "ngx_http_shared_session_store.h"
 #include "ngx_http_shared_session_variables.h"
 
@@ -34,10 +35,6 @@ static void ngx_http_shared_session_invalidated(ngx_http_request_t *r,
 static ngx_int_t ngx_http_shared_session_redirect(ngx_http_request_t *r);
 static ngx_int_t ngx_http_shared_session_unavailable(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st);
-static ngx_int_t ngx_http_shared_session_send(ngx_http_request_t *r,
-    ngx_uint_t status, ngx_str_t *body);
-static ngx_table_elt_t *ngx_http_shared_session_header(ngx_http_request_t *r,
-    char *key, char *value);
 
 
 static ngx_str_t  ngx_http_shared_session_unavailable_body =
@@ -287,7 +284,7 @@ ngx_http_shared_session_respond(ngx_http_request_t *r,
         }
     }
 
-    return ngx_http_shared_session_send(r, NGX_HTTP_OK, &body);
+    return ngx_http_shared_session_response_json(r, NGX_HTTP_OK, &body);
 }
 
 
@@ -326,7 +323,7 @@ ngx_http_shared_session_redirect(ngx_http_request_t *r)
 
     ngx_http_clear_location(r);
 
-    h = ngx_http_shared_session_header(r, "Location", NULL);
+    h = ngx_http_shared_session_response_header(r, "Location", NULL);
     if (h == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -348,78 +345,7 @@ ngx_http_shared_session_unavailable(ngx_http_request_t *r,
                   "shared session: redis %V %V",
                   ngx_http_shared_session_conn_name(st->conn), &st->error);
 
-    return ngx_http_shared_session_send(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+    return ngx_http_shared_session_response_json(r,
+                                    NGX_HTTP_SERVICE_UNAVAILABLE,
                                     &ngx_http_shared_session_unavailable_body);
-}
-
-
-static ngx_int_t
-ngx_http_shared_session_send(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_str_t *body)
-{
-    ngx_int_t         rc;
-    ngx_buf_t        *b;
-    ngx_chain_t       out;
-
-    if (ngx_http_shared_session_header(r, "Cache-Control", "no-store")
-        == NULL)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = body->len;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->pos = body->data;
-    b->last = body->data + body->len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
-}
-
-
-/* Adds a response header; its value is "value", or left to the caller. */
-
-static ngx_table_elt_t *
-ngx_http_shared_session_header(ngx_http_request_t *r, char *key, char *value)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NULL;
-    }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    h->key.data = (u_char *) key;
-    h->key.len = ngx_strlen(key);
-
-    if (value) {
-        h->value.data = (u_char *) value;
-        h->value.len = ngx_strlen(value);
-    }
-
-    return h;
 }

@@ -13,6 +13,7 @@
 #include "ngx_http_shared_session.h"
 #include "ngx_http_shared_session_metrics.h"
 #include "ngx_http_shared_session_status.h"
+#include "ngx_http_shared_session_response.h"
 
 
 /*
@@ -434,17 +435,11 @@ ngx_http_shared_session_status_handler(ngx_http_request_t *r)
     ngx_http_shared_session_status_view_t   view;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        h = ngx_list_push(&r->headers_out.headers);
+        h = ngx_http_shared_session_response_header(r, "Allow",
+                                                    "GET, HEAD");
         if (h == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        h->hash = 1;
-#if (nginx_version >= 1023000)
-        h->next = NULL;
-#endif
-        ngx_str_set(&h->key, "Allow");
-        ngx_str_set(&h->value, "GET, HEAD");
 
         return NGX_HTTP_NOT_ALLOWED;
     }
