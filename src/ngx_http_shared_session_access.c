@@ -10,6 +10,7 @@
 
 #include "ngx_http_shared_session.h"
 #include "ngx_http_shared_session_access.h"
+#include "ngx_http_shared_session_cookie.h"
 #include "ngx_http_shared_session_jdk.h"
 #include "ngx_http_shared_session_json.h"
 #include "ngx_http_shared_session_response.h"
@@ -54,8 +55,6 @@ static ngx_int_t ngx_http_shared_session_access_handler(
 static ngx_int_t ngx_http_shared_session_access_start(ngx_http_request_t *r,
     ngx_http_shared_session_lookup_t *lk,
     ngx_http_shared_session_loc_conf_t *sscf);
-static ngx_uint_t ngx_http_shared_session_access_cookie(
-    ngx_http_request_t *r, ngx_str_t *name);
 static ngx_int_t ngx_http_shared_session_access_wait(ngx_http_request_t *r,
     ngx_http_shared_session_lookup_t *lk);
 static void ngx_http_shared_session_access_loaded(ngx_http_request_t *r,
@@ -199,7 +198,7 @@ ngx_http_shared_session_access_start(ngx_http_request_t *r,
                                            NGX_HTTP_SHARED_SESSION_MAX_IDS);
 
     if (st->nids == 0) {
-        lk->status = ngx_http_shared_session_access_cookie(mr,
+        lk->status = ngx_http_shared_session_cookie_sent(mr,
                                                        &sscf->cookie.name)
                      ? NGX_HTTP_SHARED_SESSION_STATUS_INVALID
                      : NGX_HTTP_SHARED_SESSION_STATUS_MISSING;
@@ -246,25 +245,6 @@ ngx_http_shared_session_access_start(ngx_http_request_t *r,
     lk->state = NGX_HTTP_SHARED_SESSION_LOOKUP_PENDING;
 
     return NGX_OK;
-}
-
-
-/* a cookie of that name was sent, whatever its value */
-
-static ngx_uint_t
-ngx_http_shared_session_access_cookie(ngx_http_request_t *r, ngx_str_t *name)
-{
-    ngx_str_t  value;
-
-#if (nginx_version >= 1023000)
-    return ngx_http_parse_multi_header_lines(r, r->headers_in.cookie, name,
-                                             &value)
-           != NULL;
-#else
-    return ngx_http_parse_multi_header_lines(&r->headers_in.cookies, name,
-                                             &value)
-           != NGX_DECLINED;
-#endif
 }
 
 

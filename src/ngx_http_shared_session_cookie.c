@@ -434,3 +434,20 @@ ngx_http_shared_session_cookie_set(ngx_http_request_t *r,
 
     return NGX_OK;
 }
+
+
+ngx_uint_t
+ngx_http_shared_session_cookie_sent(ngx_http_request_t *r, ngx_str_t *name)
+{
+    ngx_str_t  value;
+
+#if (nginx_version >= 1023000)
+    return ngx_http_parse_multi_header_lines(r, r->headers_in.cookie, name,
+                                             &value)
+           != NULL;
+#else
+    return ngx_http_parse_multi_header_lines(&r->headers_in.cookies, name,
+                                             &value)
+           != NGX_DECLINED;
+#endif
+}

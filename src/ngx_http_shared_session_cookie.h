@@ -44,6 +44,10 @@ typedef struct {
 ngx_uint_t ngx_http_shared_session_cookie_ids(ngx_http_request_t *r,
     ngx_http_shared_session_cookie_conf_t *cf, ngx_str_t *ids, ngx_uint_t max);
 
+/* A cookie of that name was sent, whatever its value. */
+ngx_uint_t ngx_http_shared_session_cookie_sent(ngx_http_request_t *r,
+    ngx_str_t *name);
+
 /* Adds the Set-Cookie header for "id", or the expiring one if id is NULL. */
 ngx_int_t ngx_http_shared_session_cookie_set(ngx_http_request_t *r,
     ngx_http_shared_session_cookie_conf_t *cf, ngx_str_t *id);

@@ -11,6 +11,7 @@
 #include "ngx_http_shared_session.h"
 #include "ngx_http_shared_session_metrics.h"
 #include "ngx_http_shared_session_status.h"
+#include "ngx_http_shared_session_cookie.h"
 #include "ngx_http_shared_session_variables.h"
 
 
@@ -29,8 +30,6 @@ static ngx_int_t ngx_http_shared_session_variable_session(
     ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_shared_session_variable_attr(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_uint_t ngx_http_shared_session_variables_cookie(
-    ngx_http_request_t *r, ngx_str_t *name);
 static void ngx_http_shared_session_variables_cleanup(void *data);
 
 
@@ -202,7 +201,7 @@ ngx_http_shared_session_lookup_done(ngx_http_request_t *r,
         outcome = NGX_HTTP_SHARED_SESSION_OUT_EXPIRED;
         status = NGX_HTTP_SHARED_SESSION_STATUS_EXPIRED;
 
-    } else if (ngx_http_shared_session_variables_cookie(r, &sscf->cookie.name))
+    } else if (ngx_http_shared_session_cookie_sent(r, &sscf->cookie.name))
     {
         outcome = NGX_HTTP_SHARED_SESSION_OUT_INVALID;
         status = NGX_HTTP_SHARED_SESSION_STATUS_INVALID;
@@ -453,25 +452,6 @@ ngx_http_shared_session_variable_attr(ngx_http_request_t *r,
     return NGX_OK;
 }
 
-
-/* a cookie of that name was sent, whatever its value */
-
-static ngx_uint_t
-ngx_http_shared_session_variables_cookie(ngx_http_request_t *r,
-    ngx_str_t *name)
-{
-    ngx_str_t  value;
-
-#if (nginx_version >= 1023000)
-    return ngx_http_parse_multi_header_lines(r, r->headers_in.cookie, name,
-                                             &value)
-           != NULL;
-#else
-    return ngx_http_parse_multi_header_lines(&r->headers_in.cookies, name,
-                                             &value)
-           != NGX_DECLINED;
-#endif
-}
 
 
 static void
