@@ -7,7 +7,9 @@
 #   all (default)  all four below, then the tables and one PASS/FAIL line
 #                  per target (about 2 minutes)
 #   throughput     wrk against /plain (return 200, the ceiling), the module
-#                  with 32 reused sessions, the module without cookies
+#                  with 32 reused sessions, the module without cookies, and
+#                  shared_session_require in front of the ceiling's return
+#                  200 with the same 32 sessions (issue 14)
 #   rtt            round trips per request through bench/delay-proxy.pl
 #   memory         heap bytes and blocks allocated per request (valgrind
 #                  memcheck's heap summary, two run lengths differenced)
@@ -35,6 +37,9 @@
 #   NGINX [/usr/sbin/nginx]
 #   BENCH_SKIP_BUILD        set: use build/ngx_http_shared_session_module.so
 #                           as it is
+#   BENCH_MODULE            the module file to load instead (not built; e.g.
+#                           an older commit's, to compare); one without
+#                           shared_session_require skips the require target
 #   BENCH_MAX_OTHERS [0.30] the share of nginx's cpu other processes may
 #                           take before the run is called unreliable
 #   BENCH_STRICT            set: exit 3 when a target fails (otherwise the
@@ -85,8 +90,23 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 pkgs=(wrk redis-server redis-tools nginx-core perl procps curl bc util-linux)
 { want memory || want profile; } && pkgs+=(valgrind)
 need_packages "${pkgs[@]}"
-[ -n "${BENCH_SKIP_BUILD:-}" ] || scripts/build.sh >/dev/null
-module=$top/build/ngx_http_shared_session_module.so
+if [ -n "${BENCH_MODULE:-}" ]; then
+    module=$(realpath -e "$BENCH_MODULE")
+else
+    [ -n "${BENCH_SKIP_BUILD:-}" ] || scripts/build.sh >/dev/null
+    module=$top/build/ngx_http_shared_session_module.so
+fi
+
+# the require target (issue 14) needs a module that has the directive
+targets=(plain reused new)
+rtt_cases=(reused new stale unknown)
+if grep -qa shared_session_require "$module"; then
+    has_require=1
+    targets+=(require)
+    rtt_cases+=(require)
+else
+    has_require=
+fi
 
 work=$top/build/bench
 mkdir -p "$top/build"
@@ -200,6 +220,29 @@ host=$(hostname)
 # the ceiling answers a JSON body of the module's size and shape
 plain_body="{\"sessionId\":\"00000000-0000-4000-8000-000000000000\",\"host\":\"$host\",\"lastUpdatedAt\":1700000000000,\"previousHost\":\"$host\",\"creationTime\":1700000000000,\"new\":false}"
 
+# require_locations: the ceiling behind shared_session_require, direct
+# and through the delaying proxy (nothing for a module without it)
+require_locations() {
+    [ -n "$has_require" ] || return 0
+    cat <<EOF
+        location = /r {
+            shared_session_require on;
+            default_type application/json;
+            add_header Cache-Control no-store;
+            return 200 '$plain_body';
+        }
+
+        location = /rd {
+            shared_session_require on;
+            shared_session_redis 127.0.0.1:$proxy_port;
+            shared_session_redis_timeout 5s;
+            default_type application/json;
+            add_header Cache-Control no-store;
+            return 200 '$plain_body';
+        }
+EOF
+}
+
 # write_conf FILE PORT EXTRA_MAIN [EXTRA_HTTP]: the one server every mode
 # uses
 write_conf() {
@@ -248,6 +291,8 @@ http {
             shared_session_redis 127.0.0.1:$proxy_port;
             shared_session_redis_timeout 5s;
         }
+
+$(require_locations)
 
         location = /status {
             stub_status;
@@ -420,7 +465,7 @@ aggregate() {
     echo "$name: $(cat "$res/$name")" >&2
 }
 
-path_of() { case $1 in plain) echo /plain ;; *) echo /s ;; esac; }
+path_of() { case $1 in plain) echo /plain ;; require) echo /r ;; *) echo /s ;; esac; }
 cookies_of() { case $1 in new) echo "" ;; *) echo "$work/cookies" ;; esac; }
 
 if want throughput || want rtt; then
@@ -437,20 +482,28 @@ if want throughput; then
     curl -sf -H "Cookie: $(head -n 1 "$work/cookies")" "$base/s" \
         | grep -q '"new":false' \
         || { echo "a created session was not reused" >&2; exit 1; }
+    if [ -n "$has_require" ]; then
+        code=$(curl -s -o /dev/null -w '%{http_code}' "$base/r")
+        [ "$code" = 401 ] \
+            || { echo "/r without a session answered $code" >&2; exit 1; }
+        curl -sf -o /dev/null -H "Cookie: $(head -n 1 "$work/cookies")" \
+            "$base/r" \
+            || { echo "/r refused a live session" >&2; exit 1; }
+    fi
 
     # warm up each target once (the Redis connection, SCRIPT LOAD), then
-    # ROUNDS interleaved rounds: drift of a shared machine hits all three
-    for t in plain reused new; do
-        run_wrk "$t.warmup" "$CONNS" "$THREADS" "$WARMUP" "$(path_of $t)" \
-            "$(cookies_of $t)" > /dev/null
+    # ROUNDS interleaved rounds: drift of a shared machine hits all alike
+    for t in "${targets[@]}"; do
+        run_wrk "$t.warmup" "$CONNS" "$THREADS" "$WARMUP" "$(path_of "$t")" \
+            "$(cookies_of "$t")" > /dev/null
     done
     for ((round = 1; round <= ROUNDS; round++)); do
-        for t in plain reused new; do
-            measure $t $round "$(path_of $t)" "$(cookies_of $t)"
+        for t in "${targets[@]}"; do
+            measure "$t" $round "$(path_of "$t")" "$(cookies_of "$t")"
         done
     done
-    for t in plain reused new; do
-        aggregate $t
+    for t in "${targets[@]}"; do
+        aggregate "$t"
     done
     echo "redis_mem=$(redis_cmd info memory | tr -d '\r' \
                       | sed -n 's/^used_memory_human://p')" > "$res/redis-mem"
@@ -459,15 +512,15 @@ fi
 
 # ================================================================ rtt
 
-# rtt NAME COOKIE: wrk -c1 -t1 through the delaying proxy
+# rtt NAME COOKIE [PATH]: wrk -c1 -t1 through the delaying proxy (/d)
 rtt() {
-    local name=$1 cookie=$2 cf="" out p0 p1 reqs
+    local name=$1 cookie=$2 path=${3:-/d} cf="" out p0 p1 reqs
     if [ -n "$cookie" ]; then
         cf=$work/cookie-$name
         echo "$cookie" > "$cf"
     fi
     p0=$(proxy_snapshot)
-    out=$(run_wrk "rtt-$name" 1 1 "$RTT_DURATION" /d "$cf")
+    out=$(run_wrk "rtt-$name" 1 1 "$RTT_DURATION" "$path" "$cf")
     p1=$(proxy_snapshot)
     reqs=$(kv requests "$out")
     [ "$reqs" -gt 0 ] || { cat "$res/rtt-$name.wrk" >&2; exit 1; }
@@ -519,6 +572,15 @@ if want rtt; then
     # unknown: an id Redis has never seen (expired and gone)
     sid=$(cat /proc/sys/kernel/random/uuid)
     rtt unknown "SESSION=$(printf %s "$sid" | base64 -w0)"
+
+    # require: a live session; one request first loads the lookup's
+    # script (NOSCRIPT, then EVAL: two round trips, not measured)
+    if [ -n "$has_require" ]; then
+        cookie=$(new_session /d)
+        curl -sf -o /dev/null -H "Cookie: $cookie" "$base/rd" \
+            || { echo "/rd refused a live session" >&2; exit 1; }
+        rtt require "$cookie" /rd
+    fi
     redis_cmd flushall > /dev/null
 fi
 
@@ -633,17 +695,18 @@ cg_total() {
 if want profile; then
     command -v callgrind_annotate >/dev/null || need_packages valgrind
     main_redis_port=$redis_port
-    for target in plain reused new; do
+    for target in "${targets[@]}"; do
         case $target in
-            plain)  path=/plain; cookies=$work/mem-cookies ;;
-            reused) path=/s;     cookies=$work/mem-cookies ;;
-            new)    path=/s;     cookies= ;;
+            plain)   path=/plain; cookies=$work/mem-cookies ;;
+            reused)  path=/s;     cookies=$work/mem-cookies ;;
+            new)     path=/s;     cookies= ;;
+            require) path=/r;     cookies=$work/mem-cookies ;;
         esac
 
         # for the module's targets, a second redis-server under callgrind,
         # counting only inside EVALSHA: Redis's instructions per request
         rout=
-        if [ $target != plain ]; then
+        if [ "$target" != plain ]; then
             rout=$res/prof-redis-$target.callgrind
             redis_port=$(free_port)
             mkdir -p "$work/redis-cg"
@@ -708,45 +771,54 @@ if want throughput; then
     echo
     echo "| target | req/s | x ceiling | p50 ms | p99 ms | nginx us/req | redis us/req | redis cmds/req client | redis cmds/req incl. script | round trips |"
     echo "|---|---|---|---|---|---|---|---|---|---|"
-    for t in plain reused new; do
+    for t in "${targets[@]}"; do
         case $t in
             plain)  label="plain return 200 (ceiling)" ;;
             reused) label="module, 32 reused sessions" ;;
             new)    label="module, no cookie (new session)" ;;
+            require) label="require + return 200, 32 reused sessions" ;;
         esac
         rt=-
-        [ $t != plain ] && rt=$(rt_of $t)
-        [ $t = plain ] && rt=0
+        [ "$t" != plain ] && rt=$(rt_of "$t")
+        [ "$t" = plain ] && rt=0
         printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
-            "$label" "$(fmt 0 "$(get $t rps)")" \
-            "$(fmt 2 "$(calc "$(get $t rps) / $ceil_rps")")" \
-            "$(fmt 2 "$(calc "$(get $t p50) / 1000")")" \
-            "$(fmt 2 "$(calc "$(get $t p99) / 1000")")" \
-            "$(fmt 1 "$(get $t nginx_us)")" "$(fmt 1 "$(get $t redis_us)")" \
-            "$(fmt 2 "$(get $t cmds_client)")" \
-            "$(fmt 2 "$(get $t cmds_total)")" "$rt"
+            "$label" "$(fmt 0 "$(get "$t" rps)")" \
+            "$(fmt 2 "$(calc "$(get "$t" rps) / $ceil_rps")")" \
+            "$(fmt 2 "$(calc "$(get "$t" p50) / 1000")")" \
+            "$(fmt 2 "$(calc "$(get "$t" p99) / 1000")")" \
+            "$(fmt 1 "$(get "$t" nginx_us)")" "$(fmt 1 "$(get "$t" redis_us)")" \
+            "$(fmt 2 "$(get "$t" cmds_client)")" \
+            "$(fmt 2 "$(get "$t" cmds_total)")" "$rt"
     done
     echo
-    for t in plain reused new; do
-        echo "$t: wrk errors $(get $t errors), nginx worker RSS $(get $t rss_kb) kB" \
-             "(change during the runs $(get $t rss_kb_delta) kB), redis keys +$(get $t keys_delta)"
+    if [ -n "$has_require" ]; then
+        echo "require: $(fmt 2 "$(calc "$(get require rps) / $(get reused rps)")")x" \
+             "the reused sessions' req/s, nginx CPU" \
+             "$(fmt 2 "$(calc "$(get require nginx_us) / $(get reused nginx_us)")")x" \
+             "theirs and $(fmt 2 "$(calc "$(get require nginx_us) / $ceil_cpu")")x the ceiling's"
+    else
+        echo "require: not measured ($module has no shared_session_require)"
+    fi
+    for t in "${targets[@]}"; do
+        echo "$t: wrk errors $(get "$t" errors), nginx worker RSS $(get "$t" rss_kb) kB" \
+             "(change during the runs $(get "$t" rss_kb_delta) kB), redis keys +$(get "$t" keys_delta)"
     done
-    for t in reused new; do
-        echo "$t: of redis-server's $(fmt 1 "$(get $t redis_us)") us/req CPU," \
-             "$(fmt 1 "$(get $t script_us)") us/req is EVALSHA execution" \
+    for t in "${targets[@]:1}"; do
+        echo "$t: of redis-server's $(fmt 1 "$(get "$t" redis_us)") us/req CPU," \
+             "$(fmt 1 "$(get "$t" script_us)") us/req is EVALSHA execution" \
              "(commandstats usec, wall clock, inner commands included)"
     done
     echo "redis used_memory after the runs: $(kv redis_mem "$(cat "$res/redis-mem")")"
-    for t in plain reused new; do
-        echo "$t: nginx $(fmt 1 "$(get $t nginx_user_us)") us/req user +" \
-             "$(fmt 1 "$(calc "$(get $t nginx_us) - $(get $t nginx_user_us)")") us/req system;" \
-             "redis-server $(fmt 1 "$(get $t redis_user_us)") us/req user +" \
-             "$(fmt 1 "$(calc "$(get $t redis_us) - $(get $t redis_user_us)")") us/req system"
+    for t in "${targets[@]}"; do
+        echo "$t: nginx $(fmt 1 "$(get "$t" nginx_user_us)") us/req user +" \
+             "$(fmt 1 "$(calc "$(get "$t" nginx_us) - $(get "$t" nginx_user_us)")") us/req system;" \
+             "redis-server $(fmt 1 "$(get "$t" redis_user_us)") us/req user +" \
+             "$(fmt 1 "$(calc "$(get "$t" redis_us) - $(get "$t" redis_user_us)")") us/req system"
     done
-    for t in plain reused new; do
-        echo "$t: wrk used $(fmt 1 "$(get $t wrk_us)") us/req; wrk and redis-server kept" \
-             "cpu ${LOAD_CPU:-0} $(fmt 0 "$(calc "100 * ($(get $t wrk_us) + $(get $t redis_us)) * $(get $t rps) / 1000000")")% busy," \
-             "nginx kept cpu ${NGX_CPU:-0} $(fmt 0 "$(calc "100 * $(get $t nginx_us) * $(get $t rps) / 1000000")")% busy"
+    for t in "${targets[@]}"; do
+        echo "$t: wrk used $(fmt 1 "$(get "$t" wrk_us)") us/req; wrk and redis-server kept" \
+             "cpu ${LOAD_CPU:-0} $(fmt 0 "$(calc "100 * ($(get "$t" wrk_us) + $(get "$t" redis_us)) * $(get "$t" rps) / 1000000")")% busy," \
+             "nginx kept cpu ${NGX_CPU:-0} $(fmt 0 "$(calc "100 * $(get "$t" nginx_us) * $(get "$t" rps) / 1000000")")% busy"
     done
     # where the bound is if the two cpus were ours alone: nginx's cpu
     # carries nginx, the other one wrk and redis-server
@@ -757,23 +829,23 @@ if want throughput; then
         [ "$(echo "$a > $b" | bc -l)" = 1 ] || a=$b
         calc "1000000 / $a"
     }
-    for t in plain reused new; do
-        a=$(get $t nginx_us)
-        b=$(calc "$(get $t wrk_us) + $(get $t redis_us)")
+    for t in "${targets[@]}"; do
+        a=$(get "$t" nginx_us)
+        b=$(calc "$(get "$t" wrk_us) + $(get "$t" redis_us)")
         if [ "$(echo "$a > $b" | bc -l)" = 1 ]; then
             bound="nginx's cpu (nginx $(fmt 1 "$a") us/req)"
         else
             bound="the wrk+redis cpu ($(fmt 1 "$b") us/req)"
         fi
-        echo "$t: if cpu-bound, bounded by $bound: $(fmt 0 "$(proj $t)") req/s" \
-             "= $(fmt 2 "$(calc "$(proj $t) / $(proj plain)")")x the ceiling's projection"
+        echo "$t: if cpu-bound, bounded by $bound: $(fmt 0 "$(proj "$t")") req/s" \
+             "= $(fmt 2 "$(calc "$(proj "$t") / $(proj plain)")")x the ceiling's projection"
     done
-    for t in plain reused new; do
+    for t in "${targets[@]}"; do
         echo "$t: nginx's cpu ${NGX_CPU:-0} also ran other processes" \
-             "$(fmt 0 "$(calc "100 * $(get $t ngx_core_others)")")% of the time" \
-             "(steal $(fmt 0 "$(calc "100 * $(get $t ngx_core_steal)")")%);" \
-             "cpu ${LOAD_CPU:-0} (wrk, redis) busy $(fmt 0 "$(calc "100 * $(get $t load_core_busy)")")%" \
-             "(steal $(fmt 0 "$(calc "100 * $(get $t load_core_steal)")")%)"
+             "$(fmt 0 "$(calc "100 * $(get "$t" ngx_core_others)")")% of the time" \
+             "(steal $(fmt 0 "$(calc "100 * $(get "$t" ngx_core_steal)")")%);" \
+             "cpu ${LOAD_CPU:-0} (wrk, redis) busy $(fmt 0 "$(calc "100 * $(get "$t" load_core_busy)")")%" \
+             "(steal $(fmt 0 "$(calc "100 * $(get "$t" load_core_steal)")")%)"
     done
     echo "load average at the start: $load_start"
 fi
@@ -785,19 +857,20 @@ if want rtt; then
          "(a PING through the proxy, median) took $(fmt 2 "$(calc "$(get rtt-unit unit) / 1000")") ms"
     echo "| request | requests | p50 ms | p99 ms | round trips = p50 / PING round trip | p50 / $((DELAY_MS * 2)) ms | proxied writes nginx->redis per request |"
     echo "|---|---|---|---|---|---|---|"
-    for t in reused new stale unknown; do
+    for t in "${rtt_cases[@]}"; do
         case $t in
             reused)  label="reused session" ;;
             new)     label="no cookie" ;;
             stale)   label="stale cookie (session expired, hash still there)" ;;
             unknown) label="stale cookie (id unknown to Redis)" ;;
+            require) label="require + return 200, reused session" ;;
         esac
         printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$label" \
-            "$(get rtt-$t requests)" \
-            "$(fmt 2 "$(calc "$(get rtt-$t p50) / 1000")")" \
-            "$(fmt 2 "$(calc "$(get rtt-$t p99) / 1000")")" \
-            "$(fmt 2 "$(get rtt-$t rt)")" "$(fmt 2 "$(get rtt-$t rt_nominal)")" \
-            "$(fmt 2 "$(get rtt-$t up_chunks)")"
+            "$(get "rtt-$t" requests)" \
+            "$(fmt 2 "$(calc "$(get "rtt-$t" p50) / 1000")")" \
+            "$(fmt 2 "$(calc "$(get "rtt-$t" p99) / 1000")")" \
+            "$(fmt 2 "$(get "rtt-$t" rt)")" "$(fmt 2 "$(get "rtt-$t" rt_nominal)")" \
+            "$(fmt 2 "$(get "rtt-$t" up_chunks)")"
     done
 fi
 
@@ -823,15 +896,15 @@ if want profile; then
     echo
     echo "profile: callgrind on one nginx process (master_process off), ${PROFILE_DURATION}s of wrk -c4," \
          "instructions (Ir) counted inside ngx_process_events_and_timers"
-    for t in plain reused new; do
-        echo "$t: nginx $(fmt 0 "$(get prof-$t ir_per_request)") Ir/request" \
-             "= $(fmt 2 "$(calc "$(get prof-$t ir_per_request) / $(get prof-plain ir_per_request)")")x plain" \
-             "($(get prof-$t requests) requests)$([ $t = plain ] || echo ";" \
-             "redis-server inside EVALSHA $(fmt 0 "$(get prof-$t redis_ir_per_request)") Ir/request")"
+    for t in "${targets[@]}"; do
+        echo "$t: nginx $(fmt 0 "$(get "prof-$t" ir_per_request)") Ir/request" \
+             "= $(fmt 2 "$(calc "$(get "prof-$t" ir_per_request) / $(get prof-plain ir_per_request)")")x plain" \
+             "($(get "prof-$t" requests) requests)$([ "$t" = plain ] || echo ";" \
+             "redis-server inside EVALSHA $(fmt 0 "$(get "prof-$t" redis_ir_per_request)") Ir/request")"
     done
     verbose=
     for m in "${modes[@]}"; do [ "$m" = profile ] && verbose=1; done
-    for t in reused new; do
+    for t in "${targets[@]:1}"; do
         echo
         echo "---- nginx, $t (bench/callgrind-report.pl)"
         if [ -n "$verbose" ]; then
@@ -871,8 +944,8 @@ if want throughput; then
     # other jobs on nginx's cpu lower the ceiling more than the module's
     # rows (bounded by the other cpu): past a limit the ratios flatter
     others=0
-    for t in plain reused new; do
-        o=$(get $t ngx_core_others)
+    for t in "${targets[@]}"; do
+        o=$(get "$t" ngx_core_others)
         [ "$(echo "$o > $others" | bc -l)" = 1 ] && others=$o
     done
     max_others=${BENCH_MAX_OTHERS:-0.30}
@@ -882,8 +955,8 @@ if want throughput; then
     fi
     check "$([ -z "$u" ] && echo 1 || echo 0)" "quiet machine" \
         "other processes ran on nginx's cpu up to $(fmt 0 "$(calc "100 * $others")")% of the time (limit $(fmt 0 "$(calc "100 * $max_others")")%)$([ -n "$u" ] && echo ": the throughput, cpu and p99 lines below are unreliable, run again")"
-    for t in reused new; do
-        e=$(get $t errors)
+    for t in "${targets[@]:1}"; do
+        e=$(get "$t" errors)
         check "$([ "$e" = 0 ] && echo 1 || echo 0)" "no errors, $t" \
             "$e non-2xx/socket errors"
     done
@@ -892,23 +965,29 @@ if want throughput; then
     r=$(calc "$(get new rps) / $ceil_rps")
     check "$(ge "$r" 0.35)" "throughput new" "$(fmt 2 "$r")x ceiling (target >= 0.35x)$u"
     for t in reused new; do
-        c=$(get $t nginx_us)
+        c=$(get "$t" nginx_us)
         check "$(le "$c" "$(calc "2 * $ceil_cpu")")" "nginx cpu $t" \
             "$(fmt 1 "$c") us/req = $(fmt 2 "$(calc "$c / $ceil_cpu")")x ceiling's $(fmt 1 "$ceil_cpu") us (target <= 2x)$u"
     done
     for t in reused new; do
-        c=$(get $t redis_us)
+        c=$(get "$t" redis_us)
         check "$(le "$c" 10)" "redis cpu $t" "$(fmt 1 "$c") us/req (target <= 10 us)$u"
     done
     for t in reused new; do
-        p=$(get $t p99)
+        p=$(get "$t" p99)
         check "$(le "$p" "$(calc "3 * $ceil_p99")")" "p99 $t" \
             "$(fmt 2 "$(calc "$p / 1000")") ms = $(fmt 2 "$(calc "$p / $ceil_p99")")x ceiling's $(fmt 2 "$(calc "$ceil_p99 / 1000")") ms (target <= 3x)$u"
     done
+    # issue 14: the lookup in front of return 200 against the endpoint
+    if [ -n "$has_require" ]; then
+        r=$(calc "$(get require rps) / $(get reused rps)")
+        check "$(ge "$r" 0.90)" "require req/s >= 0.9x reused" \
+            "$(fmt 2 "$r")x ($(fmt 0 "$(get require rps)") against $(fmt 0 "$(get reused rps)") req/s)$u"
+    fi
 fi
 if want rtt; then
-    for t in reused new stale unknown; do
-        rt=$(get rtt-$t rt)
+    for t in "${rtt_cases[@]}"; do
+        rt=$(get "rtt-$t" rt)
         max=1
         case $t in stale|unknown) max=2 ;; esac
         check "$(le "$rt" "$max.5")" "round trips $t" \
