@@ -98,6 +98,8 @@ struct ngx_http_shared_session_redis_s {
 
     ngx_uint_t                             state;
     ngx_peer_connection_t                  peer;
+    ngx_log_t                              log;      /* the connection's:
+                                                        names the server */
     ngx_resolver_ctx_t                    *resolver_ctx;
     redisReader                           *reader;
     ngx_buf_t                              out;      /* RESP not yet sent */
@@ -188,6 +190,8 @@ static void ngx_http_shared_session_redis_cmd_timeout(ngx_event_t *ev);
 static void ngx_http_shared_session_redis_watch(
     ngx_http_shared_session_redis_t *rs);
 static void ngx_http_shared_session_redis_watchdog(ngx_event_t *ev);
+static u_char *ngx_http_shared_session_redis_log_error(ngx_log_t *log,
+    u_char *buf, size_t len);
 static void ngx_http_shared_session_redis_read_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_shared_session_redis_receive(
     ngx_http_shared_session_redis_t *rs, size_t *bytes);
@@ -1054,7 +1058,17 @@ ngx_http_shared_session_redis_connect_peer(ngx_http_shared_session_redis_t *rs)
     pc->socklen = rs->socklen;
     pc->name = &rs->name;
     pc->get = ngx_event_get_peer;
-    pc->log = ngx_cycle->log;
+    /*
+     * What nginx itself logs about the connection (connect(), SSL and
+     * socket errors) names the Redis server, as upstream's log->action does
+     */
+
+    rs->log = *ngx_cycle->log;
+    rs->log.handler = ngx_http_shared_session_redis_log_error;
+    rs->log.data = rs;
+    rs->log.action = "talking to redis";
+
+    pc->log = &rs->log;
     pc->log_error = NGX_ERROR_INFO;
     pc->tries = 1;
 
@@ -1671,6 +1685,22 @@ ngx_http_shared_session_redis_watchdog(ngx_event_t *ev)
     /* stalled: back off as after a failed connect */
     rs->ready = 0;
     ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN, "timed out");
+}
+
+
+static u_char *
+ngx_http_shared_session_redis_log_error(ngx_log_t *log, u_char *buf,
+    size_t len)
+{
+    ngx_http_shared_session_redis_t  *rs;
+
+    rs = log->data;
+
+    if (log->action == NULL) {
+        return buf;
+    }
+
+    return ngx_snprintf(buf, len, " while %s %V", log->action, &rs->name);
 }
 
 
