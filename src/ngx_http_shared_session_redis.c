@@ -98,6 +98,8 @@ struct ngx_http_shared_session_redis_s {
 
     ngx_uint_t                             state;
     ngx_peer_connection_t                  peer;
+    ngx_log_t                              log;      /* the connection's:
+                                                        names the server */
     ngx_resolver_ctx_t                    *resolver_ctx;
     redisReader                           *reader;
     ngx_buf_t                              out;      /* RESP not yet sent */
@@ -188,7 +190,16 @@ static void ngx_http_shared_session_redis_cmd_timeout(ngx_event_t *ev);
 static void ngx_http_shared_session_redis_watch(
     ngx_http_shared_session_redis_t *rs);
 static void ngx_http_shared_session_redis_watchdog(ngx_event_t *ev);
+static u_char *ngx_http_shared_session_redis_log_error(ngx_log_t *log,
+    u_char *buf, size_t len);
 static void ngx_http_shared_session_redis_read_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_shared_session_redis_receive(
+    ngx_http_shared_session_redis_t *rs, size_t *bytes);
+static ngx_int_t ngx_http_shared_session_redis_dispatch(
+    ngx_http_shared_session_redis_t *rs, ngx_uint_t *handed);
+static void ngx_http_shared_session_redis_hand(
+    ngx_http_shared_session_redis_t *rs, redisReply *reply,
+    ngx_uint_t generation);
 static ngx_int_t ngx_http_shared_session_redis_replies(
     ngx_http_shared_session_redis_t *rs);
 static void ngx_http_shared_session_redis_write_handler(ngx_event_t *ev);
@@ -1047,7 +1058,17 @@ ngx_http_shared_session_redis_connect_peer(ngx_http_shared_session_redis_t *rs)
     pc->socklen = rs->socklen;
     pc->name = &rs->name;
     pc->get = ngx_event_get_peer;
-    pc->log = ngx_cycle->log;
+    /*
+     * What nginx itself logs about the connection (connect(), SSL and
+     * socket errors) names the Redis server, as upstream's log->action does
+     */
+
+    rs->log = *ngx_cycle->log;
+    rs->log.handler = ngx_http_shared_session_redis_log_error;
+    rs->log.data = rs;
+    rs->log.action = "talking to redis";
+
+    pc->log = &rs->log;
     pc->log_error = NGX_ERROR_INFO;
     pc->tries = 1;
 
@@ -1667,21 +1688,30 @@ ngx_http_shared_session_redis_watchdog(ngx_event_t *ev)
 }
 
 
+static u_char *
+ngx_http_shared_session_redis_log_error(ngx_log_t *log, u_char *buf,
+    size_t len)
+{
+    ngx_http_shared_session_redis_t  *rs;
+
+    rs = log->data;
+
+    if (log->action == NULL) {
+        return buf;
+    }
+
+    return ngx_snprintf(buf, len, " while %s %V", log->action, &rs->name);
+}
+
+
 static void
 ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
 {
-    size_t                                bytes;
-    ssize_t                               n;
-    ngx_int_t                             rc;
-    ngx_uint_t                            i, generation, readonly, handed;
-    ngx_queue_t                          *q;
-    redisReply                           *reply;
-    redisReader                          *reader;
-    ngx_connection_t                     *c;
-    ngx_http_shared_session_redis_t      *rs;
-    ngx_http_shared_session_redis_cmd_t  *cmd;
-    u_char                                buf[
-                                          NGX_HTTP_SHARED_SESSION_REDIS_READ];
+    size_t                            bytes;
+    ngx_int_t                         rc;
+    ngx_uint_t                        handed;
+    ngx_connection_t                 *c;
+    ngx_http_shared_session_redis_t  *rs;
 
     c = rev->data;
     rs = c->data;
@@ -1700,7 +1730,6 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
         return;
     }
 
-    generation = rs->generation;
     bytes = 0;
     handed = 0;
 
@@ -1714,127 +1743,17 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
             break;
         }
 
-        n = c->recv(c, buf, sizeof(buf));
+        rc = ngx_http_shared_session_redis_receive(rs, &bytes);
 
-        if (n == NGX_AGAIN) {
+        if (rc == NGX_AGAIN) {
             break;
         }
-
-        if (n == 0) {
-            ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
-                                    "connection lost: closed by the server");
-            return;
-        }
-
-        if (n == NGX_ERROR) {
-            ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
-                                                "connection lost: %s",
-                                    ngx_http_shared_session_redis_io(c,
-                                                        "read failed"));
-            return;
-        }
-
-        bytes += n;
-        ngx_http_shared_session_metrics_node_bytes(rs, n, 0);
-
-        reader = rs->reader;
-
-        if (redisReaderFeed(reader, (char *) buf, n) != REDIS_OK) {
-            ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
-                                                "out of memory");
-            return;
-        }
-
-        rc = ngx_http_shared_session_redis_replies(rs);
 
         if (rc == NGX_ERROR) {
             return;
         }
 
-        /* the complete replies are taken: what is left is the one begun */
-
-        if (reader->len - reader->pos + rs->reply_cost
-            > NGX_HTTP_SHARED_SESSION_REDIS_MAX_REPLY)
-        {
-            while (rs->nreplies) {
-                freeReplyObject(rs->replies[--rs->nreplies]);
-            }
-
-            rs->ready = 0;
-            ngx_http_shared_session_metrics_node_event(rs,
-                                 NGX_HTTP_SHARED_SESSION_METRIC_PROTOCOL_ERROR);
-            ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
-                                                "sent a reply over 64M");
-            return;
-        }
-
-        handed += rs->nreplies;
-
-        for (i = 0; i < rs->nreplies; i++) {
-            reply = rs->replies[i];
-
-            q = ngx_queue_head(&rs->commands);
-            cmd = ngx_queue_data(q, ngx_http_shared_session_redis_cmd_t,
-                                 queue);
-            ngx_queue_remove(q);
-            rs->queued--;
-
-            rs->progress = ngx_current_msec;
-
-            if (cmd->timer.timer_set) {
-                ngx_del_timer(&cmd->timer);
-            }
-
-            ngx_http_shared_session_metrics_node_reply(rs, cmd->queued, reply);
-
-            if (cmd->init) {
-                ngx_http_shared_session_redis_init_reply(cmd, reply);
-
-            } else if (cmd->handler) {
-                cmd->handler(cmd->data, reply, NULL);
-            }
-
-            ngx_http_shared_session_metrics_node_reply(NULL, 0, NULL);
-
-            readonly = (rs->generation == generation
-                        && reply->type == REDIS_REPLY_ERROR
-                        && reply->len >= 8
-                        && ngx_strncmp(reply->str, "READONLY", 8) == 0);
-
-            freeReplyObject(reply);
-            ngx_free(cmd);
-
-            if (readonly) {
-                /*
-                 * A primary demoted to a replica (a failover that moved the
-                 * name elsewhere): the next connection resolves again.
-                 */
-
-                ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
-                                   "answered READONLY (a replica now)");
-            }
-
-            if (rs->generation != generation) {
-                /* closed meanwhile: c and the reader are gone */
-
-                while (++i < rs->nreplies) {
-                    freeReplyObject(rs->replies[i]);
-                }
-
-                rs->nreplies = 0;
-                return;
-            }
-        }
-
-        rs->nreplies = 0;
-
-        if (rc == NGX_DECLINED) {
-            /* formatted before the reader is freed */
-            ngx_http_shared_session_metrics_node_event(rs,
-                                 NGX_HTTP_SHARED_SESSION_METRIC_PROTOCOL_ERROR);
-            ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
-                                                "connection lost: %s",
-                                                rs->reader->errstr);
+        if (ngx_http_shared_session_redis_dispatch(rs, &handed) != NGX_OK) {
             return;
         }
     }
@@ -1846,6 +1765,185 @@ ngx_http_shared_session_redis_read_handler(ngx_event_t *rev)
     if (ngx_handle_read_event(rev, 0) != NGX_OK) {
         ngx_http_shared_session_redis_close(rs, NGX_LOG_ERR,
                                             "adding read event failed");
+    }
+}
+
+
+/*
+ * One recv() into the reader.  NGX_AGAIN: nothing to read now; NGX_ERROR:
+ * the connection is closed.
+ */
+
+static ngx_int_t
+ngx_http_shared_session_redis_receive(ngx_http_shared_session_redis_t *rs,
+    size_t *bytes)
+{
+    ssize_t            n;
+    ngx_connection_t  *c;
+    u_char             buf[NGX_HTTP_SHARED_SESSION_REDIS_READ];
+
+    c = rs->peer.connection;
+
+    n = c->recv(c, buf, sizeof(buf));
+
+    if (n == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    if (n == 0) {
+        ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
+                                "connection lost: closed by the server");
+        return NGX_ERROR;
+    }
+
+    if (n == NGX_ERROR) {
+        ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
+                                            "connection lost: %s",
+                                ngx_http_shared_session_redis_io(c,
+                                                    "read failed"));
+        return NGX_ERROR;
+    }
+
+    *bytes += n;
+    ngx_http_shared_session_metrics_node_bytes(rs, n, 0);
+
+    /* the reader copies what it is fed */
+
+    if (redisReaderFeed(rs->reader, (char *) buf, n) != REDIS_OK) {
+        ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
+                                            "out of memory");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Takes the complete replies from the reader and hands each to its
+ * command, in order; adds their number to *handed.  NGX_ERROR: the
+ * connection is closed (c and the reader are gone).
+ */
+
+static ngx_int_t
+ngx_http_shared_session_redis_dispatch(ngx_http_shared_session_redis_t *rs,
+    ngx_uint_t *handed)
+{
+    ngx_int_t     rc;
+    ngx_uint_t    i, generation;
+    redisReader  *reader;
+
+    generation = rs->generation;
+
+    rc = ngx_http_shared_session_redis_replies(rs);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    /* the complete replies are taken: what is left is the one begun */
+
+    reader = rs->reader;
+
+    if (reader->len - reader->pos + rs->reply_cost
+        > NGX_HTTP_SHARED_SESSION_REDIS_MAX_REPLY)
+    {
+        while (rs->nreplies) {
+            freeReplyObject(rs->replies[--rs->nreplies]);
+        }
+
+        rs->ready = 0;
+        ngx_http_shared_session_metrics_node_event(rs,
+                             NGX_HTTP_SHARED_SESSION_METRIC_PROTOCOL_ERROR);
+        ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
+                                            "sent a reply over 64M");
+        return NGX_ERROR;
+    }
+
+    *handed += rs->nreplies;
+
+    for (i = 0; i < rs->nreplies; i++) {
+        ngx_http_shared_session_redis_hand(rs, rs->replies[i], generation);
+
+        if (rs->generation != generation) {
+            /* closed meanwhile: c and the reader are gone */
+
+            while (++i < rs->nreplies) {
+                freeReplyObject(rs->replies[i]);
+            }
+
+            rs->nreplies = 0;
+            return NGX_ERROR;
+        }
+    }
+
+    rs->nreplies = 0;
+
+    if (rc == NGX_DECLINED) {
+        /* formatted before the reader is freed */
+        ngx_http_shared_session_metrics_node_event(rs,
+                             NGX_HTTP_SHARED_SESSION_METRIC_PROTOCOL_ERROR);
+        ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
+                                            "connection lost: %s",
+                                            rs->reader->errstr);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Hands one reply to the oldest command and frees both; a READONLY answer
+ * closes the connection (rs->generation then differs from generation).
+ */
+
+static void
+ngx_http_shared_session_redis_hand(ngx_http_shared_session_redis_t *rs,
+    redisReply *reply, ngx_uint_t generation)
+{
+    ngx_uint_t                            readonly;
+    ngx_queue_t                          *q;
+    ngx_http_shared_session_redis_cmd_t  *cmd;
+
+    q = ngx_queue_head(&rs->commands);
+    cmd = ngx_queue_data(q, ngx_http_shared_session_redis_cmd_t, queue);
+    ngx_queue_remove(q);
+    rs->queued--;
+
+    rs->progress = ngx_current_msec;
+
+    if (cmd->timer.timer_set) {
+        ngx_del_timer(&cmd->timer);
+    }
+
+    ngx_http_shared_session_metrics_node_reply(rs, cmd->queued, reply);
+
+    if (cmd->init) {
+        ngx_http_shared_session_redis_init_reply(cmd, reply);
+
+    } else if (cmd->handler) {
+        cmd->handler(cmd->data, reply, NULL);
+    }
+
+    ngx_http_shared_session_metrics_node_reply(NULL, 0, NULL);
+
+    readonly = (rs->generation == generation
+                && reply->type == REDIS_REPLY_ERROR
+                && reply->len >= 8
+                && ngx_strncmp(reply->str, "READONLY", 8) == 0);
+
+    freeReplyObject(reply);
+    ngx_free(cmd);
+
+    if (readonly) {
+        /*
+         * A primary demoted to a replica (a failover that moved the name
+         * elsewhere): the next connection resolves again.
+         */
+
+        ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
+                                        "answered READONLY (a replica now)");
     }
 }
 
