@@ -96,4 +96,5 @@ if [ $# -eq 0 ]; then
     set -- t/*.t t/lib/selftest/*.t
 fi
 
-prove "${inc[@]}" "$@"
+# nginx daemonizes; the subreaper reaps its masters at once (see there)
+scripts/subreaper.pl prove "${inc[@]}" "$@"
