@@ -53,7 +53,7 @@
 #   BENCH_WORKERS [2]       worker_processes of the second nginx (the
 #                           plain-w2, reused-w2, require-w2 targets); 0: none
 #   BENCH_WORKERS_REUSEPORT [1]  0: its listen without reuseport
-#   BENCH_FLOOR_REQUESTS [64000]  requests the Redis floor emulates
+#   BENCH_FLOOR_REQUESTS [128000]  requests the Redis floor emulates
 #   BENCH_MAX_OTHERS [0.30] the share of nginx's cpu other processes may
 #                           take before the run is called unreliable
 #   BENCH_STRICT            set: exit 3 when a target fails (otherwise the
@@ -81,7 +81,7 @@ MEM_LONG=${BENCH_MEM_LONG:-4}
 PROFILE_DURATION=${BENCH_PROFILE_DURATION:-3}
 TOUCH_INTERVAL=${BENCH_TOUCH_INTERVAL:-1s}
 WORKERS=${BENCH_WORKERS:-2}
-FLOOR_REQUESTS=${BENCH_FLOOR_REQUESTS:-64000}
+FLOOR_REQUESTS=${BENCH_FLOOR_REQUESTS:-128000}
 NGINX=${NGINX:-/usr/sbin/nginx}
 
 modes=("$@")
