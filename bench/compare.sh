@@ -20,7 +20,7 @@
 # BENCH_PROFILE_DURATION, NGINX); each run's results directory is kept
 # beside its copy.  Output: build/bench-compare/report.md (also printed),
 # each run's own report in build/bench-compare/{before,after}.txt.
-# About 2-3 minutes.
+# About 2 minutes.
 
 set -euo pipefail
 

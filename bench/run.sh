@@ -449,6 +449,7 @@ stop_nginx2() {
     [ -n "$nginx2_master" ] || return 0
     kill -QUIT "$nginx2_master" 2>/dev/null || true
     wait "$nginx2_master" 2>/dev/null || true
+    forget_pid "$nginx2_master"
     nginx2_master=
 }
 
