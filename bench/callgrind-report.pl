@@ -4,6 +4,12 @@
 # callgrind profile taken by bench/run.sh profile (collection limited to
 # ngx_process_events_and_timers, so configuration parsing is not in it).
 #
+# callgrind-report.pl --tsv FILE REQUESTS: the same numbers, all of them,
+# as tab-separated lines for bench/compare-report.pl: "total Ir",
+# "lib NAME Ir", "self FUNCTION LIB Ir", "incl FUNCTION Ir" (the module's,
+# hiredis's, cJSON's, sds), "malloc FUNCTION calls"; Ir and calls per
+# request.
+#
 # callgrind-report.pl --redis FILE REQUESTS [TOP]: the same for the
 # redis-server profile (collection limited to evalShaCommand): what one
 # request's script costs inside Redis, how many redis.call()s it makes and
@@ -22,6 +28,7 @@ use strict;
 use warnings;
 
 my $redis = @ARGV && $ARGV[0] eq '--redis' ? shift @ARGV : undef;
+my $tsv = @ARGV && $ARGV[0] eq '--tsv' ? shift @ARGV : undef;
 my ($file, $requests, $top) = @ARGV;
 die "usage: $0 callgrind.out requests [top]\n"
     unless defined $requests && $requests > 0;
@@ -76,6 +83,11 @@ if ($redis) {
 my @self = annotate('no');
 my $total = 0;
 $total += $_->{ir} for @self;
+
+if ($tsv) {
+    tsv_report();
+    exit 0;
+}
 
 printf "total: %.0f Ir per request (%d requests)\n\n", $total / $requests,
     $requests;
@@ -148,6 +160,36 @@ for my $f (sort keys %calls) {
         my $per = $by->{$c} / $requests;
         last if $per < 0.05;
         printf "      %6.2f  %s\n", $per, $c;
+    }
+}
+
+# tsv_report: everything of the report above, per request, one number a
+# line (functions by name: the same static function in two builds of the
+# module is one row)
+sub tsv_report {
+    printf "total\t%.1f\n", $total / $requests;
+    my (%lib, %fn, %fnlib);
+    for my $r (@self) {
+        (my $f = $r->{fn}) =~ s/'\d+$//;
+        $lib{ lib_of($r) } += $r->{ir};
+        $fn{$f} += $r->{ir};
+        $fnlib{$f} //= lib_of($r);
+    }
+    printf "lib\t%s\t%.1f\n", $_, $lib{$_} / $requests for sort keys %lib;
+    printf "self\t%s\t%s\t%.1f\n", $_, $fnlib{$_}, $fn{$_} / $requests
+        for sort keys %fn;
+    my %incl;
+    for my $r (annotate('yes')) {
+        (my $f = $r->{fn}) =~ s/'\d+$//;
+        next unless $f =~ /^(ngx_http_shared_session_|redis|cJSON_|sds)/;
+        $incl{$f} = $r->{ir} if !$incl{$f} || $r->{ir} > $incl{$f};
+    }
+    printf "incl\t%s\t%.1f\n", $_, $incl{$_} / $requests for sort keys %incl;
+    my $calls = call_counts();
+    for my $f (qw(malloc calloc realloc free posix_memalign)) {
+        my $c = 0;
+        $c += $_ for values %{ $calls->{$f} || {} };
+        printf "malloc\t%s\t%.2f\n", $f, $c / $requests;
     }
 }
 

@@ -5,11 +5,16 @@
 #   bench/run.sh [all|throughput|rtt|memory|profile]...
 #
 #   all (default)  all four below, then the tables and one PASS/FAIL line
-#                  per target (about 2 minutes)
+#                  per target (about 4 minutes)
 #   throughput     wrk against /plain (return 200, the ceiling), the module
 #                  with 32 reused sessions, the module without cookies, and
 #                  shared_session_require in front of the ceiling's return
-#                  200 with the same 32 sessions (issue 14)
+#                  200 with the same 32 sessions (issue 14); the reused and
+#                  require targets again with shared_session_touch_interval
+#                  (issue 16, when the module has it); plain, reused and
+#                  require with worker_processes 2, not pinned; then the
+#                  Redis floor: the commands the script ran for one request
+#                  per session (MONITOR), sent as plain pipelined commands
 #   rtt            round trips per request through bench/delay-proxy.pl
 #   memory         heap bytes and blocks allocated per request (valgrind
 #                  memcheck's heap summary, two run lengths differenced)
@@ -18,6 +23,9 @@
 #                  (printed in full when asked for by name; with "all",
 #                  a summary, the full reports in build/bench/results)
 #
+# bench/compare.sh runs memory and profile for two module files and prints
+# the before/after tables.
+#
 # Everything it starts (redis-server, nginx, the delay proxy, valgrind)
 # listens on 127.0.0.1 on free ports, lives under build/bench/, and is
 # stopped on exit.  nginx runs one worker pinned to one core; wrk, Redis and
@@ -25,7 +33,7 @@
 #
 # Environment (defaults in brackets):
 #   BENCH_DURATION [4]      seconds per measured wrk run (one round)
-#   BENCH_ROUNDS [3]        rounds; each runs plain, reused, new in turn
+#   BENCH_ROUNDS [3]        rounds; each runs every target in turn
 #   BENCH_WARMUP [1]        seconds of unmeasured wrk before each run
 #   BENCH_CONNECTIONS [32]  wrk connections (and sessions reused)
 #   BENCH_THREADS [2]       wrk threads
@@ -40,6 +48,12 @@
 #   BENCH_MODULE            the module file to load instead (not built; e.g.
 #                           an older commit's, to compare); one without
 #                           shared_session_require skips the require target
+#   BENCH_TOUCH_INTERVAL [1s]  shared_session_touch_interval of the
+#                           reused-ti and require-ti targets
+#   BENCH_WORKERS [2]       worker_processes of the second nginx (the
+#                           plain-w2, reused-w2, require-w2 targets); 0: none
+#   BENCH_WORKERS_REUSEPORT [1]  0: its listen without reuseport
+#   BENCH_FLOOR_REQUESTS [128000]  requests the Redis floor emulates
 #   BENCH_MAX_OTHERS [0.30] the share of nginx's cpu other processes may
 #                           take before the run is called unreliable
 #   BENCH_STRICT            set: exit 3 when a target fails (otherwise the
@@ -65,6 +79,9 @@ RTT_DURATION=${BENCH_RTT_DURATION:-3}
 MEM_SHORT=${BENCH_MEM_SHORT:-1}
 MEM_LONG=${BENCH_MEM_LONG:-4}
 PROFILE_DURATION=${BENCH_PROFILE_DURATION:-3}
+TOUCH_INTERVAL=${BENCH_TOUCH_INTERVAL:-1s}
+WORKERS=${BENCH_WORKERS:-2}
+FLOOR_REQUESTS=${BENCH_FLOOR_REQUESTS:-128000}
 NGINX=${NGINX:-/usr/sbin/nginx}
 
 modes=("$@")
@@ -80,7 +97,7 @@ want() {
 for m in "${modes[@]}"; do
     case $m in
         all|throughput|rtt|memory|profile) ;;
-        *) sed -n '3,20p' "$0" >&2; exit 2 ;;
+        *) sed -n '3,27p' "$0" >&2; exit 2 ;;
     esac
 done
 
@@ -107,6 +124,9 @@ if grep -qa shared_session_require "$module"; then
 else
     has_require=
 fi
+# callgrind and memcheck: the targets above (the touch_interval and
+# worker targets below are throughput only)
+prof_targets=("${targets[@]}")
 
 work=$top/build/bench
 mkdir -p "$top/build"
@@ -117,6 +137,51 @@ flock -n 9 || { echo "bench/run.sh: another run holds build/bench.lock" >&2; exi
 rm -rf "$work"
 mkdir -p "$work"/{redis,nginx/conf,nginx/logs,nginx/tmp,results}
 res=$work/results
+
+# issue 16's shared_session_touch_interval: does this module accept it in
+# a location?  An older build (BENCH_MODULE) may not; its targets are
+# skipped then, with nginx's reason in the report
+ti_probe() {
+    local d=$work/probe
+    mkdir -p "$d/conf" "$d/logs"
+    cat > "$d/conf/probe.conf" <<EOF
+load_module $module;
+events {
+}
+http {
+    shared_session_redis 127.0.0.1:6379;
+    server {
+        listen 127.0.0.1:$(free_port);
+        location = /ti {
+            shared_session;
+            shared_session_touch_interval $TOUCH_INTERVAL;
+        }
+    }
+}
+EOF
+    local out msg
+    out=$("$NGINX" -t -q -e stderr -p "$d/" -c conf/probe.conf 2>&1) \
+        && return 0
+    msg=$(sed -n 's/.*\[emerg\] [0-9#]*: //p' <<< "$out" | head -n 1)
+    echo "${msg:-nginx -t failed: $(head -n 1 <<< "$out")}"
+}
+ti_targets=()
+ti_note=$(ti_probe)
+if [ -z "$ti_note" ]; then
+    has_ti=1
+    ti_targets=(reused-ti)
+    [ -n "$has_require" ] && ti_targets+=(require-ti)
+    targets+=("${ti_targets[@]}")
+else
+    has_ti=
+fi
+
+# worker_processes WORKERS (issue 16): a second nginx, not pinned
+w2_targets=()
+if [ "$WORKERS" -gt 0 ]; then
+    w2_targets=(plain-w2 reused-w2)
+    [ -n "$has_require" ] && w2_targets+=(require-w2)
+fi
 
 # ---------------------------------------------------------------- pinning
 
@@ -154,11 +219,12 @@ rss_kb() {
     awk '/^VmRSS/ {print $2}' "/proc/$1/status"
 }
 
-# cmdstats: "total client" command calls so far (INFO itself not counted);
-# client: what a client sends (EVAL*, SCRIPT), total: also what scripts call
+# cmdstats [FILE]: "total client scripts usec other_usec" command calls
+# so far (INFO itself not counted); client: what a client sends (EVAL*,
+# SCRIPT), total: also what scripts call; the raw INFO saved in FILE
 cmdstats() {
     redis-cli -p "$redis_port" info commandstats | tr -d '\r' \
-        | awk -F'[:=,]' '
+        | tee "${1:-/dev/null}" | awk -F'[:=,]' '
             /^cmdstat_/ {
                 if ($1 == "cmdstat_info") next
                 total += $3
@@ -243,14 +309,37 @@ require_locations() {
 EOF
 }
 
-# write_conf FILE PORT EXTRA_MAIN [EXTRA_HTTP]: the one server every mode
-# uses
+# ti_locations: the reused and require targets with
+# shared_session_touch_interval (issue 16), when the module has it
+ti_locations() {
+    [ -n "$has_ti" ] || return 0
+    cat <<EOF
+        location = /ti {
+            shared_session;
+            shared_session_touch_interval $TOUCH_INTERVAL;
+        }
+EOF
+    [ -n "$has_require" ] || return 0
+    cat <<EOF
+
+        location = /rti {
+            shared_session_require on;
+            shared_session_touch_interval $TOUCH_INTERVAL;
+            default_type application/json;
+            add_header Cache-Control no-store;
+            return 200 '$plain_body';
+        }
+EOF
+}
+
+# write_conf FILE PORT EXTRA_MAIN [EXTRA_HTTP [WORKERS [LISTEN]]]: the one
+# server every mode uses; LISTEN: parameters of its listen directive
 write_conf() {
     cat > "$1" <<EOF
 load_module $module;
 
 $(nginx_user)
-worker_processes 1;
+worker_processes ${5:-1};
 pid logs/nginx.pid;
 error_log logs/error.log warn;
 $3
@@ -272,7 +361,7 @@ http {
     ${4:-}
 
     server {
-        listen 127.0.0.1:$2;
+        listen 127.0.0.1:$2${6:+ $6};
 
         # the ceiling: no Redis, a fixed body like the module's
         location = /plain {
@@ -293,6 +382,8 @@ http {
         }
 
 $(require_locations)
+
+$(ti_locations)
 
         location = /status {
             stub_status;
@@ -316,6 +407,50 @@ start_nginx() {
         cat "$work/nginx/logs/error.log"; exit 1; }
     nginx_worker=$(pgrep -P "$nginx_master" | head -n 1)
     [ -n "$nginx_worker" ] || { echo "no nginx worker" >&2; exit 1; }
+}
+
+# the same server with WORKERS workers (issue 16), in its own prefix, on
+# its own port, not pinned: its workers share the cpus with wrk and Redis
+nginx2_master=
+nginx2_workers=
+if [ ${#w2_targets[@]} -gt 0 ]; then
+    mkdir -p "$work"/nginx2/{conf,logs,tmp}
+    nginx2_port=$(free_port)
+    base2=http://127.0.0.1:$nginx2_port
+    # without reuseport the kernel hands wrk's 32 connections, opened at
+    # once, to whichever worker it wakes: splits of 100/0 to 70/30 in
+    # trials here, a different one per target; reuseport spreads them by
+    # address hash, about evenly (the report shows the split)
+    w2_listen=
+    [ "${BENCH_WORKERS_REUSEPORT:-1}" = 1 ] && w2_listen=reuseport
+    write_conf "$work/nginx2/conf/nginx.conf" "$nginx2_port" "" "" \
+        "$WORKERS" "$w2_listen"
+fi
+
+start_nginx2() {
+    local w
+    "$NGINX" -e logs/error.log -p "$work/nginx2/" -c conf/nginx.conf \
+        -g 'daemon off;' &
+    nginx2_master=$!
+    pids+=("$nginx2_master")
+    wait_http "$base2/status" 100 || {
+        cat "$work/nginx2/logs/error.log"; exit 1; }
+    for _ in $(seq 50); do
+        w=$(pgrep -P "$nginx2_master" | tr '\n' ' ')
+        [ "$(wc -w <<< "$w")" -ge "$WORKERS" ] && break
+        sleep 0.1
+    done
+    read -r -a nginx2_workers <<< "$w"
+    [ ${#nginx2_workers[@]} -eq "$WORKERS" ] \
+        || { echo "nginx2: ${#nginx2_workers[@]} workers, not $WORKERS" >&2; exit 1; }
+}
+
+stop_nginx2() {
+    [ -n "$nginx2_master" ] || return 0
+    kill -QUIT "$nginx2_master" 2>/dev/null || true
+    wait "$nginx2_master" 2>/dev/null || true
+    forget_pid "$nginx2_master"
+    nginx2_master=
 }
 
 stop_nginx() {
@@ -353,8 +488,8 @@ new_session() {
     echo "$c"
 }
 
-# run_wrk NAME CONNS THREADS SECONDS PATH COOKIE_FILE: wrk output in
-# $res/NAME.wrk, the BENCH line echoed
+# run_wrk NAME CONNS THREADS SECONDS PATH COOKIE_FILE [BASE]: wrk output
+# in $res/NAME.wrk, the BENCH line echoed
 run_wrk() {
     # through sh, which reports the CPU its child wrk used (cutime+cstime)
     # shellcheck disable=SC2016
@@ -363,7 +498,7 @@ run_wrk() {
         sed "s/^.*) //" /proc/$$/stat \
             | awk -v hz="$HZ" "{ printf \"WRKCPU %d\\n\", (\$14 + \$15) * 1000000 / hz }"
         ' sh wrk -c "$2" -t "$3" -d "$4s" \
-        --timeout 5s -s "$top/bench/session.lua" "$base$5" \
+        --timeout 5s -s "$top/bench/session.lua" "${7:-$base}$5" \
         -- "$5" "$6" "$3" > "$res/$1.wrk" 2>&1 || {
             cat "$res/$1.wrk" >&2; exit 1; }
     echo "$(grep '^BENCH ' "$res/$1.wrk" | sed 's/^BENCH //')" \
@@ -372,36 +507,91 @@ run_wrk() {
 
 # ================================================================ throughput
 
-# measure NAME ROUND PATH COOKIE_FILE: one measured wrk run; the raw
-# deltas ("k=v ...") go to $res/NAME.ROUND
+# the target's URL, path, cookies and nginx workers: the "-w2" targets go
+# to the second nginx; "-ti" to the touch_interval locations
+base_of() { case $1 in *-w2) echo "$base2" ;; *) echo "$base" ;; esac; }
+path_of() {
+    case $1 in
+        plain*) echo /plain ;;
+        require-ti) echo /rti ;;
+        require*) echo /r ;;
+        reused-ti) echo /ti ;;
+        *) echo /s ;;
+    esac
+}
+cookies_of() { case $1 in new) echo "" ;; *) echo "$work/cookies" ;; esac; }
+workers_of() {
+    case $1 in
+        *-w2) echo "${nginx2_workers[*]}" ;;
+        *) echo "$nginx_worker" ;;
+    esac
+}
+
+# sum_of FUNCTION PID...: FUNCTION's value summed over the processes
+sum_of() {
+    local f=$1 p t=0
+    shift
+    for p; do t=$((t + $("$f" "$p"))); done
+    echo "$t"
+}
+
+# cmd_mix FILE0 FILE1: the calls per command between two INFO
+# commandstats ("hset=N sadd=N ..."), INFO and DBSIZE (ours) left out
+cmd_mix() {
+    awk -F'[:=,]' '
+        /^cmdstat_/ {
+            c = substr($1, 9)
+            if (c == "info" || c == "dbsize") next
+            if (FILENAME == ARGV[1]) a[c] = $3; else b[c] = $3
+        }
+        END { for (c in b) if (b[c] - a[c] > 0) printf "%s=%d ", c, b[c] - a[c]
+              print "" }' "$1" "$2"
+}
+
+# measure NAME ROUND: one measured wrk run; the raw deltas ("k=v ...") go
+# to $res/NAME.roundROUND, the calls per command to $res/NAME.mixROUND
 measure() {
-    local name=$1 round=$2 path=$3 cookies=$4 out
-    local n0 r0 ct0 cc0 cs0 cu0 co0 rss0 keys0
-    local n1 r1 ct1 cc1 cs1 cu1 co1 rss1 keys1
-    n0=$(cpu_us "$nginx_worker")
-    nu0=$(cpu_user_us "$nginx_worker")
+    local name=$1 round=$2 out path cookies url
+    local n0 nu0 r0 ru0 ct0 cc0 cs0 cu0 co0 rss0 keys0 b0 st0 lb0 lst0
+    local n1 nu1 r1 ru1 ct1 cc1 cs1 cu1 co1 rss1 keys1 b1 st1 lb1 lst1
+    local -a w w0 w1
+    path=$(path_of "$name")
+    cookies=$(cookies_of "$name")
+    url=$(base_of "$name")
+    read -r -a w <<< "$(workers_of "$name")"
+    n0=$(sum_of cpu_us "${w[@]}")
+    nu0=$(sum_of cpu_user_us "${w[@]}")
+    read -r -a w0 <<< "$(for p in "${w[@]}"; do cpu_us "$p"; done | tr '\n' ' ')"
     r0=$(cpu_us "$redis_pid")
     ru0=$(cpu_user_us "$redis_pid")
-    read -r ct0 cc0 cs0 cu0 co0 < <(cmdstats)
-    rss0=$(rss_kb "$nginx_worker")
+    read -r ct0 cc0 cs0 cu0 co0 < <(cmdstats "$res/$name.cs0")
+    rss0=$(sum_of rss_kb "${w[@]}")
     keys0=$(redis_cmd dbsize)
     read -r b0 st0 < <(cpu_busy "${NGX_CPU:-0}")
     read -r lb0 lst0 < <(cpu_busy "${LOAD_CPU:-0}")
 
     out=$(run_wrk "$name.$round" "$CONNS" "$THREADS" "$DURATION" "$path" \
-                  "$cookies")
+                  "$cookies" "$url")
 
     read -r b1 st1 < <(cpu_busy "${NGX_CPU:-0}")
     read -r lb1 lst1 < <(cpu_busy "${LOAD_CPU:-0}")
-    n1=$(cpu_us "$nginx_worker")
-    nu1=$(cpu_user_us "$nginx_worker")
+    n1=$(sum_of cpu_us "${w[@]}")
+    nu1=$(sum_of cpu_user_us "${w[@]}")
+    read -r -a w1 <<< "$(for p in "${w[@]}"; do cpu_us "$p"; done | tr '\n' ' ')"
     r1=$(cpu_us "$redis_pid")
     ru1=$(cpu_user_us "$redis_pid")
-    read -r ct1 cc1 cs1 cu1 co1 < <(cmdstats)
-    rss1=$(rss_kb "$nginx_worker")
+    read -r ct1 cc1 cs1 cu1 co1 < <(cmdstats "$res/$name.cs1")
+    rss1=$(sum_of rss_kb "${w[@]}")
     keys1=$(redis_cmd dbsize)
 
     [ "$(kv requests "$out")" -gt 0 ] || { cat "$res/$name.$round.wrk" >&2; exit 1; }
+
+    # with several workers: how the nginx cpu split between them
+    local split="" i
+    for ((i = 0; i < ${#w[@]}; i++)); do
+        split+="${split:+/}$((w1[i] - w0[i]))"
+    done
+    cmd_mix "$res/$name.cs0" "$res/$name.cs1" > "$res/$name.mix$round"
 
     echo "$out nginx_cpu=$((n1 - n0)) redis_cpu=$((r1 - r0))" \
          "nginx_user=$((nu1 - nu0)) redis_user=$((ru1 - ru0))" \
@@ -411,6 +601,7 @@ measure() {
          "rss_kb=$rss1 keys_delta=$((keys1 - keys0))" \
          "ngx_core_busy=$((b1 - b0)) ngx_core_steal=$((st1 - st0))" \
          "load_core_busy=$((lb1 - lb0)) load_core_steal=$((lst1 - lst0))" \
+         "workers=${#w[@]} worker_split=$split" \
          > "$res/$name.round$round"
     say "$name round $round: $(kv requests "$out") requests," \
         "$(fmt 0 "$(calc "$(kv requests "$out") * 1000000 / $(kv duration_us "$out")")") req/s," \
@@ -420,11 +611,17 @@ measure() {
 # aggregate NAME: sums over the rounds; p50 and p99 are the medians of the
 # rounds' percentiles; writes "k=v ..." to $res/NAME
 aggregate() {
-    local name=$1
-    cat "$res/$name".round* | awk '
+    local name=$1 two=0
+    [ "${NGX_CPU:-0}" != "${LOAD_CPU:-0}" ] && two=1
+    cat "$res/$name".round* | awk -v two=$two '
         {
             for (i = 1; i <= NF; i++) {
                 split($i, kv, "=")
+                if (kv[1] == "worker_split") {
+                    nw = split(kv[2], ws, "/")
+                    for (j = 1; j <= nw; j++) wsum[j] += ws[j]
+                    continue
+                }
                 v[kv[1]] += kv[2]
                 if (kv[1] == "p50") p50[NR] = kv[2]
                 if (kv[1] == "p99") p99[NR] = kv[2]
@@ -459,14 +656,97 @@ aggregate() {
             printf " ngx_core_others=%.3f ngx_core_steal=%.3f",
                    (v["ngx_core_busy"] - v["nginx_cpu"]) / d,
                    v["ngx_core_steal"] / d
-            printf " load_core_busy=%.3f load_core_steal=%.3f\n",
+            printf " load_core_busy=%.3f load_core_steal=%.3f",
                    v["load_core_busy"] / d, v["load_core_steal"] / d
+            # both cpus: what ran besides nginx, redis-server and wrk
+            if (two)
+                printf " all_others=%.3f", (v["ngx_core_busy"] \
+                       + v["load_core_busy"] - v["nginx_cpu"] \
+                       - v["redis_cpu"] - v["wrk_cpu"]) / (2 * d)
+            printf " workers=%d worker_share=", v["workers"] / NR
+            for (j = 1; j <= nw; j++) {
+                sep = j > 1 ? "/" : ""
+                share = v["nginx_cpu"] ? 100 * wsum[j] / v["nginx_cpu"] : 0
+                printf "%s%.0f", sep, share
+            }
+            printf "\n"
         }' > "$res/$name"
+    # the calls per command per request, most frequent first
+    cat "$res/$name".mix* | tr ' ' '\n' | awk -F= -v r="$(get "$name" requests)" '
+        NF == 2 { c[$1] += $2 }
+        END { for (k in c) printf "%s %.2f\n", k, c[k] / r }' \
+        | sort -k2,2nr -k1,1 | awk '{ s = s (NR > 1 ? " " : "") $1 "=" $2 }
+                                     END { print s }' > "$res/$name.mix"
     echo "$name: $(cat "$res/$name")" >&2
 }
 
-path_of() { case $1 in plain) echo /plain ;; require) echo /r ;; *) echo /s ;; esac; }
-cookies_of() { case $1 in new) echo "" ;; *) echo "$work/cookies" ;; esac; }
+
+# forget_pid PID: PID has been waited for; cleanup must not signal it
+forget_pid() {
+    local p keep=()
+    for p in "${pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    pids=("${keep[@]}")
+}
+
+# floor TARGET (issue 16): what Redis needs for TARGET's session work
+# without a script.  One request per session (the 32 cookies) under
+# MONITOR gives the commands the script called and their arguments
+# (bench/floor.pl keeps those, drops EVALSHA & co.); they are then sent
+# FLOOR_REQUESTS / 32 times over as plain pipelined commands (redis-cli
+# --pipe, on the load cpu), and redis-server's cpu (/proc) and INFO
+# commandstats are read around that.  Writes $res/floor-TARGET.
+floor() {
+    local t=$1 mon mpid c n=0 passes out r0 r1 ru0 ru1 ct0 ct1 co0 co1 x
+    local t0 t1
+    mon=$res/floor-$t.monitor
+    "${pin_load[@]}" timeout 60 redis-cli -p "$redis_port" monitor > "$mon" &
+    mpid=$!
+    pids+=("$mpid")
+    for _ in $(seq 100); do
+        grep -q '^OK' "$mon" && break
+        sleep 0.05
+    done
+    while read -r c; do
+        curl -sf -o /dev/null -H "Cookie: $c" "$base$(path_of "$t")" \
+            || { echo "floor $t: a request failed" >&2; exit 1; }
+        n=$((n + 1))
+    done < "$work/cookies"
+    # MONITOR's output is asynchronous: a marker after the last request
+    redis_cmd echo bench-floor-end > /dev/null
+    for _ in $(seq 100); do
+        grep -q bench-floor-end "$mon" && break
+        sleep 0.05
+    done
+    kill "$mpid" 2>/dev/null || true
+    wait "$mpid" 2>/dev/null || true
+    forget_pid "$mpid"
+    perl "$top/bench/floor.pl" --mix "$mon" "$n" > "$res/floor-$t.mix" \
+        || exit 1
+
+    passes=$(( (FLOOR_REQUESTS + n - 1) / n ))
+    r0=$(cpu_us "$redis_pid")
+    ru0=$(cpu_user_us "$redis_pid")
+    read -r ct0 x x x co0 < <(cmdstats "$res/floor-$t.cs0")
+    t0=$EPOCHREALTIME
+    out=$(perl "$top/bench/floor.pl" --resp "$mon" "$passes" \
+          | "${pin_load[@]}" timeout 120 redis-cli -p "$redis_port" --pipe 2>&1) \
+        || { echo "floor $t: redis-cli --pipe: $out" >&2; exit 1; }
+    t1=$EPOCHREALTIME
+    r1=$(cpu_us "$redis_pid")
+    ru1=$(cpu_user_us "$redis_pid")
+    read -r ct1 x x x co1 < <(cmdstats "$res/floor-$t.cs1")
+    grep -q 'errors: 0,' <<< "$out" \
+        || { echo "floor $t: redis-cli --pipe: $out" >&2; exit 1; }
+    x=$((passes * n))
+    # the marker ECHO of --pipe is one command in all: left in
+    echo "requests=$x captured=$n" \
+         "redis_us=$(calc "($r1 - $r0) / $x")" \
+         "redis_user_us=$(calc "($ru1 - $ru0) / $x")" \
+         "cmds=$(calc "($ct1 - $ct0) / $x")" \
+         "cmd_us=$(calc "($co1 - $co0) / $x")" \
+         "seconds=$(calc "$t1 - $t0")" > "$res/floor-$t"
+    say "floor $t: $(cat "$res/floor-$t"); $(cat "$res/floor-$t.mix")"
+}
 
 if want throughput || want rtt; then
     start_nginx
@@ -491,22 +771,34 @@ if want throughput; then
             || { echo "/r refused a live session" >&2; exit 1; }
     fi
 
+    [ ${#w2_targets[@]} -gt 0 ] && start_nginx2
+    [ ${#w2_targets[@]} -gt 0 ] \
+        && say "nginx with $WORKERS workers (${nginx2_workers[*]}), not pinned"
+
     # warm up each target once (the Redis connection, SCRIPT LOAD), then
     # ROUNDS interleaved rounds: drift of a shared machine hits all alike
-    for t in "${targets[@]}"; do
+    for t in "${targets[@]}" "${w2_targets[@]}"; do
         run_wrk "$t.warmup" "$CONNS" "$THREADS" "$WARMUP" "$(path_of "$t")" \
-            "$(cookies_of "$t")" > /dev/null
+            "$(cookies_of "$t")" "$(base_of "$t")" > /dev/null
     done
     for ((round = 1; round <= ROUNDS; round++)); do
-        for t in "${targets[@]}"; do
-            measure "$t" $round "$(path_of "$t")" "$(cookies_of "$t")"
+        for t in "${targets[@]}" "${w2_targets[@]}"; do
+            measure "$t" $round
         done
     done
-    for t in "${targets[@]}"; do
+    for t in "${targets[@]}" "${w2_targets[@]}"; do
         aggregate "$t"
     done
+    stop_nginx2
     echo "redis_mem=$(redis_cmd info memory | tr -d '\r' \
                       | sed -n 's/^used_memory_human://p')" > "$res/redis-mem"
+
+    # the floor, for the targets whose sessions the rounds used
+    floor_targets=(reused)
+    [ -n "$has_require" ] && floor_targets+=(require)
+    for t in "${floor_targets[@]}"; do
+        floor "$t"
+    done
     redis_cmd flushall > /dev/null     # the new sessions: keep Redis small
 fi
 
@@ -695,7 +987,7 @@ cg_total() {
 if want profile; then
     command -v callgrind_annotate >/dev/null || need_packages valgrind
     main_redis_port=$redis_port
-    for target in "${targets[@]}"; do
+    for target in "${prof_targets[@]}"; do
         case $target in
             plain)   path=/plain; cookies=$work/mem-cookies ;;
             reused)  path=/s;     cookies=$work/mem-cookies ;;
@@ -756,6 +1048,62 @@ fi
 
 # ================================================================ report
 
+# report_floor: the module's Redis cpu per request beside the floor's
+report_floor() {
+    local t
+    echo
+    echo "redis floor (issue 16): the commands the scripts called for one request" \
+         "per session (MONITOR, $(get floor-reused captured) requests), without" \
+         "EVALSHA, sent as plain pipelined commands (redis-cli --pipe, on cpu" \
+         "${LOAD_CPU:-0}) for $(get floor-reused requests) emulated requests;" \
+         "redis-server's cpu from /proc"
+    echo "| target | module redis us/req | floor redis us/req | module / floor | module calls/req (commandstats, incl. script) | floor commands/req | floor commands |"
+    echo "|---|---|---|---|---|---|---|"
+    for t in "${floor_targets[@]}"; do
+        printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$t" \
+            "$(fmt 1 "$(get "$t" redis_us)")" "$(fmt 1 "$(get "floor-$t" redis_us)")" \
+            "$(fmt 2 "$(calc "$(get "$t" redis_us) / $(get "floor-$t" redis_us)")")" \
+            "$(fmt 2 "$(get "$t" cmds_total)")" \
+            "$(fmt 2 "$(kv total "$(cat "$res/floor-$t.mix")")")" \
+            "$(cut -d' ' -f2- "$res/floor-$t.mix")"
+    done
+    for t in "${floor_targets[@]}"; do
+        echo "$t: calls per request in the rounds (commandstats): $(cat "$res/$t.mix");" \
+             "floor: redis $(fmt 1 "$(get "floor-$t" redis_user_us)") us/req user," \
+             "commandstats usec $(fmt 2 "$(get "floor-$t" cmd_us)")/req," \
+             "$(fmt 1 "$(get "floor-$t" seconds)") s"
+    done
+}
+
+# report_workers: worker_processes WORKERS against 1 (issue 16)
+report_workers() {
+    local t t1 two
+    echo
+    if [ ${#w2_targets[@]} -eq 0 ]; then
+        echo "workers: not measured (BENCH_WORKERS=0)"
+        return
+    fi
+    echo "workers: worker_processes $WORKERS, not pinned: its workers share the" \
+         "$(nproc) cpus with wrk and redis-server (which stay on cpu ${LOAD_CPU:-0})," \
+         "listen ${w2_listen:-without reuseport}," \
+         "against 1 worker pinned to cpu ${NGX_CPU:-0} (the rows above), in the same rounds"
+    echo "| target | workers | req/s | x 1 worker | x ceiling (same workers) | nginx us/req (all workers) | redis us/req | wrk us/req | nginx cpu per worker % | others on both cpus % |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
+    for t1 in "${w2_targets[@]%-w2}"; do
+        for t in "$t1" "$t1-w2"; do
+            two=plain
+            [ "$t" = "$t1-w2" ] && two=plain-w2
+            printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t1" \
+                "$(get "$t" workers)" "$(fmt 0 "$(get "$t" rps)")" \
+                "$(fmt 2 "$(calc "$(get "$t" rps) / $(get "$t1" rps)")")" \
+                "$(fmt 2 "$(calc "$(get "$t" rps) / $(get "$two" rps)")")" \
+                "$(fmt 1 "$(get "$t" nginx_us)")" "$(fmt 1 "$(get "$t" redis_us)")" \
+                "$(fmt 1 "$(get "$t" wrk_us)")" "$(get "$t" worker_share)" \
+                "$(fmt 0 "$(calc "100 * $(get "$t" all_others)")")"
+        done
+    done
+}
+
 report=$work/report.txt
 {
 echo
@@ -777,6 +1125,8 @@ if want throughput; then
             reused) label="module, 32 reused sessions" ;;
             new)    label="module, no cookie (new session)" ;;
             require) label="require + return 200, 32 reused sessions" ;;
+            reused-ti) label="module, 32 reused sessions, touch_interval $TOUCH_INTERVAL" ;;
+            require-ti) label="require + return 200, touch_interval $TOUCH_INTERVAL" ;;
         esac
         rt=-
         [ "$t" != plain ] && rt=$(rt_of "$t")
@@ -799,7 +1149,20 @@ if want throughput; then
     else
         echo "require: not measured ($module has no shared_session_require)"
     fi
-    for t in "${targets[@]}"; do
+    if [ -n "$has_ti" ]; then
+        for t in "${ti_targets[@]}"; do
+            echo "$t: $(fmt 2 "$(calc "$(get "$t" rps) / $(get "${t%-ti}" rps)")")x" \
+                 "${t%-ti}'s req/s; redis $(fmt 1 "$(get "$t" redis_us)") us/req against" \
+                 "$(fmt 1 "$(get "${t%-ti}" redis_us)"), nginx $(fmt 1 "$(get "$t" nginx_us)")" \
+                 "against $(fmt 1 "$(get "${t%-ti}" nginx_us)"); redis calls per request: $(cat "$res/$t.mix")"
+        done
+    else
+        echo "touch_interval: not measured (nginx -t: $ti_note)"
+    fi
+    report_floor
+    report_workers
+    echo
+    for t in "${targets[@]}" "${w2_targets[@]}"; do
         echo "$t: wrk errors $(get "$t" errors), nginx worker RSS $(get "$t" rss_kb) kB" \
              "(change during the runs $(get "$t" rss_kb_delta) kB), redis keys +$(get "$t" keys_delta)"
     done
@@ -896,7 +1259,7 @@ if want profile; then
     echo
     echo "profile: callgrind on one nginx process (master_process off), ${PROFILE_DURATION}s of wrk -c4," \
          "instructions (Ir) counted inside ngx_process_events_and_timers"
-    for t in "${targets[@]}"; do
+    for t in "${prof_targets[@]}"; do
         echo "$t: nginx $(fmt 0 "$(get "prof-$t" ir_per_request)") Ir/request" \
              "= $(fmt 2 "$(calc "$(get "prof-$t" ir_per_request) / $(get prof-plain ir_per_request)")")x plain" \
              "($(get "prof-$t" requests) requests)$([ "$t" = plain ] || echo ";" \
@@ -904,7 +1267,7 @@ if want profile; then
     done
     verbose=
     for m in "${modes[@]}"; do [ "$m" = profile ] && verbose=1; done
-    for t in "${targets[@]:1}"; do
+    for t in "${prof_targets[@]:1}"; do
         echo
         echo "---- nginx, $t (bench/callgrind-report.pl)"
         if [ -n "$verbose" ]; then
@@ -955,7 +1318,7 @@ if want throughput; then
     fi
     check "$([ -z "$u" ] && echo 1 || echo 0)" "quiet machine" \
         "other processes ran on nginx's cpu up to $(fmt 0 "$(calc "100 * $others")")% of the time (limit $(fmt 0 "$(calc "100 * $max_others")")%)$([ -n "$u" ] && echo ": the throughput, cpu and p99 lines below are unreliable, run again")"
-    for t in "${targets[@]:1}"; do
+    for t in "${targets[@]:1}" "${w2_targets[@]}"; do
         e=$(get "$t" errors)
         check "$([ "$e" = 0 ] && echo 1 || echo 0)" "no errors, $t" \
             "$e non-2xx/socket errors"
@@ -984,6 +1347,15 @@ if want throughput; then
         check "$(ge "$r" 0.90)" "require req/s >= 0.9x reused" \
             "$(fmt 2 "$r")x ($(fmt 0 "$(get require rps)") against $(fmt 0 "$(get reused rps)") req/s)$u"
     fi
+    # issue 16
+    c=$(get reused nginx_us)
+    check "$(le "$c" "$(calc "1.6 * $ceil_cpu")")" "nginx cpu reused <= 1.6x (issue 16)" \
+        "$(fmt 1 "$c") us/req = $(fmt 2 "$(calc "$c / $ceil_cpu")")x ceiling's $(fmt 1 "$ceil_cpu") us$u"
+    c=$(get reused redis_us)
+    check "$(le "$c" 15)" "redis cpu reused <= 15 us (issue 16)" \
+        "$(fmt 1 "$c") us/req; the plain-command floor $(fmt 1 "$(get floor-reused redis_us)") us/req, the module $(fmt 2 "$(calc "$c / $(get floor-reused redis_us)")")x it$u"
+    r=$(calc "$(get reused rps) / $ceil_rps")
+    check "$(ge "$r" 0.30)" "throughput reused >= 0.30x (issue 16)" "$(fmt 2 "$r")x ceiling$u"
 fi
 if want rtt; then
     for t in "${rtt_cases[@]}"; do
@@ -999,6 +1371,11 @@ if want memory || want profile; then
         "$vg_errors non-2xx/socket errors under valgrind (any makes its per-request numbers wrong)"
 fi
 if want memory; then
+    # issue 16: no malloc per request left in the module's path; nginx's
+    # own request (the plain location's blocks) is not the module's
+    a=$(calc "$(get mem-reused allocs) - $(get mem-plain allocs)")
+    check "$(le "$a" 1)" "heap allocs reused <= 1 (issue 16)" \
+        "$(fmt 2 "$a") blocks per request more than the plain location's $(fmt 2 "$(get mem-plain allocs)") ($(fmt 2 "$(get mem-reused allocs)") in all)"
     for t in reused new; do
         rb=$(get mem-$t retained)
         check "$(le "$rb" 1)" "no memory growth $t" \
