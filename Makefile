@@ -16,6 +16,8 @@
 #                     module compiled in
 #   make fuzz         libFuzzer targets, FUZZ_SECONDS (60) each (fuzz/)
 #   make bench        wrk benchmarks against a plain "return 200" (bench/)
+#   make bench-compare BENCH_MODULE_BEFORE=old.so
+#                     callgrind and heap per request, old module against new
 #   make soak         100k+ requests across two Redis restarts: RSS, fds
 #   make nginx-src    fetch nginx 1.22.1's upstream source (checksum checked)
 #   make clean
@@ -25,7 +27,8 @@ SHELL := /bin/bash
 MODULE := build/ngx_http_shared_session_module.so
 
 .PHONY: all module test test-e2e check-docs lint-docker asan fuzz bench \
-        bench-beyond soak demo demo-stop demo-status nginx-src spring clean
+        bench-compare bench-beyond soak demo demo-stop demo-status \
+        nginx-src spring clean
 
 all: module
 
@@ -46,6 +49,9 @@ soak:
 
 bench:
 	bench/run.sh
+
+bench-compare:
+	bench/compare.sh
 
 bench-beyond:
 	bench/beyond.sh
