@@ -35,6 +35,14 @@
 #define NGX_HTTP_SHARED_SESSION_CLUSTER_ROUND_MAX  16
 #define NGX_HTTP_SHARED_SESSION_CLUSTER_REPLICAS   16
 
+/*
+ * Command records kept for reuse per cluster, and the bytes of argument
+ * copies kept with them: a session script's arguments take a few hundred
+ * bytes; a record whose copy was larger is kept without it.
+ */
+#define NGX_HTTP_SHARED_SESSION_CLUSTER_FREE_COMMANDS 128
+#define NGX_HTTP_SHARED_SESSION_CLUSTER_FREE_ARGS  (256 * 1024)
+
 
 typedef struct {
     ngx_http_shared_session_redis_t          *redis;
@@ -81,6 +89,10 @@ struct ngx_http_shared_session_cluster_s {
     ngx_queue_t                               commands; /* all, for exit */
     ngx_queue_t                               parked;   /* waiting for map */
 
+    ngx_http_shared_session_cluster_cmd_t    *free;     /* records to reuse */
+    ngx_uint_t                                nfree;
+    size_t                                    free_size; /* their copies */
+
     ngx_str_t                                 error;
     u_char                                    errbuf[
                                         NGX_HTTP_SHARED_SESSION_CLUSTER_ERRLEN];
@@ -88,14 +100,19 @@ struct ngx_http_shared_session_cluster_s {
 
 
 struct ngx_http_shared_session_cluster_cmd_s {
+    ngx_http_shared_session_cluster_cmd_t    *next;     /* cl->free: first,
+                                                           not poisoned */
+    u_char                                   *copy;     /* argv, argvlen, */
+    size_t                                    size;     /* their bytes; kept
+                                                           with the record */
     ngx_http_shared_session_cluster_t        *cluster;
     ngx_http_shared_session_redis_handler_pt  handler;
     void                                     *data;
     ngx_log_t                                *log;
 
     int                                       argc;
-    const char                              **argv;    /* copied, in the */
-    size_t                                   *argvlen; /* same allocation */
+    const char                              **argv;    /* in "copy" */
+    size_t                                   *argvlen;
     ngx_uint_t                                slot;
 
     ngx_msec_t                                deadline;
@@ -119,6 +136,11 @@ struct ngx_http_shared_session_cluster_cmd_s {
 
 static ngx_int_t ngx_http_shared_session_cluster_init(
     ngx_http_shared_session_cluster_t *cl, ngx_log_t *log);
+static ngx_http_shared_session_cluster_cmd_t *
+    ngx_http_shared_session_cluster_cmd_alloc(
+    ngx_http_shared_session_cluster_t *cl, size_t size, ngx_log_t *log);
+static void ngx_http_shared_session_cluster_cmd_free(
+    ngx_http_shared_session_cluster_cmd_t *cmd);
 static ngx_int_t ngx_http_shared_session_cluster_dispatch(
     ngx_http_shared_session_cluster_cmd_t *cmd);
 static ngx_int_t ngx_http_shared_session_cluster_send_to(
@@ -279,25 +301,22 @@ ngx_http_shared_session_cluster_send(ngx_http_shared_session_cluster_t *cl,
 
     /*
      * The command is sent again after MOVED, ASK or TRYAGAIN, after its
-     * caller's buffers may be gone: it keeps a copy, in one allocation.
+     * caller's buffers may be gone: it keeps a copy.
      */
 
-    size = sizeof(ngx_http_shared_session_cluster_cmd_t)
-           + argc * (sizeof(char *) + sizeof(size_t));
+    size = argc * (sizeof(char *) + sizeof(size_t));
 
     for (i = 0; i < argc; i++) {
         size += argvlen[i];
     }
 
-    cmd = ngx_alloc(size, log);
+    cmd = ngx_http_shared_session_cluster_cmd_alloc(cl, size, log);
     if (cmd == NULL) {
         ngx_str_set(error, "out of memory");
         return NULL;
     }
 
-    ngx_memzero(cmd, sizeof(ngx_http_shared_session_cluster_cmd_t));
-
-    cmd->argv = (const char **) &cmd[1];
+    cmd->argv = (const char **) cmd->copy;
     cmd->argvlen = (size_t *) &cmd->argv[argc];
     p = (u_char *) &cmd->argvlen[argc];
 
@@ -336,12 +355,113 @@ ngx_http_shared_session_cluster_send(ngx_http_shared_session_cluster_t *cl,
         *error = cl->error;
 
         ngx_queue_remove(&cmd->queue);
-        ngx_free(cmd);
+        ngx_http_shared_session_cluster_cmd_free(cmd);
 
         return NULL;
     }
 
     return cmd;
+}
+
+
+/*
+ * A record with room for "size" bytes of arguments: one freed before
+ * (its copy grown if too small), or a new one.  Zeroed but for the copy.
+ */
+
+static ngx_http_shared_session_cluster_cmd_t *
+ngx_http_shared_session_cluster_cmd_alloc(ngx_http_shared_session_cluster_t *cl,
+    size_t size, ngx_log_t *log)
+{
+    u_char                                 *copy;
+    size_t                                  have;
+    ngx_http_shared_session_cluster_cmd_t  *cmd;
+
+    cmd = cl->free;
+
+    if (cmd) {
+        ngx_http_shared_session_unpoison(cmd, sizeof(*cmd));
+
+        cl->free = cmd->next;
+        cl->nfree--;
+        cl->free_size -= cmd->size;
+
+        copy = cmd->copy;
+        have = cmd->size;
+
+    } else {
+        cmd = ngx_alloc(sizeof(ngx_http_shared_session_cluster_cmd_t), log);
+        if (cmd == NULL) {
+            return NULL;
+        }
+
+        copy = NULL;
+        have = 0;
+    }
+
+    if (have < size) {
+        ngx_free(copy);
+
+        have = ngx_max(size, 512);
+
+        copy = ngx_alloc(have, log);
+        if (copy == NULL) {
+            ngx_free(cmd);
+            return NULL;
+        }
+    }
+
+    ngx_http_shared_session_unpoison(copy, have);
+
+    ngx_memzero(cmd, sizeof(ngx_http_shared_session_cluster_cmd_t));
+
+    cmd->copy = copy;
+    cmd->size = have;
+
+    return cmd;
+}
+
+
+/*
+ * A command is done with: its timer is not set, it is in no queue.  Kept
+ * for the next send() unless the list holds enough; its copy is kept with
+ * it within NGX_HTTP_SHARED_SESSION_CLUSTER_FREE_ARGS.
+ */
+
+static void
+ngx_http_shared_session_cluster_cmd_free(
+    ngx_http_shared_session_cluster_cmd_t *cmd)
+{
+    ngx_http_shared_session_cluster_t  *cl;
+
+    cl = cmd->cluster;
+
+    if (cl->nfree >= NGX_HTTP_SHARED_SESSION_CLUSTER_FREE_COMMANDS) {
+        ngx_free(cmd->copy);
+        ngx_free(cmd);
+        return;
+    }
+
+    if (cl->free_size + cmd->size > NGX_HTTP_SHARED_SESSION_CLUSTER_FREE_ARGS)
+    {
+        ngx_free(cmd->copy);
+        cmd->copy = NULL;
+        cmd->size = 0;
+    }
+
+    cmd->next = cl->free;
+    cl->free = cmd;
+    cl->nfree++;
+    cl->free_size += cmd->size;
+
+    if (cmd->copy) {
+        ngx_http_shared_session_poison(cmd->copy, cmd->size);
+    }
+
+    ngx_http_shared_session_poison(&cmd->copy,
+                                   sizeof(*cmd) - offsetof(
+                                       ngx_http_shared_session_cluster_cmd_t,
+                                       copy));
 }
 
 
@@ -362,7 +482,7 @@ ngx_http_shared_session_cluster_cancel(
     }
 
     ngx_queue_remove(&cmd->queue);
-    ngx_free(cmd);
+    ngx_http_shared_session_cluster_cmd_free(cmd);
 }
 
 
@@ -464,6 +584,23 @@ ngx_http_shared_session_cluster_close_all(ngx_array_t *clusters)
                                  queue);
             ngx_http_shared_session_cluster_cancel(cmd);
         }
+
+        while (cl->free) {
+            cmd = cl->free;
+            cl->free = cmd->next;
+
+            ngx_http_shared_session_unpoison(cmd, sizeof(*cmd));
+
+            if (cmd->copy) {
+                ngx_http_shared_session_unpoison(cmd->copy, cmd->size);
+                ngx_free(cmd->copy);
+            }
+
+            ngx_free(cmd);
+        }
+
+        cl->nfree = 0;
+        cl->free_size = 0;
 
         if (cl->refresh) {
             ngx_http_shared_session_redis_cancel(cl->refresh);
@@ -925,7 +1062,7 @@ ngx_http_shared_session_cluster_finish(
 
     cmd->handler(cmd->data, reply, error);
 
-    ngx_free(cmd);
+    ngx_http_shared_session_cluster_cmd_free(cmd);
 }
 
 

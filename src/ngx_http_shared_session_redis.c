@@ -22,6 +22,29 @@
  * c->recv() move the bytes.  hiredis is the protocol: commands are RESP
  * text, and its redisReader turns the bytes read into redisReply objects,
  * which go to the commands in the order they were sent.
+ *
+ * What may outlive what (nothing here is allocated per request):
+ *
+ *   - A reply (its redisReply objects, their strings and element arrays)
+ *     lives in its server's reply arena, from the moment the reader parses
+ *     it until its handler returns.  A handler copies what it keeps (into
+ *     its request's pool) and keeps no pointer into the reply; nobody
+ *     calls freeReplyObject() on it.  The arena's blocks are reused once
+ *     no reply parsed from them is alive: after each batch of replies was
+ *     handed out (only the blocks of a reply still being read are kept),
+ *     and when the connection closes outside of a batch.  Up to
+ *     NGX_HTTP_SHARED_SESSION_REDIS_ARENA_KEEP bytes of empty blocks are
+ *     kept for the next replies; what a larger reply took goes back to
+ *     the heap once it was handled.
+ *   - A command record lives from send() until its reply was handed, it
+ *     was failed (a timeout, the connection closed) or dropped unsent
+ *     (cancelled while held for the setup); cancel() only forgets its
+ *     handler.  It then goes to its server's free list, for the next
+ *     send(), or back to the heap when NGX_HTTP_SHARED_SESSION_REDIS_
+ *     FREE_COMMANDS are kept already.
+ *   - The server, its arena, free list and buffers live until the worker
+ *     exits (ngx_http_shared_session_redis_destroy()), or for a node a
+ *     cluster learned, until the cluster forgets it.
  */
 
 
@@ -69,6 +92,20 @@
 #define NGX_HTTP_SHARED_SESSION_REDIS_MAX_COMMANDS 8192
 #define NGX_HTTP_SHARED_SESSION_REDIS_MAX_OUTPUT_M 8
 
+/*
+ * Command records kept for reuse per server: more than a worker's usual
+ * commands in flight; those of a burst beyond go back to the heap.
+ */
+#define NGX_HTTP_SHARED_SESSION_REDIS_FREE_COMMANDS 128
+
+/*
+ * The reply arena: blocks of 8 KB (a session script's reply takes a few
+ * hundred bytes), larger for a larger string; at most 64 KB of empty
+ * blocks kept across replies.
+ */
+#define NGX_HTTP_SHARED_SESSION_REDIS_ARENA_BLOCK  8192
+#define NGX_HTTP_SHARED_SESSION_REDIS_ARENA_KEEP   65536
+
 #define NGX_HTTP_SHARED_SESSION_REDIS_IDLE         0
 #define NGX_HTTP_SHARED_SESSION_REDIS_RESOLVING    1
 #define NGX_HTTP_SHARED_SESSION_REDIS_CONNECTING   2
@@ -81,6 +118,19 @@
 #else
 #define ngx_http_shared_session_redis_io(c, text)  text
 #endif
+
+
+typedef struct ngx_http_shared_session_redis_block_s
+    ngx_http_shared_session_redis_block_t;
+
+struct ngx_http_shared_session_redis_block_s {
+    ngx_http_shared_session_redis_block_t *next;
+    u_char                                *last;     /* free from here */
+    u_char                                *end;
+};
+
+#define NGX_HTTP_SHARED_SESSION_REDIS_BLOCK_HEADER                            \
+    ngx_align(sizeof(ngx_http_shared_session_redis_block_t), NGX_ALIGNMENT)
 
 
 struct ngx_http_shared_session_redis_s {
@@ -121,6 +171,21 @@ struct ngx_http_shared_session_redis_s {
     redisReply                           **replies;  /* read, not handled */
     ngx_uint_t                             nreplies;
     ngx_uint_t                             nalloc;
+    ngx_uint_t                             handing;  /* replies handed out
+                                                        (nested) */
+
+    /* the reply arena: blocks in use, oldest first; empty ones */
+    ngx_http_shared_session_redis_block_t *used;
+    ngx_http_shared_session_redis_block_t *last;
+    ngx_http_shared_session_redis_block_t *reply_block; /* where the reply
+                                                           read began */
+    ngx_http_shared_session_redis_block_t *spare;
+    size_t                                 spare_size;
+
+    ngx_http_shared_session_redis_cmd_t   *free;     /* records to reuse */
+    ngx_uint_t                             nfree;
+    ngx_uint_t                             unkept;   /* freed in a burst */
+
     unsigned                               exiting:1;
 
     u_char                                 error[
@@ -130,6 +195,8 @@ struct ngx_http_shared_session_redis_s {
 
 
 struct ngx_http_shared_session_redis_cmd_s {
+    ngx_http_shared_session_redis_cmd_t       *next;   /* rs->free: first,
+                                                          not poisoned */
     ngx_http_shared_session_redis_t           *rs;
     ngx_http_shared_session_redis_handler_pt   handler;
     void                                      *data;
@@ -168,6 +235,14 @@ static ngx_int_t ngx_http_shared_session_redis_tls_check_name(
 #endif
 static size_t ngx_http_shared_session_redis_resp_len(int argc,
     const size_t *argvlen);
+static ngx_http_shared_session_redis_cmd_t *
+    ngx_http_shared_session_redis_cmd_alloc(
+    ngx_http_shared_session_redis_t *rs, ngx_log_t *log);
+static void ngx_http_shared_session_redis_cmd_free(
+    ngx_http_shared_session_redis_t *rs,
+    ngx_http_shared_session_redis_cmd_t *cmd);
+static void ngx_http_shared_session_redis_burst_done(
+    ngx_http_shared_session_redis_t *rs);
 static ngx_http_shared_session_redis_cmd_t *
     ngx_http_shared_session_redis_queue(ngx_http_shared_session_redis_t *rs,
     ngx_log_t *log, int argc, const char **argv, const size_t *argvlen,
@@ -215,6 +290,28 @@ static void ngx_http_shared_session_redis_backoff(
 static void ngx_http_shared_session_redis_set_error(
     ngx_http_shared_session_redis_t *rs, const char *fmt, ...);
 static void ngx_http_shared_session_redis_limit_reader(redisReader *r);
+static void ngx_http_shared_session_redis_arena_reader(
+    ngx_http_shared_session_redis_t *rs);
+static void *ngx_http_shared_session_redis_arena_alloc(
+    ngx_http_shared_session_redis_t *rs, size_t size);
+static void ngx_http_shared_session_redis_arena_reset(
+    ngx_http_shared_session_redis_t *rs);
+static void ngx_http_shared_session_redis_arena_release(
+    ngx_http_shared_session_redis_t *rs,
+    ngx_http_shared_session_redis_block_t *keep);
+static void ngx_http_shared_session_redis_arena_free(
+    ngx_http_shared_session_redis_t *rs);
+static redisReply *ngx_http_shared_session_redis_arena_object(
+    const redisReadTask *task, int type, size_t size);
+static void *ngx_http_shared_session_redis_arena_string(
+    const redisReadTask *task, char *str, size_t len);
+static void *ngx_http_shared_session_redis_arena_array(
+    const redisReadTask *task, int elements);
+static void *ngx_http_shared_session_redis_arena_integer(
+    const redisReadTask *task, long long value);
+static void *ngx_http_shared_session_redis_arena_nil(
+    const redisReadTask *task);
+static void ngx_http_shared_session_redis_arena_no_free(void *reply);
 static void *ngx_http_shared_session_redis_create_string(
     const redisReadTask *task, char *str, size_t len);
 static void *ngx_http_shared_session_redis_create_array(
@@ -228,6 +325,15 @@ static void *ngx_http_shared_session_redis_create_nil(
 /* hiredis's own reply functions, and ours that count and limit */
 static redisReplyObjectFunctions  ngx_http_shared_session_redis_hiredis_fn;
 static redisReplyObjectFunctions  ngx_http_shared_session_redis_reply_fn;
+
+/* a connection's: the same limits, the objects in the server's arena */
+static redisReplyObjectFunctions  ngx_http_shared_session_redis_arena_fn = {
+    ngx_http_shared_session_redis_arena_string,
+    ngx_http_shared_session_redis_arena_array,
+    ngx_http_shared_session_redis_arena_integer,
+    ngx_http_shared_session_redis_arena_nil,
+    ngx_http_shared_session_redis_arena_no_free
+};
 
 
 ngx_http_shared_session_redis_conf_t *
@@ -597,7 +703,8 @@ ngx_http_shared_session_redis_init_server(ngx_http_shared_session_redis_t *rs)
 void
 ngx_http_shared_session_redis_destroy(ngx_http_shared_session_redis_t *rs)
 {
-    ngx_queue_t  *q;
+    ngx_queue_t                          *q;
+    ngx_http_shared_session_redis_cmd_t  *cmd;
 
     ngx_http_shared_session_metrics_node_forget(rs);
 
@@ -625,6 +732,17 @@ ngx_http_shared_session_redis_destroy(ngx_http_shared_session_redis_t *rs)
     ngx_free(rs->replies);
     rs->replies = NULL;
     rs->nalloc = 0;
+
+    ngx_http_shared_session_redis_arena_free(rs);
+
+    while (rs->free) {
+        cmd = rs->free;
+        rs->free = cmd->next;
+        ngx_http_shared_session_unpoison(cmd, sizeof(*cmd));
+        ngx_free(cmd);
+    }
+
+    rs->nfree = 0;
 
     if (rs->runtime) {
         ngx_free(rs);
@@ -749,6 +867,80 @@ ngx_http_shared_session_redis_resp_len(int argc, const size_t *argvlen)
 }
 
 
+/* a command record: one freed before, or a new one; zeroed */
+
+static ngx_http_shared_session_redis_cmd_t *
+ngx_http_shared_session_redis_cmd_alloc(ngx_http_shared_session_redis_t *rs,
+    ngx_log_t *log)
+{
+    ngx_http_shared_session_redis_cmd_t  *cmd;
+
+    cmd = rs->free;
+
+    if (cmd) {
+        rs->free = cmd->next;
+        rs->nfree--;
+        ngx_http_shared_session_unpoison(cmd, sizeof(*cmd));
+
+    } else {
+        cmd = ngx_alloc(sizeof(ngx_http_shared_session_redis_cmd_t), log);
+        if (cmd == NULL) {
+            return NULL;
+        }
+    }
+
+    ngx_memzero(cmd, sizeof(ngx_http_shared_session_redis_cmd_t));
+
+    return cmd;
+}
+
+
+/*
+ * A command is done with: its timer is not set, it is in no queue.  Kept
+ * for the next send() unless the list holds enough already.
+ */
+
+static void
+ngx_http_shared_session_redis_cmd_free(ngx_http_shared_session_redis_t *rs,
+    ngx_http_shared_session_redis_cmd_t *cmd)
+{
+    if (rs->nfree >= NGX_HTTP_SHARED_SESSION_REDIS_FREE_COMMANDS) {
+        ngx_free(cmd);
+        rs->unkept++;
+        return;
+    }
+
+    cmd->next = rs->free;
+    rs->free = cmd;
+    rs->nfree++;
+
+    ngx_http_shared_session_poison(&cmd->rs,
+                                   sizeof(*cmd) - offsetof(
+                                       ngx_http_shared_session_redis_cmd_t,
+                                       rs));
+}
+
+
+/*
+ * Once no command waits any more: how many records a burst left on the
+ * free list and how many went back to the heap (t/080 reads this).
+ */
+
+static void
+ngx_http_shared_session_redis_burst_done(ngx_http_shared_session_redis_t *rs)
+{
+    if (rs->unkept == 0 || !ngx_queue_empty(&rs->commands)) {
+        return;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "shared session: redis %V: %ui command records kept, "
+                   "%ui freed", &rs->name, rs->nfree, rs->unkept);
+
+    rs->unkept = 0;
+}
+
+
 /*
  * Appends the command's RESP text ("len" bytes at most) to the output
  * buffer, in one pass, and queues it for its reply.  The buffer is written
@@ -778,7 +970,7 @@ ngx_http_shared_session_redis_queue(ngx_http_shared_session_redis_t *rs,
         return NULL;
     }
 
-    cmd = ngx_calloc(sizeof(ngx_http_shared_session_redis_cmd_t), log);
+    cmd = ngx_http_shared_session_redis_cmd_alloc(rs, log);
     if (cmd == NULL) {
         ngx_http_shared_session_redis_set_error(rs, "out of memory");
         return NULL;
@@ -932,10 +1124,7 @@ ngx_http_shared_session_redis_connect(ngx_http_shared_session_redis_t *rs)
         return NGX_ERROR;
     }
 
-    ngx_http_shared_session_redis_limit_reader(rs->reader);
-
-    /* the create functions count what the reply in progress costs */
-    rs->reader->privdata = rs;
+    ngx_http_shared_session_redis_arena_reader(rs);
     rs->reply_cost = 0;
 
     rs->ready = 0;
@@ -1542,7 +1731,7 @@ ngx_http_shared_session_redis_release(ngx_http_shared_session_redis_t *rs)
 
         if (cmd->handler == NULL) {
             ngx_queue_remove(q);
-            ngx_free(cmd);
+            ngx_http_shared_session_redis_cmd_free(rs, cmd);
             ngx_http_shared_session_metrics_node_unqueued(rs, 1);
             continue;
         }
@@ -1848,9 +2037,8 @@ ngx_http_shared_session_redis_dispatch(ngx_http_shared_session_redis_t *rs,
     if (reader->len - reader->pos + rs->reply_cost
         > NGX_HTTP_SHARED_SESSION_REDIS_MAX_REPLY)
     {
-        while (rs->nreplies) {
-            freeReplyObject(rs->replies[--rs->nreplies]);
-        }
+        /* the replies taken are the arena's, reused when it is closed */
+        rs->nreplies = 0;
 
         rs->ready = 0;
         ngx_http_shared_session_metrics_node_event(rs,
@@ -1862,22 +2050,27 @@ ngx_http_shared_session_redis_dispatch(ngx_http_shared_session_redis_t *rs,
 
     *handed += rs->nreplies;
 
+    rs->handing++;
+
     for (i = 0; i < rs->nreplies; i++) {
         ngx_http_shared_session_redis_hand(rs, rs->replies[i], generation);
 
         if (rs->generation != generation) {
             /* closed meanwhile: c and the reader are gone */
-
-            while (++i < rs->nreplies) {
-                freeReplyObject(rs->replies[i]);
-            }
-
-            rs->nreplies = 0;
-            return NGX_ERROR;
+            break;
         }
     }
 
     rs->nreplies = 0;
+
+    if (--rs->handing == 0) {
+        /* no reply is alive now, but the one being read, if any */
+        ngx_http_shared_session_redis_arena_reset(rs);
+    }
+
+    if (rs->generation != generation) {
+        return NGX_ERROR;
+    }
 
     if (rc == NGX_DECLINED) {
         /* formatted before the reader is freed */
@@ -1894,8 +2087,9 @@ ngx_http_shared_session_redis_dispatch(ngx_http_shared_session_redis_t *rs,
 
 
 /*
- * Hands one reply to the oldest command and frees both; a READONLY answer
- * closes the connection (rs->generation then differs from generation).
+ * Hands one reply to the oldest command, whose record is then reused; a
+ * READONLY answer closes the connection (rs->generation then differs from
+ * generation).
  */
 
 static void
@@ -1933,8 +2127,10 @@ ngx_http_shared_session_redis_hand(ngx_http_shared_session_redis_t *rs,
                 && reply->len >= 8
                 && ngx_strncmp(reply->str, "READONLY", 8) == 0);
 
-    freeReplyObject(reply);
-    ngx_free(cmd);
+    /* the reply is the arena's: dispatch() reuses it when all are handed */
+
+    ngx_http_shared_session_redis_cmd_free(rs, cmd);
+    ngx_http_shared_session_redis_burst_done(rs);
 
     if (readonly) {
         /*
@@ -1961,7 +2157,7 @@ ngx_http_shared_session_redis_replies(ngx_http_shared_session_redis_t *rs)
 {
     void         *r, **replies;
     size_t        len;
-    ngx_uint_t    i, n;
+    ngx_uint_t    n;
     redisReply   *extra;
     redisReader *reader;
 
@@ -1999,7 +2195,6 @@ ngx_http_shared_session_redis_replies(ngx_http_shared_session_redis_t *rs)
 
             replies = ngx_alloc(n * sizeof(void *), ngx_cycle->log);
             if (replies == NULL) {
-                freeReplyObject(r);
                 ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
                                                     "out of memory");
                 goto failed;
@@ -2034,9 +2229,7 @@ ngx_http_shared_session_redis_replies(ngx_http_shared_session_redis_t *rs)
 
 failed:
 
-    for (i = 0; i < rs->nreplies; i++) {
-        freeReplyObject(rs->replies[i]);
-    }
+    /* the replies taken go with the arena, reset by the close */
 
     rs->nreplies = 0;
 
@@ -2221,6 +2414,11 @@ ngx_http_shared_session_redis_close(ngx_http_shared_session_redis_t *rs,
 
     rs->reply_cost = 0;
 
+    if (rs->handing == 0) {
+        /* else when the replies being handed out were */
+        ngx_http_shared_session_redis_arena_reset(rs);
+    }
+
     rs->out.pos = rs->out.start;
     rs->out.last = rs->out.start;
     rs->held.pos = rs->held.start;
@@ -2257,6 +2455,8 @@ ngx_http_shared_session_redis_close(ngx_http_shared_session_redis_t *rs,
     error.len = rs->error_len;
 
     ngx_http_shared_session_redis_fail(&commands, &error);
+
+    ngx_http_shared_session_redis_burst_done(rs);
 }
 
 
@@ -2290,7 +2490,7 @@ ngx_http_shared_session_redis_fail(ngx_queue_t *commands, ngx_str_t *error)
             handler(cmd->data, NULL, &cause);
         }
 
-        ngx_free(cmd);
+        ngx_http_shared_session_redis_cmd_free(cmd->rs, cmd);
     }
 }
 
@@ -2333,8 +2533,10 @@ ngx_http_shared_session_redis_set_error(ngx_http_shared_session_redis_t *rs,
  * the reader fail (REDIS_ERR_OOM), which closes the connection.  With the
  * server as the reader's privdata, every element created adds what it
  * costs to rs->reply_cost, which the read handler holds against
- * NGX_HTTP_SHARED_SESSION_REDIS_MAX_REPLY (the fuzzers' readers have
- * none).
+ * NGX_HTTP_SHARED_SESSION_REDIS_MAX_REPLY.  These functions build
+ * hiredis's own objects (freeReplyObject()) and are the fuzzers' (with no
+ * privdata); a connection's reader builds the same in its server's arena,
+ * with the same limits (ngx_http_shared_session_redis_arena_reader()).
  */
 
 static void
@@ -2418,6 +2620,302 @@ ngx_http_shared_session_redis_create_nil(const redisReadTask *task)
     }
 
     return ngx_http_shared_session_redis_hiredis_fn.createNil(task);
+}
+
+
+/*
+ * A connection's reader: the limits above, the reply objects in the
+ * server's arena (ngx_http_shared_session_redis_arena_*), hiredis's
+ * layout of redisReply kept, so that handlers read them as before.
+ */
+
+static void
+ngx_http_shared_session_redis_arena_reader(ngx_http_shared_session_redis_t *rs)
+{
+    /* what the fuzzers' readers get, then the arena's own functions */
+
+    ngx_http_shared_session_redis_limit_reader(rs->reader);
+
+    rs->reader->fn = &ngx_http_shared_session_redis_arena_fn;
+    rs->reader->privdata = rs;
+}
+
+
+/*
+ * "size" bytes, aligned, from the newest block in use, else from an empty
+ * one that has room, else from a new block.
+ */
+
+static void *
+ngx_http_shared_session_redis_arena_alloc(ngx_http_shared_session_redis_t *rs,
+    size_t size)
+{
+    u_char                                  *p;
+    size_t                                   n;
+    ngx_http_shared_session_redis_block_t   *b, **link;
+
+    size = ngx_align(size, NGX_ALIGNMENT);
+
+    b = rs->last;
+
+    if (b && (size_t) (b->end - b->last) >= size) {
+        goto found;
+    }
+
+    for (link = &rs->spare; *link; link = &(*link)->next) {
+        b = *link;
+
+        if ((size_t) (b->end - b->last) >= size) {
+            *link = b->next;
+            rs->spare_size -= b->end - (u_char *) b;
+            goto append;
+        }
+    }
+
+    n = ngx_max(NGX_HTTP_SHARED_SESSION_REDIS_ARENA_BLOCK,
+                NGX_HTTP_SHARED_SESSION_REDIS_BLOCK_HEADER + size);
+
+    b = ngx_alloc(n, ngx_cycle->log);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    b->last = (u_char *) b + NGX_HTTP_SHARED_SESSION_REDIS_BLOCK_HEADER;
+    b->end = (u_char *) b + n;
+
+append:
+
+    b->next = NULL;
+
+    if (rs->last) {
+        rs->last->next = b;
+
+    } else {
+        rs->used = b;
+    }
+
+    rs->last = b;
+
+found:
+
+    p = b->last;
+    b->last += size;
+
+    ngx_http_shared_session_unpoison(p, size);
+
+    return p;
+}
+
+
+/*
+ * No reply is alive but the one the reader is in the middle of, whose
+ * objects are in the blocks from rs->reply_block on: the blocks before it
+ * are reused.
+ */
+
+static void
+ngx_http_shared_session_redis_arena_reset(ngx_http_shared_session_redis_t *rs)
+{
+    ngx_http_shared_session_redis_arena_release(rs,
+                          (rs->reader && rs->reader->reply) ? rs->reply_block
+                                                            : NULL);
+}
+
+
+/*
+ * The blocks in use before "keep" (NULL: all) become empty ones, up to
+ * NGX_HTTP_SHARED_SESSION_REDIS_ARENA_KEEP bytes of them; the others go
+ * back to the heap.
+ */
+
+static void
+ngx_http_shared_session_redis_arena_release(
+    ngx_http_shared_session_redis_t *rs,
+    ngx_http_shared_session_redis_block_t *keep)
+{
+    size_t                                  size, freed;
+    ngx_http_shared_session_redis_block_t  *b;
+
+    freed = 0;
+
+    while (rs->used && rs->used != keep) {
+        b = rs->used;
+        rs->used = b->next;
+        size = b->end - (u_char *) b;
+
+        if (rs->spare_size + size > NGX_HTTP_SHARED_SESSION_REDIS_ARENA_KEEP) {
+            freed += size;
+            ngx_free(b);
+            continue;
+        }
+
+        b->last = (u_char *) b + NGX_HTTP_SHARED_SESSION_REDIS_BLOCK_HEADER;
+        ngx_http_shared_session_poison(b->last, b->end - b->last);
+
+        b->next = rs->spare;
+        rs->spare = b;
+        rs->spare_size += size;
+    }
+
+    if (rs->used == NULL) {
+        rs->last = NULL;
+    }
+
+    if (freed) {
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "shared session: redis %V: reply arena: %uz bytes "
+                       "freed, %uz kept", &rs->name, freed, rs->spare_size);
+    }
+}
+
+
+static void
+ngx_http_shared_session_redis_arena_free(ngx_http_shared_session_redis_t *rs)
+{
+    ngx_http_shared_session_redis_block_t  *b;
+
+    rs->spare_size = 0;
+    rs->last = NULL;
+    rs->reply_block = NULL;
+
+    while (rs->used) {
+        b = rs->used;
+        rs->used = b->next;
+        ngx_free(b);
+    }
+
+    while (rs->spare) {
+        b = rs->spare;
+        rs->spare = b->next;
+        ngx_free(b);
+    }
+}
+
+
+/*
+ * A redisReply of "type" followed by "size" bytes (a string, an array's
+ * elements), set as its parent's element as hiredis does; what it costs
+ * is counted against NGX_HTTP_SHARED_SESSION_REDIS_MAX_REPLY.
+ */
+
+static redisReply *
+ngx_http_shared_session_redis_arena_object(const redisReadTask *task,
+    int type, size_t size)
+{
+    ngx_http_shared_session_redis_t  *rs = task->privdata;
+
+    redisReply  *r, *parent;
+
+    rs->reply_cost += NGX_HTTP_SHARED_SESSION_REDIS_ELEMENT + size;
+
+    r = ngx_http_shared_session_redis_arena_alloc(rs,
+                                                 sizeof(redisReply) + size);
+    if (r == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(r, sizeof(redisReply));
+    r->type = type;
+
+    if (task->parent) {
+        parent = task->parent->obj;
+        parent->element[task->idx] = r;
+
+    } else {
+        /* the reply's first object: nothing before this block is its */
+        rs->reply_block = rs->last;
+    }
+
+    return r;
+}
+
+
+static void *
+ngx_http_shared_session_redis_arena_string(const redisReadTask *task,
+    char *str, size_t len)
+{
+    redisReply  *r;
+
+    r = ngx_http_shared_session_redis_arena_object(task, task->type, len + 1);
+    if (r == NULL) {
+        return NULL;
+    }
+
+    r->str = (char *) &r[1];
+    r->len = len;
+
+    ngx_memcpy(r->str, str, len);
+    r->str[len] = '\0';
+
+    return r;
+}
+
+
+static void *
+ngx_http_shared_session_redis_arena_array(const redisReadTask *task,
+    int elements)
+{
+    size_t       size;
+    redisReply  *r;
+
+    if (elements < 0 || elements > NGX_HTTP_SHARED_SESSION_REDIS_MAX_ELEMENTS)
+    {
+        return NULL;
+    }
+
+    size = (size_t) elements * sizeof(redisReply *);
+
+    r = ngx_http_shared_session_redis_arena_object(task, REDIS_REPLY_ARRAY,
+                                                   size);
+    if (r == NULL) {
+        return NULL;
+    }
+
+    if (elements) {
+        r->element = (redisReply **) &r[1];
+        ngx_memzero(r->element, size);
+    }
+
+    r->elements = elements;
+
+    return r;
+}
+
+
+static void *
+ngx_http_shared_session_redis_arena_integer(const redisReadTask *task,
+    long long value)
+{
+    redisReply  *r;
+
+    r = ngx_http_shared_session_redis_arena_object(task, REDIS_REPLY_INTEGER,
+                                                   0);
+    if (r == NULL) {
+        return NULL;
+    }
+
+    r->integer = value;
+
+    return r;
+}
+
+
+static void *
+ngx_http_shared_session_redis_arena_nil(const redisReadTask *task)
+{
+    return ngx_http_shared_session_redis_arena_object(task, REDIS_REPLY_NIL,
+                                                      0);
+}
+
+
+/*
+ * hiredis frees a reply in progress when the reader fails or is freed:
+ * its objects are the arena's, which is reset when no reply is alive.
+ */
+
+static void
+ngx_http_shared_session_redis_arena_no_free(void *reply)
+{
 }
 
 

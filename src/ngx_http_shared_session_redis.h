@@ -15,6 +15,29 @@
 #include <hiredis/hiredis.h>
 
 
+/*
+ * Memory kept for reuse (free lists, the reply arena) is poisoned while
+ * unused under AddressSanitizer, which then reports a use after "free"
+ * as it would for the heap.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define NGX_HTTP_SHARED_SESSION_ASAN  1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NGX_HTTP_SHARED_SESSION_ASAN  1
+#endif
+#endif
+
+#ifdef NGX_HTTP_SHARED_SESSION_ASAN
+#include <sanitizer/asan_interface.h>
+#define ngx_http_shared_session_poison(p, n)   ASAN_POISON_MEMORY_REGION(p, n)
+#define ngx_http_shared_session_unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define ngx_http_shared_session_poison(p, n)
+#define ngx_http_shared_session_unpoison(p, n)
+#endif
+
+
 typedef struct ngx_http_shared_session_redis_s
     ngx_http_shared_session_redis_t;
 typedef struct ngx_http_shared_session_redis_cmd_s
@@ -54,7 +77,8 @@ typedef struct {
 
 /*
  * Called exactly once per command unless cancelled: with the reply (which
- * may be an error reply and is freed when the handler returns), or with
+ * may be an error reply; it lives in the connection's reply arena until
+ * the handler returns: copy what is kept, never free it), or with
  * reply == NULL and the cause in "error".  Never called from inside
  * ngx_http_shared_session_redis_send().
  */
