@@ -7,8 +7,6 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 
-#include <cjson/cJSON.h>
-
 #include "ngx_http_shared_session_serializer.h"
 #include "ngx_http_shared_session_jdk.h"
 #include "ngx_http_shared_session_json.h"
@@ -795,7 +793,6 @@ ngx_http_shared_session_read_string(ngx_pool_t *pool, ngx_str_t *value,
     ngx_str_t *s)
 {
     u_char  *buf;
-    cJSON   *json;
 
     if (value->len > NGX_HTTP_SHARED_SESSION_ATTR_PARSE_MAX) {
         return NGX_DECLINED;
@@ -813,24 +810,9 @@ ngx_http_shared_session_read_string(ngx_pool_t *pool, ngx_str_t *value,
                                                   buf, s);
     }
 
-    json = cJSON_ParseWithLength((const char *) value->data, value->len);
-    if (json == NULL) {
-        return NGX_DECLINED;
-    }
-
-    if (!cJSON_IsString(json)) {
-        cJSON_Delete(json);
-        return NGX_DECLINED;
-    }
-
     /* what cJSON decodes is never longer than the JSON it came from */
 
-    s->len = ngx_strlen(json->valuestring);
-    s->data = ngx_cpymem(buf, json->valuestring, s->len) - s->len;
-
-    cJSON_Delete(json);
-
-    return NGX_OK;
+    return ngx_http_shared_session_json_decode_string(pool, value, buf, s);
 }
 
 
