@@ -160,7 +160,7 @@ ngx_http_shared_session_serialize_string(ngx_pool_t *pool,
     ngx_str_t *out)
 {
     u_char     *p;
-    size_t      n;
+    size_t      n, len;
     ngx_str_t   text;
 
     n = prefix ? ngx_strlen(prefix) : 0;
@@ -188,17 +188,29 @@ ngx_http_shared_session_serialize_string(ngx_pool_t *pool,
 
     /* a JSON string, with the quotes */
 
-    out->data = ngx_pnalloc(pool, 2 + n
-                    + ngx_http_shared_session_json_escaped_len(s->data,
-                                                               s->len));
+    len = ngx_http_shared_session_json_escaped_len(s->data, s->len);
+
+    out->data = ngx_pnalloc(pool, 2 + n + len);
     if (out->data == NULL) {
         return NGX_ERROR;
     }
 
     p = out->data;
     *p++ = '"';
-    p = ngx_http_shared_session_json_escape(p, (u_char *) prefix, n);
-    p = ngx_http_shared_session_json_escape(p, s->data, s->len);
+
+    if (n) {
+        /* the prefix is ours, without anything to escape */
+        p = ngx_cpymem(p, prefix, n);
+    }
+
+    if (len == s->len) {
+        /* nothing to escape: a session id always */
+        p = ngx_cpymem(p, s->data, s->len);
+
+    } else {
+        p = ngx_http_shared_session_json_escape(p, s->data, s->len);
+    }
+
     *p++ = '"';
 
     out->len = p - out->data;
