@@ -455,19 +455,26 @@ ngx_http_shared_session_json_string(ngx_pool_t *pool, ngx_str_t *s,
     u_char  *p, *last, *d, *buf;
     size_t   n;
 
-    buf = ngx_pnalloc(pool, s->len * 3 + 1);
-    if (buf == NULL) {
-        return NULL;
-    }
-
-    d = buf;
     p = s->data;
     last = p + s->len;
 
     /* the common case: printable ASCII, copied as is */
 
     while (p < last && *p >= 0x20 && *p < 0x80) {
-        *d++ = *p++;
+        p++;
+    }
+
+    /* past it, a byte may become three (U+FFFD) */
+
+    buf = ngx_pnalloc(pool, (p == last) ? s->len + 1 : s->len * 3 + 1);
+    if (buf == NULL) {
+        return NULL;
+    }
+
+    d = buf;
+
+    if (p != s->data) {
+        d = ngx_cpymem(d, s->data, p - s->data);
     }
 
     while (p < last) {
