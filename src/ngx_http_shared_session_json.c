@@ -19,8 +19,8 @@ static ngx_int_t ngx_http_shared_session_json_host_written(
     ngx_str_t *attribute, ngx_str_t *host);
 static u_char *ngx_http_shared_session_json_skip(u_char *p, u_char *last,
     u_char *text, size_t len);
-static cJSON *ngx_http_shared_session_json_string(ngx_pool_t *pool,
-    ngx_str_t *s, size_t *len);
+static cJSON *ngx_http_shared_session_json_string(ngx_str_t *s,
+    size_t *len);
 static cJSON *ngx_http_shared_session_json_parse(ngx_str_t *in);
 static ngx_int_t ngx_http_shared_session_json_copy(ngx_pool_t *pool,
     cJSON *item, ngx_str_t *out);
@@ -32,14 +32,22 @@ static ngx_int_t ngx_http_shared_session_json_print(ngx_pool_t *pool,
 
 /*
  * cJSON allocates through process-wide hooks (libcjson may be shared with
- * other modules of the same nginx).  Ours serve from the pool given to
- * json_begin() until json_end(), and are malloc() and free() at any other
- * time.  Such a stretch is synchronous: the trees made in it are deleted
- * in it, before control returns to the event loop, so a block is never
- * freed in the other mode than the one it was allocated in; the count of
- * blocks still held at json_end() makes a breach of that rule loud.
+ * other modules of the same nginx).  Ours serve from the worker's scratch
+ * pool between json_begin() and json_end(), and are malloc() and free() at
+ * any other time.  Such a stretch is synchronous: the trees made in it,
+ * and the strings they refer to, are deleted in it, before control
+ * returns to the event loop; what outlives it (a printed document, a
+ * decoded string) is copied into the request's pool.  The scratch pool is
+ * reset at the end of every stretch, so the request's pool never holds a
+ * tree, and no request allocates for one; one that needed more than a
+ * block is freed whole, so that a worker keeps one block at most.  The
+ * count of blocks still held at json_end() makes a breach of the rule
+ * loud: such a tree would be used after its pool, or freed with free().
  */
+#define NGX_HTTP_SHARED_SESSION_JSON_SCRATCH  4096
+
 static ngx_pool_t  *ngx_http_shared_session_json_pool;
+static ngx_pool_t  *ngx_http_shared_session_json_scratch;
 static ngx_int_t    ngx_http_shared_session_json_held;
 static ngx_uint_t   ngx_http_shared_session_json_hooked;
 
@@ -66,14 +74,14 @@ ngx_http_shared_session_json_attribute(ngx_pool_t *pool, ngx_str_t *class,
         goto done;
     }
 
-    item = ngx_http_shared_session_json_string(pool, class, &len);
+    item = ngx_http_shared_session_json_string(class, &len);
     if (item == NULL) {
         goto done;
     }
 
     cJSON_AddItemToObjectCS(attr, "@class", item);
 
-    item = ngx_http_shared_session_json_string(pool, host, &len);
+    item = ngx_http_shared_session_json_string(host, &len);
     if (item == NULL) {
         goto done;
     }
@@ -381,14 +389,14 @@ ngx_http_shared_session_json_body(ngx_pool_t *pool,
         goto done;
     }
 
-    item = ngx_http_shared_session_json_string(pool, &body->id, &len);
+    item = ngx_http_shared_session_json_string(&body->id, &len);
     if (item == NULL) {
         goto done;
     }
 
     cJSON_AddItemToObjectCS(json, "sessionId", item);
 
-    item = ngx_http_shared_session_json_string(pool, &body->host, &len);
+    item = ngx_http_shared_session_json_string(&body->host, &len);
     if (item == NULL) {
         goto done;
     }
@@ -403,7 +411,7 @@ ngx_http_shared_session_json_body(ngx_pool_t *pool,
     cJSON_AddItemToObjectCS(json, "lastUpdatedAt", item);
 
     if (body->previous_host.data) {
-        item = ngx_http_shared_session_json_string(pool, &body->previous_host,
+        item = ngx_http_shared_session_json_string(&body->previous_host,
                                                    &len);
     } else {
         item = cJSON_CreateNull();
@@ -449,8 +457,7 @@ done:
  */
 
 static cJSON *
-ngx_http_shared_session_json_string(ngx_pool_t *pool, ngx_str_t *s,
-    size_t *len)
+ngx_http_shared_session_json_string(ngx_str_t *s, size_t *len)
 {
     u_char  *p, *last, *d, *buf;
     size_t   n;
@@ -466,7 +473,8 @@ ngx_http_shared_session_json_string(ngx_pool_t *pool, ngx_str_t *s,
 
     /* past it, a byte may become three (U+FFFD) */
 
-    buf = ngx_pnalloc(pool, (p == last) ? s->len + 1 : s->len * 3 + 1);
+    buf = ngx_pnalloc(ngx_http_shared_session_json_pool,
+                      (p == last) ? s->len + 1 : s->len * 3 + 1);
     if (buf == NULL) {
         return NULL;
     }
@@ -502,7 +510,7 @@ ngx_http_shared_session_json_string(ngx_pool_t *pool, ngx_str_t *s,
     *d = '\0';
     *len += d - buf;
 
-    /* the buffer is the pool's: cJSON need not copy it */
+    /* the buffer lives as long as the tree: cJSON need not copy it */
 
     return cJSON_CreateStringReference((const char *) buf);
 }
@@ -689,7 +697,17 @@ ngx_http_shared_session_json_begin(ngx_pool_t *pool)
         ngx_http_shared_session_json_hooked = 1;
     }
 
-    ngx_http_shared_session_json_pool = pool;
+    if (ngx_http_shared_session_json_scratch == NULL) {
+        ngx_http_shared_session_json_scratch =
+            ngx_create_pool(NGX_HTTP_SHARED_SESSION_JSON_SCRATCH,
+                            ngx_cycle->log);
+
+        if (ngx_http_shared_session_json_scratch == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_http_shared_session_json_pool = ngx_http_shared_session_json_scratch;
     ngx_http_shared_session_json_held = 0;
 
     return NGX_OK;
@@ -699,10 +717,13 @@ ngx_http_shared_session_json_begin(ngx_pool_t *pool)
 static void
 ngx_http_shared_session_json_end(ngx_pool_t *pool)
 {
-    if (ngx_http_shared_session_json_pool != pool
+    ngx_pool_t  *scratch;
+
+    scratch = ngx_http_shared_session_json_scratch;
+
+    if (ngx_http_shared_session_json_pool != scratch
         || ngx_http_shared_session_json_held != 0)
     {
-        /* a tree would be freed with free(), or used after its pool */
         ngx_log_error(NGX_LOG_ALERT, pool->log, 0,
                       "shared session: %i cJSON blocks outlive their pool",
                       ngx_http_shared_session_json_held);
@@ -710,6 +731,14 @@ ngx_http_shared_session_json_end(ngx_pool_t *pool)
 
     ngx_http_shared_session_json_pool = NULL;
     ngx_http_shared_session_json_held = 0;
+
+    if (scratch->d.next) {
+        ngx_destroy_pool(scratch);
+        ngx_http_shared_session_json_scratch = NULL;
+        return;
+    }
+
+    ngx_reset_pool(scratch);
 }
 
 

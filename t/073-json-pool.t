@@ -13,6 +13,8 @@
 #  5  a new session whose host (4000 quotes) makes both documents overflow
 #  6  shared_session_load: 24 String attributes and the principal, read by
 #     cJSON one after another in the same request (escapes, non-ASCII)
+#  7  a security context of 500 authorities (50 KB): a tree larger than the
+#     worker's scratch pool keeps (freed whole, made again), three times
 #
 # Every block: no [alert] (a cJSON block that outlived its pool stretch
 # logs one), no [error].
@@ -49,6 +51,10 @@ our $config = <<'EOF';
         shared_session_host $http_x_host;
     }
 EOF
+
+$config .= "    location = /who {\n        shared_session_load on;\n"
+           . "        return 200 \"principal=[\$shared_session_principal]\\n\";\n"
+           . "    }\n";
 
 $config .= "    location = /load {\n        shared_session_load on;\n"
            . "        return 200 \"principal=[\$shared_session_principal]\\n"
@@ -321,6 +327,44 @@ a21: v21 "q" x21000
 a22: v22 café 😀 é
 a23: v23 "q" x23000
 a24: v24 café 😀 é
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 7: a security context of 500 authorities: its tree outgrows the worker's scratch pool, which is freed whole and made again, request after request
+--- config eval: $main::config
+--- init
+SharedSessionTest::flush();
+my $auth = join ',', map {
+    qq({"\@class":"org.springframework.security.core.authority.SimpleGrantedAuthority","authority":"ROLE_$_"})
+} 1 .. 500;
+SharedSessionTest::seed_session(id => $main::ID, attrs => [
+    SPRING_SECURITY_CONTEXT => qq({"\@class":"org.springframework.security.core.context.SecurityContextImpl","authentication":{"\@class":"org.springframework.security.authentication.UsernamePasswordAuthenticationToken","authorities":["java.util.Collections\$UnmodifiableRandomAccessList",[$auth]],"authenticated":true,"name":"zed \\u00e9"}}) ]);
+--- more_headers eval
+main::cookie()
+--- request
+GET /who
+--- response_body_filters eval
+sub {
+    my $out = $_[0];
+    for (1 .. 2) {
+        $out .= SharedSessionTest::http_request(GET => '/who',
+                    Cookie => 'SESSION=' . SharedSessionTest::b64($main::ID))
+                ->{body};
+    }
+    $out . main::answer(SharedSessionTest::http_request(GET => '/json',
+                        Cookie => 'SESSION=' . SharedSessionTest::b64($main::ID),
+                        'X-Host' => 'h')->{body}, host => 'h');
+}
+--- response_body
+principal=[zed é]
+principal=[zed é]
+principal=[zed é]
+answer: 154 bytes of valid JSON
+host: as expected (1 characters)
 --- no_error_log
 [error]
 [alert]
