@@ -13,6 +13,7 @@
 
 static ngx_int_t ngx_http_shared_session_json_begin(ngx_pool_t *pool);
 static void ngx_http_shared_session_json_end(ngx_pool_t *pool);
+static void ngx_http_shared_session_json_exit(void *data);
 static void *ngx_http_shared_session_json_alloc(size_t size);
 static void ngx_http_shared_session_json_free(void *p);
 static ngx_int_t ngx_http_shared_session_json_host_written(
@@ -674,7 +675,8 @@ ngx_http_shared_session_json_decode_string(ngx_pool_t *pool, ngx_str_t *in,
 static ngx_int_t
 ngx_http_shared_session_json_begin(ngx_pool_t *pool)
 {
-    cJSON_Hooks  hooks;
+    cJSON_Hooks          hooks;
+    ngx_pool_cleanup_t  *cln;
 
     if (ngx_http_shared_session_json_pool) {
         ngx_log_error(NGX_LOG_ALERT, pool->log, 0,
@@ -689,6 +691,18 @@ ngx_http_shared_session_json_begin(ngx_pool_t *pool)
      */
 
     if (!ngx_http_shared_session_json_hooked) {
+
+        /* the worker's scratch pool goes with its cycle's pool, at exit */
+
+        if (ngx_cycle) {
+            cln = ngx_pool_cleanup_add(ngx_cycle->pool, 0);
+            if (cln == NULL) {
+                return NGX_ERROR;
+            }
+
+            cln->handler = ngx_http_shared_session_json_exit;
+        }
+
         hooks.malloc_fn = ngx_http_shared_session_json_alloc;
         hooks.free_fn = ngx_http_shared_session_json_free;
 
@@ -699,13 +713,15 @@ ngx_http_shared_session_json_begin(ngx_pool_t *pool)
 
     if (ngx_http_shared_session_json_scratch == NULL) {
         ngx_http_shared_session_json_scratch =
-            ngx_create_pool(NGX_HTTP_SHARED_SESSION_JSON_SCRATCH,
-                            ngx_cycle->log);
+            ngx_create_pool(NGX_HTTP_SHARED_SESSION_JSON_SCRATCH, pool->log);
 
         if (ngx_http_shared_session_json_scratch == NULL) {
             return NGX_ERROR;
         }
     }
+
+    /* the request's log, alive for the stretch */
+    ngx_http_shared_session_json_scratch->log = pool->log;
 
     ngx_http_shared_session_json_pool = ngx_http_shared_session_json_scratch;
     ngx_http_shared_session_json_held = 0;
@@ -739,6 +755,25 @@ ngx_http_shared_session_json_end(ngx_pool_t *pool)
     }
 
     ngx_reset_pool(scratch);
+}
+
+
+static void
+ngx_http_shared_session_json_exit(void *data)
+{
+    /* cJSON's own allocator again: ours go with this module */
+
+    cJSON_InitHooks(NULL);
+
+    ngx_http_shared_session_json_hooked = 0;
+
+    if (ngx_http_shared_session_json_scratch) {
+        /* the log of its last request is gone */
+        ngx_http_shared_session_json_scratch->log = ngx_cycle->log;
+
+        ngx_destroy_pool(ngx_http_shared_session_json_scratch);
+        ngx_http_shared_session_json_scratch = NULL;
+    }
 }
 
 
