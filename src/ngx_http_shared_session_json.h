@@ -53,6 +53,13 @@ ngx_int_t ngx_http_shared_session_json_text(ngx_pool_t *pool, ngx_str_t *in,
 ngx_int_t ngx_http_shared_session_json_principal(ngx_pool_t *pool,
     ngx_str_t *in, ngx_str_t *out);
 
+/*
+ * A stored attribute that holds a String, decoded by cJSON into buf (as
+ * long as "in" at least): NGX_OK, or NGX_DECLINED if it is not a String.
+ */
+ngx_int_t ngx_http_shared_session_json_decode_string(ngx_pool_t *pool,
+    ngx_str_t *in, u_char *buf, ngx_str_t *out);
+
 /* The shared_session endpoint's response body. */
 ngx_int_t ngx_http_shared_session_json_body(ngx_pool_t *pool,
     ngx_http_shared_session_json_body_t *body, ngx_str_t *out);

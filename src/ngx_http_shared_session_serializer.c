@@ -7,8 +7,6 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 
-#include <cjson/cJSON.h>
-
 #include "ngx_http_shared_session_serializer.h"
 #include "ngx_http_shared_session_jdk.h"
 #include "ngx_http_shared_session_json.h"
@@ -162,7 +160,7 @@ ngx_http_shared_session_serialize_string(ngx_pool_t *pool,
     ngx_str_t *out)
 {
     u_char     *p;
-    size_t      n;
+    size_t      n, len;
     ngx_str_t   text;
 
     n = prefix ? ngx_strlen(prefix) : 0;
@@ -190,17 +188,29 @@ ngx_http_shared_session_serialize_string(ngx_pool_t *pool,
 
     /* a JSON string, with the quotes */
 
-    out->data = ngx_pnalloc(pool, 2 + n
-                    + ngx_http_shared_session_json_escaped_len(s->data,
-                                                               s->len));
+    len = ngx_http_shared_session_json_escaped_len(s->data, s->len);
+
+    out->data = ngx_pnalloc(pool, 2 + n + len);
     if (out->data == NULL) {
         return NGX_ERROR;
     }
 
     p = out->data;
     *p++ = '"';
-    p = ngx_http_shared_session_json_escape(p, (u_char *) prefix, n);
-    p = ngx_http_shared_session_json_escape(p, s->data, s->len);
+
+    if (n) {
+        /* the prefix is ours, without anything to escape */
+        p = ngx_cpymem(p, prefix, n);
+    }
+
+    if (len == s->len) {
+        /* nothing to escape: a session id always */
+        p = ngx_cpymem(p, s->data, s->len);
+
+    } else {
+        p = ngx_http_shared_session_json_escape(p, s->data, s->len);
+    }
+
     *p++ = '"';
 
     out->len = p - out->data;
@@ -795,7 +805,6 @@ ngx_http_shared_session_read_string(ngx_pool_t *pool, ngx_str_t *value,
     ngx_str_t *s)
 {
     u_char  *buf;
-    cJSON   *json;
 
     if (value->len > NGX_HTTP_SHARED_SESSION_ATTR_PARSE_MAX) {
         return NGX_DECLINED;
@@ -813,24 +822,9 @@ ngx_http_shared_session_read_string(ngx_pool_t *pool, ngx_str_t *value,
                                                   buf, s);
     }
 
-    json = cJSON_ParseWithLength((const char *) value->data, value->len);
-    if (json == NULL) {
-        return NGX_DECLINED;
-    }
-
-    if (!cJSON_IsString(json)) {
-        cJSON_Delete(json);
-        return NGX_DECLINED;
-    }
-
     /* what cJSON decodes is never longer than the JSON it came from */
 
-    s->len = ngx_strlen(json->valuestring);
-    s->data = ngx_cpymem(buf, json->valuestring, s->len) - s->len;
-
-    cJSON_Delete(json);
-
-    return NGX_OK;
+    return ngx_http_shared_session_json_decode_string(pool, value, buf, s);
 }
 
 
