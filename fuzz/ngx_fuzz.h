@@ -30,13 +30,22 @@ static ngx_open_file_t  ngx_fuzz_log_file;
 
 /*
  * Drops the line: formatting it (ngx_vslprintf(), instrumented) is what
- * reads the arguments, e.g. the bytes of a "%*s".
+ * reads the arguments, e.g. the bytes of a "%*s".  An alert or worse is a
+ * bug whatever the input (e.g. cJSON blocks outliving their pool): the
+ * line goes to stderr and the target aborts, so that libFuzzer keeps the
+ * input.
  */
 
 static void
 ngx_fuzz_log_writer(ngx_log_t *log, ngx_uint_t level, u_char *buf,
     size_t len)
 {
+    if (level > NGX_LOG_ALERT) {
+        return;
+    }
+
+    fprintf(stderr, "%.*s\n", (int) len, buf);
+    abort();
 }
 
 
