@@ -18,6 +18,8 @@ use EdgeTest;
 use Time::HiRes ();
 use Test::Nginx::Socket 'no_plan';
 
+no warnings 'once';    # $main::... set here, read in the blocks
+
 no_shuffle();
 no_long_string();
 log_level('info');
