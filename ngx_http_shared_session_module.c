@@ -194,6 +194,13 @@ static ngx_command_t  ngx_http_shared_session_commands[] = {
       offsetof(ngx_http_shared_session_loc_conf_t, touch),
       NULL },
 
+    { ngx_string("shared_session_touch_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shared_session_loc_conf_t, touch_interval),
+      NULL },
+
     { ngx_string("shared_session_on_error"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_shared_session_on_error,
@@ -990,6 +997,7 @@ ngx_http_shared_session_create_loc_conf(ngx_conf_t *cf)
     conf->require_redirect = NGX_CONF_UNSET_PTR;
     conf->load = NGX_CONF_UNSET;
     conf->touch = NGX_CONF_UNSET;
+    conf->touch_interval = NGX_CONF_UNSET_MSEC;
     conf->on_error = NGX_CONF_UNSET_UINT;
     conf->redis = NGX_CONF_UNSET_PTR;
     conf->redis_upstream = NGX_CONF_UNSET_PTR;
@@ -1039,6 +1047,7 @@ ngx_http_shared_session_merge_loc_conf(ngx_conf_t *cf, void *parent,
                              NULL);
     ngx_conf_merge_value(conf->load, prev->load, 0);
     ngx_conf_merge_value(conf->touch, prev->touch, 1);
+    ngx_conf_merge_msec_value(conf->touch_interval, prev->touch_interval, 0);
     ngx_conf_merge_uint_value(conf->on_error, prev->on_error,
                               NGX_HTTP_SHARED_SESSION_ON_ERROR_FAIL);
     ngx_conf_merge_ptr_value(conf->host, prev->host, NULL);

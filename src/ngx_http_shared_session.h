@@ -56,6 +56,7 @@ typedef struct {
     ngx_http_complex_value_t              *require_redirect;
     ngx_flag_t                             load;
     ngx_flag_t                             touch;
+    ngx_msec_t                             touch_interval;
     ngx_uint_t                             on_error;
     ngx_array_t                           *redis;    /* of ngx_str_t */
     ngx_http_shared_session_upstream_t    *redis_upstream;  /* or a name */

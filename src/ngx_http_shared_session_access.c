@@ -220,6 +220,8 @@ ngx_http_shared_session_access_start(ngx_http_request_t *r,
     st->expiration_store = sscf->expiration_store;
     st->database = sscf->redis_database;
     st->touch = sscf->touch;
+    st->touch_interval = sscf->touch_interval;
+    st->max_inactive_interval = sscf->max_inactive_interval;
 
     if (smcf->names) {
         st->names = smcf->names->elts;

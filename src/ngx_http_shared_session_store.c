@@ -133,10 +133,11 @@ ngx_http_shared_session_store_values(ngx_http_shared_session_store_t *st,
         return NGX_ERROR;
     }
 
-    if (op == NGX_HTTP_SHARED_SESSION_OP_LOAD) {
-        /* a load's touch writes lastAccessedTime alone, never creates */
-        return NGX_OK;
-    }
+    /*
+     * A load's touch writes lastAccessedTime alone and never creates; its
+     * script still takes the configured interval serialized: a stored one
+     * equal to it is known without parsing (judge() in Lua).
+     */
 
     if (ngx_http_shared_session_serialize_integer(pool, ser,
                                       (int32_t) st->max_inactive_interval,
@@ -261,6 +262,35 @@ int64_t
 ngx_http_shared_session_store_ttl(int64_t interval)
 {
     return (interval + 300) * 1000;
+}
+
+
+/*
+ * shared_session_touch_interval: a lookup's touch sends no write when the
+ * session was touched less than the interval ago and its expiry would stay
+ * in the same minute's bucket (so its hash and shadow key TTLs, its bucket
+ * and Spring's view of its expiry move by less than the interval, and never
+ * across a minute).  The request's clock, which the touch would write,
+ * decides; one that lags behind lastAccessedTime skips too, within the
+ * same minute.  A session that never expires has no bucket.
+ */
+
+ngx_uint_t
+ngx_http_shared_session_store_fresh(ngx_http_shared_session_store_t *st,
+    int64_t accessed, int64_t n)
+{
+    if (st->touch_interval == 0
+        || st->now - accessed >= (int64_t) st->touch_interval)
+    {
+        return 0;
+    }
+
+    if (n < 0) {
+        return 1;
+    }
+
+    return ngx_http_shared_session_store_bucket(accessed + n * 1000)
+           == ngx_http_shared_session_store_bucket(st->now + n * 1000);
 }
 
 

@@ -108,11 +108,14 @@ struct ngx_http_shared_session_store_s {
     /* touch only */
     ngx_str_t                                   field;    /* sessionAttr:.. */
     ngx_str_t                                   value;
-    time_t                                      max_inactive_interval;
     ngx_str_t                                   new_id;
+
+    /* a new session's, and the one the scripts' TTLs come precomputed for */
+    time_t                                      max_inactive_interval;
 
     /* load only: the attributes to read, lowercase "sessionattr:<name>" */
     ngx_flag_t                                  touch;
+    ngx_msec_t                                  touch_interval;
     ngx_str_t                                  *names;
     ngx_uint_t                                  nnames;
 
@@ -206,6 +209,13 @@ int64_t ngx_http_shared_session_store_bucket(int64_t expiry);
 /* the hash's TTL (ms) for a maxInactiveInterval (s) */
 int64_t ngx_http_shared_session_store_ttl(int64_t interval);
 
+/*
+ * 1: a load's touch of a session last accessed at "accessed" (ms), with
+ * the interval "n" (s), is skipped (shared_session_touch_interval)
+ */
+ngx_uint_t ngx_http_shared_session_store_fresh(
+    ngx_http_shared_session_store_t *st, int64_t accessed, int64_t n);
+
 /* "<prefix>expirations:<bucket>" */
 ngx_int_t ngx_http_shared_session_store_bucket_key(
     ngx_http_shared_session_store_t *st, int64_t expiry, ngx_str_t *key);
@@ -269,68 +279,152 @@ extern ngx_str_t  ngx_http_shared_session_store_serializers[];
  * num() is ngx_http_shared_session_store_number(), in both formats: JSON
  * (decimal text, ["java.lang.Long",n], ["java.lang.Integer",n]) and JDK
  * (a serialized Long or Integer), and says which; Lua numbers are
- * doubles, anything past 2^53 is refused rather than rounded.  fields() is
- * ngx_http_shared_session_store_state(), but for a hash without any of the
- * three fields, which it tells from no hash at all (EXISTS): 'bad', with
- * the other serializer's format when all three are in it.  A hash in
- * another format is another application's: left as it is, reported as
- * "<id>:json" or "<id>:jdk" (bad_id()).  bucket() is
- * ngx_http_shared_session_store_bucket_key().  Every value written comes
- * serialized from nginx (ngx_http_shared_session_serializer.c).
+ * doubles, anything past 2^53 is refused rather than rounded.  With
+ * "check", a JSON number that cannot reach 2^53 is only checked, not
+ * converted (creationTime: nginx reads it from the reply).  The JDK
+ * decoder is made on the first JDK value only.  judge() is
+ * ngx_http_shared_session_store_state() on HMGET's (or HGETALL's) three
+ * fields: a maxInactiveInterval that is the configured one as nginx
+ * serialized it (s_conf) is taken as "conf" without parsing it.  A hash in
+ * another format is another application's: left as it is, reported with
+ * that format.  fields() reads them, and tells a hash without any of the
+ * three fields ('bad') from no hash at all (EXISTS).  Every value written
+ * comes serialized from nginx (ngx_http_shared_session_serializer.c).
+ *
+ * Each redis.call costs Redis about as much as the Lua around it, and
+ * each argument about a tenth of a call: the scripts read and write what
+ * a request needs and no more, and what nginx knows comes precomputed.
  */
 
 #define NGX_HTTP_SHARED_SESSION_LUA_COMMON                                    \
     "if redis.replicate_commands then redis.replicate_commands() end\n"       \
-    "local prefix, now, ser = ARGV[1], tonumber(ARGV[2]), ARGV[3]\n"          \
+    "local prefix, ser = ARGV[1], ARGV[3]\n"                                  \
     "local t = redis.call('TIME')\n"                                          \
     "local clock = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"\
+    "local jdk\n"                                                             \
+    "local function num(v, check)\n"                                          \
+    "  if not v then return nil end\n"                                        \
+    "  if string.byte(v) == 172\n"                                            \
+    "     and string.sub(v, 1, 4) == '\\172\\237\\0\\5'\n"                    \
+    "  then\n"                                                                \
+    "    if not jdk then\n"                                                   \
+    "      jdk = (function()\n"                                               \
     NGX_HTTP_SHARED_SESSION_JDK_LUA                                           \
-    "local function json_num(v)\n"                                            \
+    "        return function(s) return jdk_long(s) or jdk_integer(s) end\n"   \
+    "      end)()\n"                                                          \
+    "    end\n"                                                               \
+    "    return jdk(v), 'jdk'\n"                                              \
+    "  end\n"                                                                 \
     "  local d = string.match(v, '^%-?%d+$')\n"                               \
     "    or string.match(v, '^%[\"java%.lang%.Long\",(%-?%d+)%]$')\n"         \
     "    or string.match(v, '^%[\"java%.lang%.Integer\",(%-?%d+)%]$')\n"      \
-    "  if not d or #d > 17 then return nil end\n"                             \
+    "  if not d or #d > 17 then return nil, 'json' end\n"                     \
+    "  if check and #d < 16 then return true, 'json' end\n"                   \
     "  local n = tonumber(d)\n"                                               \
-    "  if n >= 2^53 or n <= -2^53 then return nil end\n"                      \
-    "  return n\n"                                                            \
+    "  if n >= 2^53 or n <= -2^53 then return nil, 'json' end\n"              \
+    "  return n, 'json'\n"                                                    \
     "end\n"                                                                   \
-    "local function num(v)\n"                                                 \
-    "  if not v then return nil end\n"                                        \
-    "  if string.sub(v, 1, 4) == '\\172\\237\\0\\5' then\n"                   \
-    "    return jdk_long(v) or jdk_integer(v), 'jdk'\n"                       \
-    "  end\n"                                                                 \
-    "  return json_num(v), 'json'\n"                                          \
-    "end\n"                                                                   \
-    "local function fields(key, ...)\n"                                       \
-    "  local f = redis.pcall('HMGET', key, 'creationTime',\n"                 \
-    "                        'lastAccessedTime', 'maxInactiveInterval', ...)\n"\
-    "  if f.err then return 'bad', '' end\n"                                  \
-    "  if not (f[1] or f[2] or f[3]) then\n"                                  \
-    "    if redis.call('EXISTS', key) == 0 then return 'none' end\n"          \
-    "    return 'bad', ''\n"                                                  \
-    "  end\n"                                                                 \
-    "  local ct, a = num(f[1])\n"                                             \
+    "local function judge(f, s_conf, conf)\n"                                 \
+    "  local ct, a = num(f[1], true)\n"                                       \
     "  local la, b = num(f[2])\n"                                             \
-    "  local n, c = num(f[3])\n"                                              \
+    "  local n, c = conf, ser\n"                                              \
+    "  if f[3] ~= s_conf then n, c = num(f[3]) end\n"                         \
     "  if a and a == b and a == c and a ~= ser then return 'bad', a end\n"    \
     "  if not (ct and la and n) or a ~= ser or b ~= ser or c ~= ser\n"        \
     "    or n < -2147483648 or n > 2147483647\n"                              \
     "  then\n"                                                                \
     "    return 'bad', ''\n"                                                  \
     "  end\n"                                                                 \
-    "  if n == 0 or n > 0 and clock >= la + n * 1000 then\n"                 \
+    "  if n == 0 or n > 0 and clock >= la + n * 1000 then\n"                  \
     "    return 'expired'\n"                                                  \
     "  end\n"                                                                 \
-    "  return 'ok', f, ct, la, n\n"                                           \
+    "  return 'ok', f, la, n\n"                                               \
     "end\n"                                                                   \
-    "local function bad_id(id, format)\n"                                     \
-    "  if format == '' then return id end\n"                                  \
-    "  return id .. ':' .. format\n"                                          \
+    "local function fields(key, s_conf, conf, ...)\n"                         \
+    "  local f = redis.pcall('HMGET', key, 'creationTime',\n"                 \
+    "                        'lastAccessedTime', 'maxInactiveInterval', ...)\n"\
+    "  if f.err then return 'bad', '' end\n"                                  \
+    "  if not (f[1] or f[2] or f[3]) and redis.call('EXISTS', key) == 0 then\n"\
+    "    return 'none'\n"                                                     \
+    "  end\n"                                                                 \
+    "  return judge(f, s_conf, conf)\n"                                       \
+    "end\n"
+
+
+/*
+ * The touch of the endpoint's script and the lookup's, which share these
+ * arguments after the common three: 4 the layout ("buckets", "zset", or
+ * "default": the default repository), 5 and 6 the configured
+ * maxInactiveInterval (shared_session_max_inactive_interval) serialized
+ * and in seconds, and for it, computed by nginx from the request's time:
+ * 7 the hash's TTL, 8 the shadow key's TTL, 9 the first lastAccessedTime
+ * whose expiry falls in the same bucket as this request's ("lo": the
+ * bucket is kept for lo <= lastAccessedTime < lo + 60000), 10 the expiry
+ * as the layout writes it (the sorted set's score as Java's text, the
+ * default repository's PEXPIREAT time, "" with buckets); 11 now
+ * serialized.  plan() is those for a session's own interval n, computed
+ * here for an interval another application set.
+ *
+ * save() writes a touch (la: the stored lastAccessedTime, nil for a new
+ * session; the hash fields follow), in Spring's order, the write that can
+ * fail first (see ngx_http_shared_session_store_script.c).  A session
+ * whose expiry stays in its bucket is in it since the touch that wrote its
+ * lastAccessedTime: no SADD, no SREM.  A bucket's TTL is set when the
+ * member is added: it outlives the bucket's minute by more than the 300 s
+ * margin Spring gives it.  The bucket's key is built here, once per minute
+ * of a session, rather than sent with every request.
+ */
+
+#define NGX_HTTP_SHARED_SESSION_LUA_TOUCH                                     \
+    "local layout, s_conf, conf = ARGV[4], ARGV[5], tonumber(ARGV[6])\n"      \
+    "local function plan(n)\n"                                                \
+    "  if n == conf then\n"                                                   \
+    "    return ARGV[7], ARGV[8], tonumber(ARGV[9]), ARGV[10]\n"              \
+    "  end\n"                                                                 \
+    "  local e = tonumber(ARGV[2]) + n * 1000\n"                              \
+    "  return string.format('%.0f', (n + 300) * 1000),\n"                     \
+    "         string.format('%.0f', n * 1000),\n"                             \
+    "         math.floor(e / 60000) * 60000 - n * 1000,\n"                    \
+    "         string.format('%.0f', e)\n"                                     \
+    "end\n"                                                                   \
+    "local function kept(n, la)\n"                                            \
+    "  if n < 0 then return true end\n"                                       \
+    "  local _, _, lo = plan(n)\n"                                            \
+    "  return la >= lo and la < lo + 60000\n"                                 \
     "end\n"                                                                   \
     "local function bucket(expiry)\n"                                         \
-    "  return prefix .. 'expirations:'\n"                                     \
-    "         .. string.format('%.0f', (math.floor(expiry / 60000) + 1)\n"    \
-    "                                  * 60000)\n"                            \
+    "  local m = (math.floor(expiry / 60000) + 1) * 60000\n"                  \
+    "  return prefix .. 'expirations:' .. string.format('%.0f', m)\n"         \
+    "end\n"                                                                   \
+    "local function save(key, n, la, shadow, member, ...)\n"                  \
+    "  if n < 0 then\n"                                                       \
+    "    if layout == 'zset' then\n"                                          \
+    "      local e = string.format('%.0f', tonumber(ARGV[2]) + n * 1000)\n"   \
+    "      redis.call('ZADD', prefix .. 'sessions:expirations', e, member)\n" \
+    "    end\n"                                                               \
+    "    if layout ~= 'default' then redis.call('SET', shadow, '') end\n"     \
+    "    redis.call('HMSET', key, ...)\n"                                     \
+    "    redis.call('PERSIST', key)\n"                                        \
+    "    return\n"                                                            \
+    "  end\n"                                                                 \
+    "  local ttl, sttl, lo, e = plan(n)\n"                                    \
+    "  if layout == 'default' then\n"                                         \
+    "    redis.call('HMSET', key, ...)\n"                                     \
+    "    redis.call('PEXPIREAT', key, e)\n"                                   \
+    "    return\n"                                                            \
+    "  end\n"                                                                 \
+    "  if layout == 'zset' then\n"                                            \
+    "    redis.call('ZADD', prefix .. 'sessions:expirations', e, member)\n"   \
+    "  elseif not (la and la >= lo and la < lo + 60000) then\n"               \
+    "    local b = bucket(lo + n * 1000)\n"                                   \
+    "    if redis.call('SADD', b, member) == 1 then\n"                        \
+    "      redis.call('PEXPIRE', b, ttl)\n"                                   \
+    "    end\n"                                                               \
+    "    if la then redis.pcall('SREM', bucket(la + n * 1000), member) end\n" \
+    "  end\n"                                                                 \
+    "  redis.call('SET', shadow, '', 'PX', sttl)\n"                           \
+    "  redis.call('HMSET', key, ...)\n"                                       \
+    "  redis.call('PEXPIRE', key, ttl)\n"                                     \
     "end\n"
 
 

@@ -45,7 +45,8 @@
  * A load (shared_session_require, _load) is a touch without the module's
  * attribute that never creates a session: the reads are HGETALL when it
  * asks for attributes (their names are compared without case), and with
- * shared_session_touch off nothing is written.
+ * shared_session_touch off, or within shared_session_touch_interval of the
+ * last touch (ngx_http_shared_session_store_fresh()), nothing is written.
  */
 
 #define NGX_HTTP_SHARED_SESSION_PLAIN_TOUCH       0
@@ -798,7 +799,13 @@ ngx_http_shared_session_plain_decide(ngx_http_shared_session_plain_t *plain)
         if (plain->invalidate) {
             rc = ngx_http_shared_session_plain_end(plain, i, cand);
 
-        } else if (plain->load && !st->touch) {
+        } else if (plain->load
+                   && (!st->touch
+                       || ngx_http_shared_session_store_fresh(st,
+                                                      cand->times.accessed,
+                                                      cand->times.interval)))
+        {
+            /* touch off, or touched within shared_session_touch_interval */
             rc = NGX_OK;
 
         } else {

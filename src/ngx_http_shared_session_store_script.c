@@ -37,106 +37,56 @@ static ngx_str_t  ngx_http_shared_session_scripted_texts[] = {
 
     /*
      * KEYS: the hashes of the candidate ids, then the hash of new_id;
-     * ARGV: prefix, now, serializer, field, value, maxInactiveInterval (n),
-     * repository ("indexed", "default"), expiration store ("buckets",
-     * "zset"), then for n: the hash TTL, the shadow key TTL, the bucket
-     * (ms), the expiry (ms) and the sorted set score (Java's text); now
-     * and n serialized, then per key (ids, new_id): id, "expires:<id>" and
-     * "<id>" serialized.
-     * Returns {index or 0, creationTime as stored, previous attribute,
-     * bad ids...}
+     * ARGV: prefix, now, serializer, 4-11 as NGX_HTTP_SHARED_SESSION_LUA_
+     * TOUCH says, 12 the field, 13 the value, then per key (ids, new_id)
+     * with buckets or the sorted set: the shadow key and the member
+     * ("expires:<id>" or "<id>" serialized).  Returns {index or 0,
+     * creationTime as stored, previous attribute, then per bad id: its
+     * index and the other format it is in, or ""}.
      *
      * The first write (ZADD or SADD to the expirations, SET of the shadow
-     * key for a session that never expires, HMSET in the default
-     * repository) is the only one that can fail, on a key of another type
-     * or when Redis is out of memory: Redis does not undo a script's
-     * writes, so it fails before anything is written.  A member already in
-     * its bucket was added, and the bucket's TTL set, by an earlier touch
-     * of the same minute: that TTL outlives the bucket's minute by more
-     * than the 300 s margin Spring gives it.  Spring's created event for a
-     * new session is published after the script (scripted_reply()).
+     * key, HMSET in the default repository) is the only one that can
+     * fail, on a key of another type or when Redis is out of memory (the
+     * hash was just read as a hash; SET replaces any type): Redis does not
+     * undo a script's writes, so it fails before anything is written.
+     * Spring's created event for a new session is published after the
+     * script (scripted_reply()).
      */
 
     ngx_string(
     NGX_HTTP_SHARED_SESSION_LUA_COMMON
-    "local field, value, conf = ARGV[4], ARGV[5], tonumber(ARGV[6])\n"
-    "local repo, store = ARGV[7], ARGV[8]\n"
-    "local function expiry(n, i)\n"
-    "  if n == conf then return ARGV[i] end\n"
-    "  return string.format('%.0f', now + n * 1000)\n"
-    "end\n"
-    "local function touch(j, key, n, old, fields)\n"
-    "  local id, member = ARGV[15 + 3 * j - 2], ARGV[15 + 3 * j - 1]\n"
-    "  local zmember = ARGV[15 + 3 * j]\n"
-    "  if repo == 'default' then\n"
-    "    redis.call('HMSET', key, unpack(fields))\n"
-    "    if n < 0 then\n"
-    "      redis.call('PERSIST', key)\n"
-    "    else\n"
-    "      redis.call('PEXPIREAT', key, expiry(n, 12))\n"
-    "    end\n"
-    "    return\n"
-    "  end\n"
-    "  local shadow = prefix .. 'sessions:expires:' .. id\n"
-    "  if store == 'zset' then\n"
-    "    redis.call('ZADD', prefix .. 'sessions:expirations', expiry(n, 13),\n"
-    "               zmember)\n"
-    "  end\n"
-    "  if n < 0 then\n"
-    "    redis.call('SET', shadow, '')\n"
-    "    redis.call('HMSET', key, unpack(fields))\n"
-    "    redis.call('PERSIST', key)\n"
-    "    return\n"
-    "  end\n"
-    "  local ttl, sttl, b\n"
-    "  if n == conf then\n"
-    "    ttl, sttl = ARGV[9], ARGV[10]\n"
-    "    b = prefix .. 'expirations:' .. ARGV[11]\n"
-    "  else\n"
-    "    ttl = string.format('%.0f', (n + 300) * 1000)\n"
-    "    sttl = string.format('%.0f', n * 1000)\n"
-    "    b = bucket(now + n * 1000)\n"
-    "  end\n"
-    "  if store == 'buckets' then\n"
-    "    if redis.call('SADD', b, member) == 1 then\n"
-    "      redis.call('PEXPIRE', b, ttl)\n"
-    "    end\n"
-    "    if old and bucket(old + n * 1000) ~= b then\n"
-    "      redis.pcall('SREM', bucket(old + n * 1000), member)\n"
-    "    end\n"
-    "  end\n"
-    "  redis.call('SET', shadow, '', 'PX', sttl)\n"
-    "  redis.call('HMSET', key, unpack(fields))\n"
-    "  redis.call('PEXPIRE', key, ttl)\n"
-    "end\n"
+    NGX_HTTP_SHARED_SESSION_LUA_TOUCH
+    "local field, value = ARGV[12], ARGV[13]\n"
+    "local stride = layout == 'default' and 0 or 2\n"
     "local bad = {}\n"
     "for i = 1, #KEYS - 1 do\n"
-    "  local id = ARGV[15 + 3 * i - 2]\n"
-    "  local state, f, ct, la, n = fields(KEYS[i], field)\n"
+    "  local state, f, la, n = fields(KEYS[i], s_conf, conf, field)\n"
     "  if state == 'ok' then\n"
-    "    touch(i, KEYS[i], n, la,\n"
-    "          {'lastAccessedTime', ARGV[14], field, value})\n"
+    "    local j = 13 + stride * (i - 1)\n"
+    "    save(KEYS[i], n, la, ARGV[j + 1], ARGV[j + 2],\n"
+    "         'lastAccessedTime', ARGV[11], field, value)\n"
     "    return {i, f[1], f[4], unpack(bad)}\n"
     "  elseif state == 'bad' then\n"
-    "    bad[#bad + 1] = bad_id(id, f)\n"
+    "    bad[#bad + 1] = i\n"
+    "    bad[#bad + 1] = f\n"
     "  end\n"
     "end\n"
     "local key = KEYS[#KEYS]\n"
     "if redis.call('EXISTS', key) == 1 then\n"
     "  return redis.error_reply('ERR session id collision')\n"
     "end\n"
-    "touch(#KEYS, key, conf, nil,\n"
-    "      {'creationTime', ARGV[14], 'maxInactiveInterval', ARGV[15],\n"
-    "       'lastAccessedTime', ARGV[14], field, value})\n"
-
+    "local j = 13 + stride * (#KEYS - 1)\n"
+    "save(key, conf, nil, ARGV[j + 1], ARGV[j + 2],\n"
+    "     'creationTime', ARGV[11], 'maxInactiveInterval', s_conf,\n"
+    "     'lastAccessedTime', ARGV[11], field, value)\n"
     "return {0, ARGV[2], false, unpack(bad)}\n"),
 
     /*
      * KEYS: the hashes of the candidate ids; ARGV: prefix, now,
      * serializer, repository, expiration store, 0 serialized, the
      * principal's field, its index's key prefix, then per id: id,
-     * "expires:<id>" and "<id>" serialized.  Returns {index or 0, bad
-     * ids...}
+     * "expires:<id>" and "<id>" serialized.  Returns {index or 0, then
+     * per bad id: its index and the other format it is in, or ""}
      *
      * As Spring's deleteById: the default repository deletes the hash; the
      * indexed one removes the id from its principal's index (Spring's own
@@ -153,6 +103,10 @@ static ngx_str_t  ngx_http_shared_session_scripted_texts[] = {
     ngx_string(
     NGX_HTTP_SHARED_SESSION_LUA_COMMON
     "local repo, store = ARGV[4], ARGV[5]\n"
+    "local function bucket(expiry)\n"
+    "  local m = (math.floor(expiry / 60000) + 1) * 60000\n"
+    "  return prefix .. 'expirations:' .. string.format('%.0f', m)\n"
+    "end\n"
     "local function principal(v)\n"
     "  if not v then return nil end\n"
     "  if ser == 'json' then\n"
@@ -183,9 +137,10 @@ static ngx_str_t  ngx_http_shared_session_scripted_texts[] = {
     "for i = 1, #KEYS do\n"
     "  local id, member, zmember = ARGV[8 + 3 * i - 2], ARGV[8 + 3 * i - 1],\n"
     "                              ARGV[8 + 3 * i]\n"
-    "  local state, f, ct, la, n = fields(KEYS[i], ARGV[7])\n"
+    "  local state, f, la, n = fields(KEYS[i], nil, nil, ARGV[7])\n"
     "  if state == 'bad' then\n"
-    "    bad[#bad + 1] = bad_id(id, f)\n"
+    "    bad[#bad + 1] = i\n"
+    "    bad[#bad + 1] = f\n"
     "  elseif state == 'ok' then\n"
     "    if repo == 'default' then\n"
     "      redis.call('DEL', KEYS[i])\n"
@@ -216,81 +171,70 @@ static ngx_str_t  ngx_http_shared_session_scripted_texts[] = {
 
     /*
      * KEYS: the hashes of the candidate ids; ARGV: prefix, now, serializer,
-     * "1" to touch, repository, expiration store, now serialized, the
-     * number of names, the names (lowercase hash fields), then per id: id,
-     * "expires:<id>" and "<id>" serialized; returns {index, {bad ids},
-     * creationTime, lastAccessedTime, maxInactiveInterval as stored, the
-     * names' values (nil: absent)}, or {0, {bad ids}}.
+     * 4-11 as NGX_HTTP_SHARED_SESSION_LUA_TOUCH says, 12 "1" to touch, 13
+     * the touch interval's threshold (now - shared_session_touch_interval,
+     * "" for none), 14 the number of names, the names (lowercase hash
+     * fields), then per id with buckets or the sorted set: the shadow key
+     * and the member.  Returns {index, {bad ids}, creationTime,
+     * lastAccessedTime, maxInactiveInterval as stored, the names' values
+     * (nil: absent)}, or {0, {bad ids}}; a bad id is its index and the
+     * other format it is in, or "".
      *
-     * The touch is the first script's for a session found, without the
+     * The touch is the endpoint's for a session found, without the
      * attribute: the session is never created, and an ended one is left
-     * as it is.  Hash fields are compared with the names without case (the
-     * names come from nginx variables, which nginx lowercases): HKEYS only
-     * when there are names.
+     * as it is.  A session touched since the threshold whose bucket stays
+     * is not written at all (ngx_http_shared_session_store_fresh()).
+     * Hash fields are compared with the names without case (the names
+     * come from nginx variables, which nginx lowercases): with names, one
+     * HGETALL reads the numbers and the attributes.
      */
 
     ngx_string(
     NGX_HTTP_SHARED_SESSION_LUA_COMMON
-    "local touch, repo, store = ARGV[4] == '1', ARGV[5], ARGV[6]\n"
-    "local nn = tonumber(ARGV[8])\n"
-    "local function refresh(i, key, n, la)\n"
-    "  local id, member = ARGV[8 + nn + 3 * i - 2], ARGV[8 + nn + 3 * i - 1]\n"
-    "  local zmember = ARGV[8 + nn + 3 * i]\n"
-    "  local shadow = prefix .. 'sessions:expires:' .. id\n"
-    "  if repo == 'default' then\n"
-    "    redis.call('HSET', key, 'lastAccessedTime', ARGV[7])\n"
-    "    if n < 0 then\n"
-    "      redis.call('PERSIST', key)\n"
+    NGX_HTTP_SHARED_SESSION_LUA_TOUCH
+    "local touch, fresh = ARGV[12] == '1', tonumber(ARGV[13])\n"
+    "local nn = tonumber(ARGV[14])\n"
+    "local stride = layout == 'default' and 0 or 2\n"
+    "local function read(key)\n"
+    "  if nn == 0 then return fields(key, s_conf, conf) end\n"
+    "  local h = redis.pcall('HGETALL', key)\n"
+    "  if h.err then return 'bad', '' end\n"
+    "  if #h == 0 then return 'none' end\n"
+    "  local want, f, v = {}, {false, false, false}, {}\n"
+    "  for j = 1, nn do\n"
+    "    want[ARGV[14 + j]] = j\n"
+    "    v[j] = false\n"
+    "  end\n"
+    "  for k = 1, #h, 2 do\n"
+    "    local name = h[k]\n"
+    "    if name == 'creationTime' then\n"
+    "      f[1] = h[k + 1]\n"
+    "    elseif name == 'lastAccessedTime' then\n"
+    "      f[2] = h[k + 1]\n"
+    "    elseif name == 'maxInactiveInterval' then\n"
+    "      f[3] = h[k + 1]\n"
     "    else\n"
-    "      redis.call('PEXPIREAT', key,\n"
-    "                 string.format('%.0f', now + n * 1000))\n"
-    "    end\n"
-    "    return\n"
-    "  end\n"
-    "  if store == 'zset' then\n"
-    "    redis.call('ZADD', prefix .. 'sessions:expirations',\n"
-    "               string.format('%.0f', now + n * 1000), zmember)\n"
-    "  end\n"
-    "  if n < 0 then\n"
-    "    redis.call('SET', shadow, '')\n"
-    "    redis.call('HSET', key, 'lastAccessedTime', ARGV[7])\n"
-    "    redis.call('PERSIST', key)\n"
-    "    return\n"
-    "  end\n"
-    "  local ttl = string.format('%.0f', (n + 300) * 1000)\n"
-    "  if store == 'buckets' then\n"
-    "    local b = bucket(now + n * 1000)\n"
-    "    if redis.call('SADD', b, member) == 1 then\n"
-    "      redis.call('PEXPIRE', b, ttl)\n"
-    "    end\n"
-    "    if bucket(la + n * 1000) ~= b then\n"
-    "      redis.pcall('SREM', bucket(la + n * 1000), member)\n"
+    "      local j = want[string.lower(name)]\n"
+    "      if j and not v[j] then v[j] = h[k + 1] end\n"
     "    end\n"
     "  end\n"
-    "  redis.call('SET', shadow, '', 'PX', string.format('%.0f', n * 1000))\n"
-    "  redis.call('HSET', key, 'lastAccessedTime', ARGV[7])\n"
-    "  redis.call('PEXPIRE', key, ttl)\n"
-    "end\n"
-    "local function values(key)\n"
-    "  local v, want = {}, {}\n"
-    "  if nn == 0 then return v end\n"
-    "  for j = 1, nn do want[ARGV[8 + j]] = j; v[j] = false end\n"
-    "  for _, name in ipairs(redis.call('HKEYS', key)) do\n"
-    "    local j = want[string.lower(name)]\n"
-    "    if j and not v[j] then v[j] = redis.call('HGET', key, name) end\n"
-    "  end\n"
-    "  return v\n"
+    "  local state, g, la, n = judge(f, s_conf, conf)\n"
+    "  return state, g, la, n, v\n"
     "end\n"
     "local bad = {}\n"
     "for i = 1, #KEYS do\n"
-    "  local id = ARGV[8 + nn + 3 * i - 2]\n"
-    "  local state, f, ct, la, n = fields(KEYS[i])\n"
+    "  local state, f, la, n, v = read(KEYS[i])\n"
     "  if state == 'ok' then\n"
-    "    local v = values(KEYS[i])\n"
-    "    if touch then refresh(i, KEYS[i], n, la) end\n"
+    "    if touch and not (fresh and la > fresh and kept(n, la)) then\n"
+    "      local j = 14 + nn + stride * (i - 1)\n"
+    "      save(KEYS[i], n, la, ARGV[j + 1], ARGV[j + 2],\n"
+    "           'lastAccessedTime', ARGV[11])\n"
+    "    end\n"
+    "    if nn == 0 then return {i, bad, f[1], f[2], f[3]} end\n"
     "    return {i, bad, f[1], f[2], f[3], unpack(v, 1, nn)}\n"
     "  elseif state == 'bad' then\n"
-    "    bad[#bad + 1] = bad_id(id, f)\n"
+    "    bad[#bad + 1] = i\n"
+    "    bad[#bad + 1] = f\n"
     "  end\n"
     "end\n"
     "return {0, bad}\n")
@@ -318,12 +262,16 @@ static void ngx_http_shared_session_scripted_layout(
     ngx_http_shared_session_scripted_t *sc);
 static void ngx_http_shared_session_scripted_id(
     ngx_http_shared_session_scripted_t *sc, ngx_uint_t i);
+static void ngx_http_shared_session_scripted_plan(
+    ngx_http_shared_session_scripted_t *sc);
+static void ngx_http_shared_session_scripted_pair(
+    ngx_http_shared_session_scripted_t *sc, ngx_uint_t i);
 static ngx_int_t ngx_http_shared_session_scripted_publish(
     ngx_http_shared_session_scripted_t *sc);
 static void ngx_http_shared_session_scripted_published(void *data,
     redisReply *reply, ngx_str_t *error);
-static void ngx_http_shared_session_scripted_bad(
-    ngx_http_shared_session_store_t *st, u_char *s, size_t len);
+static ngx_uint_t ngx_http_shared_session_scripted_bad(
+    ngx_http_shared_session_store_t *st, redisReply **e, size_t n);
 static ngx_int_t ngx_http_shared_session_scripted_send(
     ngx_http_shared_session_scripted_t *sc);
 static void ngx_http_shared_session_scripted_reply(void *data,
@@ -376,21 +324,19 @@ static ngx_int_t
 ngx_http_shared_session_scripted_touch(ngx_http_request_t *r,
     ngx_http_shared_session_store_t *st)
 {
-    u_char                              *p;
-    int64_t                              n, expiry;
-    ngx_str_t                            key, score;
+    ngx_str_t                            key;
     ngx_uint_t                           i;
     ngx_http_shared_session_args_t      *a;
     ngx_http_shared_session_scripted_t  *sc;
 
     /*
-     * EVALSHA sha numkeys, KEYS: the ids and the new one, ARGV: 15, then 3
+     * EVALSHA sha numkeys, KEYS: the ids and the new one, ARGV: 13, then 2
      * per key
      */
 
     sc = ngx_http_shared_session_scripted_start(r, st,
                                               NGX_HTTP_SHARED_SESSION_TOUCH,
-                                              4 * st->nids + 22);
+                                              3 * st->nids + 19);
     if (sc == NULL) {
         return NGX_ERROR;
     }
@@ -410,37 +356,12 @@ ngx_http_shared_session_scripted_touch(ngx_http_request_t *r,
     ngx_http_shared_session_args_push_str(a, &key);
 
     ngx_http_shared_session_scripted_common(sc);
+    ngx_http_shared_session_scripted_plan(sc);
     ngx_http_shared_session_args_push_str(a, &st->field);
     ngx_http_shared_session_args_push_str(a, &st->value);
 
-    n = st->max_inactive_interval;
-    expiry = st->now + n * 1000;
-
-    ngx_http_shared_session_args_push_int(a, n);
-    ngx_http_shared_session_scripted_layout(sc);
-
-    /* what Spring computes from the interval, for the configured one */
-
-    p = ngx_pnalloc(r->pool, NGX_HTTP_SHARED_SESSION_SCORE_LEN);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    score.data = p;
-    score.len = ngx_http_shared_session_serialize_score(p, expiry) - p;
-
-    ngx_http_shared_session_args_push_int(a,
-                                          ngx_http_shared_session_store_ttl(n));
-    ngx_http_shared_session_args_push_int(a, n * 1000);
-    ngx_http_shared_session_args_push_int(a,
-                                 ngx_http_shared_session_store_bucket(expiry));
-    ngx_http_shared_session_args_push_int(a, expiry);
-    ngx_http_shared_session_args_push_str(a, &score);
-    ngx_http_shared_session_args_push_str(a, &st->s_now);
-    ngx_http_shared_session_args_push_str(a, &st->s_interval);
-
     for (i = 0; i <= st->nids; i++) {
-        ngx_http_shared_session_scripted_id(sc, i);
+        ngx_http_shared_session_scripted_pair(sc, i);
     }
 
     return ngx_http_shared_session_scripted_send(sc);
@@ -519,6 +440,113 @@ ngx_http_shared_session_scripted_layout(ngx_http_shared_session_scripted_t *sc)
 }
 
 
+/*
+ * ARGV 4-11 of the touch and the lookup (NGX_HTTP_SHARED_SESSION_LUA_
+ * TOUCH): the layout, and what a touch of a session with the configured
+ * interval writes, computed here from the request's time rather than in
+ * Lua for every request.
+ */
+
+static void
+ngx_http_shared_session_scripted_plan(ngx_http_shared_session_scripted_t *sc)
+{
+    u_char                           *p;
+    int64_t                           n, expiry;
+    ngx_str_t                         score;
+    ngx_http_shared_session_args_t   *a;
+    ngx_http_shared_session_store_t  *st;
+
+    st = sc->st;
+    a = &sc->args;
+
+    n = st->max_inactive_interval;
+    expiry = st->now + n * 1000;
+
+    if (st->repository == NGX_HTTP_SHARED_SESSION_REPO_DEFAULT) {
+        ngx_http_shared_session_args_push(a, "default");
+
+    } else if (st->expiration_store == NGX_HTTP_SHARED_SESSION_EXPIRY_ZSET) {
+        ngx_http_shared_session_args_push(a, "zset");
+
+    } else {
+        ngx_http_shared_session_args_push(a, "buckets");
+    }
+
+    ngx_http_shared_session_args_push_str(a, &st->s_interval);
+    ngx_http_shared_session_args_push_int(a, n);
+    ngx_http_shared_session_args_push_int(a,
+                                          ngx_http_shared_session_store_ttl(n));
+    ngx_http_shared_session_args_push_int(a, n * 1000);
+
+    /* the bucket's minute, less the interval: where lastAccessedTime is */
+
+    ngx_http_shared_session_args_push_int(a,
+                          ngx_http_shared_session_store_bucket(expiry) - 60000
+                          - n * 1000);
+
+    if (st->repository == NGX_HTTP_SHARED_SESSION_REPO_DEFAULT) {
+        ngx_http_shared_session_args_push_int(a, expiry);
+
+    } else if (st->expiration_store == NGX_HTTP_SHARED_SESSION_EXPIRY_ZSET) {
+
+        /* SortedSetRedisSessionExpirationStore's score: Java's text */
+
+        p = ngx_pnalloc(st->request->pool, NGX_HTTP_SHARED_SESSION_SCORE_LEN);
+        if (p == NULL) {
+            a->failed = 1;
+            return;
+        }
+
+        score.data = p;
+        score.len = ngx_http_shared_session_serialize_score(p, expiry) - p;
+
+        ngx_http_shared_session_args_push_str(a, &score);
+
+    } else {
+        ngx_http_shared_session_args_push(a, "");
+    }
+
+    ngx_http_shared_session_args_push_str(a, &st->s_now);
+}
+
+
+/*
+ * A touch's two arguments per key (st->nids: new_id), but in the default
+ * repository, which has neither: the shadow key, and the member of the
+ * bucket ("expires:<id>" serialized) or of the sorted set ("<id>").
+ */
+
+static void
+ngx_http_shared_session_scripted_pair(ngx_http_shared_session_scripted_t *sc,
+    ngx_uint_t i)
+{
+    ngx_str_t                         key;
+    ngx_http_shared_session_store_t  *st;
+
+    st = sc->st;
+
+    if (st->repository == NGX_HTTP_SHARED_SESSION_REPO_DEFAULT) {
+        return;
+    }
+
+    if (ngx_http_shared_session_store_key(st, NGX_HTTP_SHARED_SESSION_SHADOW,
+                                          i < st->nids ? &st->ids[i]
+                                                       : &st->new_id,
+                                          &key)
+        != NGX_OK)
+    {
+        sc->args.failed = 1;
+        return;
+    }
+
+    ngx_http_shared_session_args_push_str(&sc->args, &key);
+    ngx_http_shared_session_args_push_str(&sc->args,
+                                    st->expiration_store
+                                    == NGX_HTTP_SHARED_SESSION_EXPIRY_ZSET
+                                    ? &st->s_ids[i] : &st->members[i]);
+}
+
+
 /* a key's three arguments: id, "expires:<id>" and "<id>" serialized */
 
 static void
@@ -546,14 +574,13 @@ ngx_http_shared_session_scripted_load(ngx_http_request_t *r,
     ngx_http_shared_session_scripted_t  *sc;
 
     /*
-     * EVALSHA sha numkeys, KEYS: the ids, ARGV: prefix, now, serializer,
-     * touch, repository, expiration store, now serialized, the number of
-     * names, the names, then 3 per id
+     * EVALSHA sha numkeys, KEYS: the ids, ARGV: 14, the names, then 2 per
+     * id
      */
 
     sc = ngx_http_shared_session_scripted_start(r, st,
                                               NGX_HTTP_SHARED_SESSION_LOAD,
-                                              4 * st->nids + st->nnames + 11);
+                                              3 * st->nids + st->nnames + 17);
     if (sc == NULL) {
         return NGX_ERROR;
     }
@@ -564,9 +591,17 @@ ngx_http_shared_session_scripted_load(ngx_http_request_t *r,
     ngx_http_shared_session_scripted_keys(sc);
 
     ngx_http_shared_session_scripted_common(sc);
+    ngx_http_shared_session_scripted_plan(sc);
     ngx_http_shared_session_args_push(a, st->touch ? "1" : "0");
-    ngx_http_shared_session_scripted_layout(sc);
-    ngx_http_shared_session_args_push_str(a, &st->s_now);
+
+    if (st->touch_interval) {
+        ngx_http_shared_session_args_push_int(a,
+                                  st->now - (int64_t) st->touch_interval);
+
+    } else {
+        ngx_http_shared_session_args_push(a, "");
+    }
+
     ngx_http_shared_session_args_push_int(a, st->nnames);
 
     for (i = 0; i < st->nnames; i++) {
@@ -574,7 +609,7 @@ ngx_http_shared_session_scripted_load(ngx_http_request_t *r,
     }
 
     for (i = 0; i < st->nids; i++) {
-        ngx_http_shared_session_scripted_id(sc, i);
+        ngx_http_shared_session_scripted_pair(sc, i);
     }
 
     return ngx_http_shared_session_scripted_send(sc);
@@ -791,7 +826,7 @@ static ngx_int_t
 ngx_http_shared_session_scripted_parse(ngx_http_shared_session_scripted_t *sc,
     redisReply *reply)
 {
-    size_t                            i, first;
+    size_t                            first;
     redisReply                       *e;
     ngx_http_request_t               *r;
     ngx_http_shared_session_store_t  *st;
@@ -816,14 +851,8 @@ ngx_http_shared_session_scripted_parse(ngx_http_shared_session_scripted_t *sc,
 
     st->found = (ngx_uint_t) reply->element[0]->integer;
 
-    for (i = first; i < reply->elements; i++) {
-        e = reply->element[i];
-
-        if (e->type == REDIS_REPLY_STRING) {
-            ngx_http_shared_session_scripted_bad(st, (u_char *) e->str,
-                                                 e->len);
-        }
-    }
+    (void) ngx_http_shared_session_scripted_bad(st, reply->element + first,
+                                                reply->elements - first);
 
     if (sc->script != NGX_HTTP_SHARED_SESSION_TOUCH) {
         return NGX_OK;
@@ -865,35 +894,57 @@ invalid:
 }
 
 
-/* a script's "bad id" entry: "<id>", or "<id>:<the format it found>" */
+/*
+ * A script's bad ids, logged: per id its index among st->ids and the other
+ * serializer's name if all of its numbers are in that one, or "".  What is
+ * not that is passed over.  Returns how many there were.
+ */
 
-static void
+static ngx_uint_t
 ngx_http_shared_session_scripted_bad(ngx_http_shared_session_store_t *st,
-    u_char *s, size_t len)
+    redisReply **e, size_t n)
 {
-    size_t      n;
-    ngx_str_t   id, *name;
-    ngx_uint_t  i, format;
+    size_t       i;
+    ngx_str_t   *name;
+    ngx_uint_t   k, format, count;
+    redisReply  *f;
 
-    format = NGX_HTTP_SHARED_SESSION_FORMAT_NONE;
+    count = 0;
 
-    for (i = 0; i < 2; i++) {
-        name = &ngx_http_shared_session_store_serializers[i];
-        n = name->len;
-
-        if (len > n + 1 && s[len - n - 1] == ':'
-            && ngx_strncmp(s + len - n, name->data, n) == 0)
+    for (i = 0; i < n; i++) {
+        if (e[i]->type != REDIS_REPLY_INTEGER
+            || e[i]->integer < 1
+            || (unsigned long long) e[i]->integer > st->nids)
         {
-            format = i;
-            len -= n + 1;
-            break;
+            continue;
         }
+
+        k = (ngx_uint_t) e[i]->integer - 1;
+        format = NGX_HTTP_SHARED_SESSION_FORMAT_NONE;
+
+        if (i + 1 < n && e[i + 1]->type == REDIS_REPLY_STRING) {
+            f = e[++i];
+
+            for (format = 0; format < 2; format++) {
+                name = &ngx_http_shared_session_store_serializers[format];
+
+                if (f->len == name->len
+                    && ngx_strncmp(f->str, name->data, f->len) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (format == 2) {
+                format = NGX_HTTP_SHARED_SESSION_FORMAT_NONE;
+            }
+        }
+
+        ngx_http_shared_session_store_invalid(st, &st->ids[k], format);
+        count++;
     }
 
-    id.data = s;
-    id.len = len;
-
-    ngx_http_shared_session_store_invalid(st, &id, format);
+    return count;
 }
 
 
@@ -927,15 +978,8 @@ ngx_http_shared_session_scripted_parse_load(
     st->found = (ngx_uint_t) reply->element[0]->integer;
     bad = reply->element[1];
 
-    for (i = 0; i < bad->elements; i++) {
-        e = bad->element[i];
-
-        if (e->type == REDIS_REPLY_STRING) {
-            ngx_http_shared_session_scripted_bad(st, (u_char *) e->str,
-                                                 e->len);
-            st->bad++;
-        }
-    }
+    st->bad = ngx_http_shared_session_scripted_bad(st, bad->element,
+                                                   bad->elements);
 
     if (st->found == 0) {
         return NGX_OK;

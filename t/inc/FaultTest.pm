@@ -62,15 +62,22 @@ sub sha1_hex { Digest::SHA::sha1_hex($_[0]) }
 
 
 ############################################################################
-# What the module sends, decoded (see src/ngx_http_shared_session_store.c):
+# What the module sends, decoded (see src/ngx_http_shared_session_store_
+# script.c):
 #
 #   touch:      EVALSHA sha numkeys <hash keys of ids...> <hash key of new>
-#               prefix now field value maxInactiveInterval new_id ids...
-#   invalidate: EVALSHA sha numkeys <hash keys of ids...> prefix now ids...
+#               prefix now serializer layout mii_serialized mii ttl
+#               shadow_ttl lo expiry now_serialized field value, then per
+#               key (the ids, then new_id) but in the default repository:
+#               shadow key and member
+#   invalidate: EVALSHA sha numkeys <hash keys of ids...> prefix now
+#               serializer repository store zero_serialized principal_field
+#               index_prefix, then per id: id, "expires:<id>" and "<id>"
+#               serialized
 #
 # Returns { cmd, sha_or_script, keys => [...], script => 'touch'|
-# 'invalidate', prefix, now, field, value, mii, new_id, ids => [...] } or
-# undef for anything else.
+# 'invalidate', prefix, now, ser, field, value, mii, new_id, ids => [...]
+# } or undef for anything else.  The ids are read from the hash keys.
 
 sub decode_eval {
     my ($argv) = @_;
@@ -81,31 +88,19 @@ sub decode_eval {
     my @args = @$argv[3 + $nkeys .. $#$argv];
     my %e = (cmd => $name, sha => $argv->[1], keys => \@keys,
              prefix => $args[0], now => $args[1], ser => $args[2]);
-    # touch: prefix now serializer field value mii repository store ttl
-    # shadow_ttl bucket expiry score now_serialized mii_serialized, then per
-    # key (the ids, then new_id): id, "expires:<id>" and "<id>" serialized;
-    # invalidate: prefix now serializer repository store zero_serialized
-    # principal_field index_prefix, then per id the same
-    my $first;
-    if (@args == 15 + 3 * $nkeys) {
-        @e{qw(script field value mii repository store ttl shadow_ttl bucket
-              expiry score s_now s_mii)} =
-            ('touch', @args[3 .. 14]);
-        $first = 15;
+    my $layout = $args[3] // '';
+    if ($layout eq 'buckets' || $layout eq 'zset'
+        || ($layout eq 'default' && @args == 13))
+    {
+        @e{qw(script layout s_mii mii ttl shadow_ttl lo expiry s_now field
+              value)} = ('touch', @args[3 .. 12]);
     } else {
         @e{qw(script repository store s_zero principal index)} =
             ('invalidate', @args[3 .. 7]);
-        $first = 8;
     }
-    my @triples = @args[$first .. $#args];
-    $e{ids} = [ map { $triples[3 * $_] } 0 .. @triples / 3 - 1 ];
-    $e{members} = [ map { $triples[3 * $_ + 1] } 0 .. @triples / 3 - 1 ];
-    $e{zmembers} = [ map { $triples[3 * $_ + 2] } 0 .. @triples / 3 - 1 ];
-    if ($e{script} eq 'touch') {
-        $e{new_id} = pop @{ $e{ids} };
-        pop @{ $e{members} };
-        pop @{ $e{zmembers} };
-    }
+    my $hash = quotemeta(($e{prefix} // '') . 'sessions:');
+    $e{ids} = [ map { s/\A$hash//r } @keys ];
+    $e{new_id} = pop @{ $e{ids} } if $e{script} eq 'touch';
     return \%e;
 }
 
