@@ -9,6 +9,7 @@
 #include <ngx_sha1.h>
 
 #include "ngx_http_shared_session_conn.h"
+#include "ngx_http_shared_session_num.h"
 
 
 static ngx_int_t ngx_http_shared_session_conn_resend(
@@ -82,7 +83,7 @@ ngx_http_shared_session_args_push_int(ngx_http_shared_session_args_t *args,
     }
 
     ngx_http_shared_session_args_add(args, (const char *) p,
-                                     ngx_sprintf(p, "%L", n) - p);
+                                     ngx_http_shared_session_int(p, n) - p);
 }
 
 

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "ngx_http_shared_session_json.h"
+#include "ngx_http_shared_session_num.h"
 
 
 static ngx_int_t ngx_http_shared_session_json_begin(ngx_pool_t *pool);
@@ -584,7 +585,7 @@ ngx_http_shared_session_json_number(int64_t n)
 
     /* raw text: a double would lose exactness past 2^53 */
 
-    *ngx_sprintf(buf, "%L", n) = '\0';
+    *ngx_http_shared_session_int(buf, n) = '\0';
 
     return cJSON_CreateRaw((const char *) buf);
 }

@@ -13,6 +13,7 @@
 #include "ngx_http_shared_session_redis.h"
 #include "ngx_http_shared_session_conn.h"
 #include "ngx_http_shared_session_metrics.h"
+#include "ngx_http_shared_session_num.h"
 
 
 /*
@@ -984,10 +985,15 @@ ngx_http_shared_session_redis_queue(ngx_http_shared_session_redis_t *rs,
     cmd->timer.data = cmd;
     cmd->timer.log = log;
 
-    p = ngx_sprintf(b->last, "*%d\r\n", argc);
+    p = b->last;
+    *p++ = '*';
+    p = ngx_http_shared_session_uint(p, argc);
+    *p++ = '\r'; *p++ = '\n';
 
     for (i = 0; i < argc; i++) {
-        p = ngx_sprintf(p, "$%uz\r\n", argvlen[i]);
+        *p++ = '$';
+        p = ngx_http_shared_session_uint(p, argvlen[i]);
+        *p++ = '\r'; *p++ = '\n';
         p = ngx_cpymem(p, argv[i], argvlen[i]);
         *p++ = '\r'; *p++ = '\n';
     }

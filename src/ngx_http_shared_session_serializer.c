@@ -10,6 +10,7 @@
 #include "ngx_http_shared_session_serializer.h"
 #include "ngx_http_shared_session_jdk.h"
 #include "ngx_http_shared_session_json.h"
+#include "ngx_http_shared_session_num.h"
 
 
 /*
@@ -121,7 +122,7 @@ ngx_http_shared_session_serialize_long(ngx_pool_t *pool,
         return NGX_ERROR;
     }
 
-    out->len = ngx_sprintf(out->data, "%L", n) - out->data;
+    out->len = ngx_http_shared_session_int(out->data, n) - out->data;
 
     return NGX_OK;
 }
@@ -143,12 +144,12 @@ ngx_http_shared_session_serialize_integer(ngx_pool_t *pool,
         return NGX_OK;
     }
 
-    out->data = ngx_pnalloc(pool, NGX_INT32_LEN);
+    out->data = ngx_pnalloc(pool, NGX_INT64_LEN);
     if (out->data == NULL) {
         return NGX_ERROR;
     }
 
-    out->len = ngx_sprintf(out->data, "%D", n) - out->data;
+    out->len = ngx_http_shared_session_int(out->data, n) - out->data;
 
     return NGX_OK;
 }
