@@ -210,14 +210,13 @@ for t in "${targets[@]}"; do
 
     for o in "${objs[@]}"; do
         case $o in
-            # fuzz_store #includes the scripted back end's and the
-            # adapter's .c for their static functions (the reply parser, the
-            # reader's limits), fuzz_cluster the adapter's and the cluster's
+            # fuzz_store #includes the scripted back end's .c for its
+            # static functions (the reply parser), fuzz_cluster the
+            # adapter's and the cluster's
             */ngx_http_shared_session_store_script.o)
                 [ "$t" = fuzz_store ] || link+=("$o") ;;
             */ngx_http_shared_session_redis.o)
-                [ "$t" = fuzz_store ] || [ "$t" = fuzz_cluster ] \
-                    || link+=("$o") ;;
+                [ "$t" = fuzz_cluster ] || link+=("$o") ;;
             */ngx_http_shared_session_cluster.o)
                 [ "$t" = fuzz_cluster ] || link+=("$o") ;;
             *) link+=("$o") ;;

@@ -12,7 +12,7 @@
  * go to fuzz_redis_send(), which records the node and the command and queues
  * a stand-in for the redis layer's command (or fails, as a node that
  * refuses connections does).  Every complete reply that hiredis's
- * redisReader (with the adapter's limits, _redis_limit_reader()) makes of
+ * redisReader (with a connection's limits, _reply_limit_reader()) makes of
  * the input goes to the oldest command "sent", as on a connection: to the
  * CLUSTER SLOTS refresh handler (_cluster_refresh_handler(): _check(),
  * _apply(), nodes made with ngx_http_shared_session_redis_create(), which
@@ -1156,7 +1156,7 @@ fuzz_steps(const uint8_t *data, size_t size)
         abort();
     }
 
-    ngx_http_shared_session_redis_limit_reader(reader);
+    ngx_http_shared_session_reply_limit_reader(reader);
 
     step = 1 + ((fuzz_flags >> 4) & 7) * 40;
     kick = fuzz_flags >> 7;   /* 0 or 1 */

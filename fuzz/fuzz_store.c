@@ -7,13 +7,11 @@
  * reply, which the scripted back end's ngx_http_shared_session_scripted_
  * reply() and _scripted_parse() (static) turn into st->found,
  * st->creation_time, st->previous and st->error.  This file #includes the
- * scripted back end's and the Redis adapter's .c to reach them (build.sh
- * leaves the module's own objects of these two out of this target's link),
- * and feeds
- * them whatever hiredis's redisReader makes of arbitrary RESP bytes, with
- * the limits the adapter sets on the connection's reader
- * (ngx_http_shared_session_redis_limit_reader(): arrays of at most 16384
- * elements), as the real connection does.
+ * scripted back end's .c to reach them (build.sh leaves the module's own
+ * object of it out of this target's link), and feeds them whatever
+ * hiredis's redisReader makes of arbitrary RESP bytes, with the limits a
+ * connection's reader has (ngx_http_shared_session_reply_limit_reader():
+ * arrays of at most 16384 elements), as the real connection does.
  *
  * Input: one byte of settings, then RESP.  Settings:
  *
@@ -41,7 +39,7 @@
 
 #include "ngx_http_shared_session_cookie.h"
 #include "ngx_http_shared_session_store_script.c"
-#include "ngx_http_shared_session_redis.c"
+#include "ngx_http_shared_session_reply.h"
 
 
 static ngx_pool_t                       *fuzz_conf_pool;
@@ -397,7 +395,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
 
-    ngx_http_shared_session_redis_limit_reader(reader);
+    ngx_http_shared_session_reply_limit_reader(reader);
 
     /* in pieces, as replies arrive from the socket */
 

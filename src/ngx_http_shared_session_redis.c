@@ -11,6 +11,7 @@
 #include <hiredis/hiredis.h>
 
 #include "ngx_http_shared_session_redis.h"
+#include "ngx_http_shared_session_reply.h"
 #include "ngx_http_shared_session_conn.h"
 #include "ngx_http_shared_session_metrics.h"
 #include "ngx_http_shared_session_num.h"
@@ -24,28 +25,7 @@
  * text, and its redisReader turns the bytes read into redisReply objects,
  * which go to the commands in the order they were sent.
  *
- * What may outlive what (nothing here is allocated per request):
- *
- *   - A reply (its redisReply objects, their strings and element arrays)
- *     lives in its server's reply arena, from the moment the reader parses
- *     it until its handler returns.  A handler copies what it keeps (into
- *     its request's pool) and keeps no pointer into the reply; nobody
- *     calls freeReplyObject() on it.  The arena's blocks are reused once
- *     no reply parsed from them is alive: after each batch of replies was
- *     handed out (only the blocks of a reply still being read are kept),
- *     and when the connection closes outside of a batch.  Up to
- *     NGX_HTTP_SHARED_SESSION_REDIS_ARENA_KEEP bytes of empty blocks are
- *     kept for the next replies; what a larger reply took goes back to
- *     the heap once it was handled.
- *   - A command record lives from send() until its reply was handed, it
- *     was failed (a timeout, the connection closed) or dropped unsent
- *     (cancelled while held for the setup); cancel() only forgets its
- *     handler.  It then goes to its server's free list, for the next
- *     send(), or back to the heap when NGX_HTTP_SHARED_SESSION_REDIS_
- *     FREE_COMMANDS are kept already.
- *   - The server, its arena, free list and buffers live until the worker
- *     exits (ngx_http_shared_session_redis_destroy()), or for a node a
- *     cluster learned, until the cluster forgets it.
+ * What may outlive what: ngx_http_shared_session_reply.c.
  */
 
 
@@ -54,25 +34,6 @@
 #define NGX_HTTP_SHARED_SESSION_REDIS_BACKOFF_MAX  1000
 #define NGX_HTTP_SHARED_SESSION_REDIS_ERRLEN       256
 #define NGX_HTTP_SHARED_SESSION_REDIS_READ         16384
-
-/*
- * The scripts' replies have a dozen elements, CLUSTER SLOTS one per slot
- * range: at most 16384.  Larger arrays are hostile.
- */
-#define NGX_HTTP_SHARED_SESSION_REDIS_MAX_ELEMENTS 16384
-
-/*
- * What a reply in progress may cost: its bytes not parsed yet, plus what
- * its parsed elements take (a redisReply and its share of the parent's
- * array, about 64 bytes, plus a string's bytes, plus 8 bytes per array
- * slot).  The largest legitimate replies, a CLUSTER SLOTS of 16384 ranges
- * or a session whose attribute is several MB, cost a few MB; 64 MB of
- * small integers would take over a GB parsed.  The parser's buffer keeps
- * the size of the largest bulk string, so a worker holds at most about
- * twice this per connection.
- */
-#define NGX_HTTP_SHARED_SESSION_REDIS_MAX_REPLY    (64 * 1024 * 1024)
-#define NGX_HTTP_SHARED_SESSION_REDIS_ELEMENT      64
 
 /*
  * A turn of the event loop stops reading a connection after these bytes,
@@ -99,14 +60,6 @@
  */
 #define NGX_HTTP_SHARED_SESSION_REDIS_FREE_COMMANDS 128
 
-/*
- * The reply arena: blocks of 8 KB (a session script's reply takes a few
- * hundred bytes), larger for a larger string; at most 64 KB of empty
- * blocks kept across replies.
- */
-#define NGX_HTTP_SHARED_SESSION_REDIS_ARENA_BLOCK  8192
-#define NGX_HTTP_SHARED_SESSION_REDIS_ARENA_KEEP   65536
-
 #define NGX_HTTP_SHARED_SESSION_REDIS_IDLE         0
 #define NGX_HTTP_SHARED_SESSION_REDIS_RESOLVING    1
 #define NGX_HTTP_SHARED_SESSION_REDIS_CONNECTING   2
@@ -119,19 +72,6 @@
 #else
 #define ngx_http_shared_session_redis_io(c, text)  text
 #endif
-
-
-typedef struct ngx_http_shared_session_redis_block_s
-    ngx_http_shared_session_redis_block_t;
-
-struct ngx_http_shared_session_redis_block_s {
-    ngx_http_shared_session_redis_block_t *next;
-    u_char                                *last;     /* free from here */
-    u_char                                *end;
-};
-
-#define NGX_HTTP_SHARED_SESSION_REDIS_BLOCK_HEADER                            \
-    ngx_align(sizeof(ngx_http_shared_session_redis_block_t), NGX_ALIGNMENT)
 
 
 struct ngx_http_shared_session_redis_s {
@@ -152,7 +92,6 @@ struct ngx_http_shared_session_redis_s {
     ngx_log_t                              log;      /* the connection's:
                                                         names the server */
     ngx_resolver_ctx_t                    *resolver_ctx;
-    redisReader                           *reader;
     ngx_buf_t                              out;      /* RESP not yet sent */
     ngx_buf_t                              held;     /* RESP of commands
                                                         waiting for setup */
@@ -168,20 +107,14 @@ struct ngx_http_shared_session_redis_s {
     ngx_uint_t                             generation; /* closes so far */
     ngx_uint_t                             queued;   /* sent, unanswered */
     ngx_uint_t                             nheld;
-    size_t                                 reply_cost; /* parsed so far */
     redisReply                           **replies;  /* read, not handled */
     ngx_uint_t                             nreplies;
     ngx_uint_t                             nalloc;
     ngx_uint_t                             handing;  /* replies handed out
                                                         (nested) */
 
-    /* the reply arena: blocks in use, oldest first; empty ones */
-    ngx_http_shared_session_redis_block_t *used;
-    ngx_http_shared_session_redis_block_t *last;
-    ngx_http_shared_session_redis_block_t *reply_block; /* where the reply
-                                                           read began */
-    ngx_http_shared_session_redis_block_t *spare;
-    size_t                                 spare_size;
+    ngx_http_shared_session_reply_arena_t  reply;    /* the reader, its
+                                                        objects */
 
     ngx_http_shared_session_redis_cmd_t   *free;     /* records to reuse */
     ngx_uint_t                             nfree;
@@ -290,51 +223,6 @@ static void ngx_http_shared_session_redis_backoff(
     ngx_http_shared_session_redis_t *rs);
 static void ngx_http_shared_session_redis_set_error(
     ngx_http_shared_session_redis_t *rs, const char *fmt, ...);
-static void ngx_http_shared_session_redis_limit_reader(redisReader *r);
-static void ngx_http_shared_session_redis_arena_reader(
-    ngx_http_shared_session_redis_t *rs);
-static void *ngx_http_shared_session_redis_arena_alloc(
-    ngx_http_shared_session_redis_t *rs, size_t size);
-static void ngx_http_shared_session_redis_arena_reset(
-    ngx_http_shared_session_redis_t *rs);
-static void ngx_http_shared_session_redis_arena_release(
-    ngx_http_shared_session_redis_t *rs,
-    ngx_http_shared_session_redis_block_t *keep);
-static void ngx_http_shared_session_redis_arena_free(
-    ngx_http_shared_session_redis_t *rs);
-static redisReply *ngx_http_shared_session_redis_arena_object(
-    const redisReadTask *task, int type, size_t size);
-static void *ngx_http_shared_session_redis_arena_string(
-    const redisReadTask *task, char *str, size_t len);
-static void *ngx_http_shared_session_redis_arena_array(
-    const redisReadTask *task, int elements);
-static void *ngx_http_shared_session_redis_arena_integer(
-    const redisReadTask *task, long long value);
-static void *ngx_http_shared_session_redis_arena_nil(
-    const redisReadTask *task);
-static void ngx_http_shared_session_redis_arena_no_free(void *reply);
-static void *ngx_http_shared_session_redis_create_string(
-    const redisReadTask *task, char *str, size_t len);
-static void *ngx_http_shared_session_redis_create_array(
-    const redisReadTask *task, int elements);
-static void *ngx_http_shared_session_redis_create_integer(
-    const redisReadTask *task, long long value);
-static void *ngx_http_shared_session_redis_create_nil(
-    const redisReadTask *task);
-
-
-/* hiredis's own reply functions, and ours that count and limit */
-static redisReplyObjectFunctions  ngx_http_shared_session_redis_hiredis_fn;
-static redisReplyObjectFunctions  ngx_http_shared_session_redis_reply_fn;
-
-/* a connection's: the same limits, the objects in the server's arena */
-static redisReplyObjectFunctions  ngx_http_shared_session_redis_arena_fn = {
-    ngx_http_shared_session_redis_arena_string,
-    ngx_http_shared_session_redis_arena_array,
-    ngx_http_shared_session_redis_arena_integer,
-    ngx_http_shared_session_redis_arena_nil,
-    ngx_http_shared_session_redis_arena_no_free
-};
 
 
 ngx_http_shared_session_redis_conf_t *
@@ -734,7 +622,7 @@ ngx_http_shared_session_redis_destroy(ngx_http_shared_session_redis_t *rs)
     rs->replies = NULL;
     rs->nalloc = 0;
 
-    ngx_http_shared_session_redis_arena_free(rs);
+    ngx_http_shared_session_reply_free(&rs->reply);
 
     while (rs->free) {
         cmd = rs->free;
@@ -1123,15 +1011,13 @@ ngx_http_shared_session_redis_connect(ngx_http_shared_session_redis_t *rs)
 
     log = ngx_cycle->log;
 
-    rs->reader = redisReaderCreate();
-    if (rs->reader == NULL) {
+    if (ngx_http_shared_session_reply_reader_create(&rs->reply, &rs->name)
+        != NGX_OK)
+    {
         ngx_http_shared_session_redis_set_error(rs, "out of memory");
         ngx_http_shared_session_redis_backoff(rs);
         return NGX_ERROR;
     }
-
-    ngx_http_shared_session_redis_arena_reader(rs);
-    rs->reply_cost = 0;
 
     rs->ready = 0;
     rs->connect_timer.log = log;
@@ -2004,7 +1890,7 @@ ngx_http_shared_session_redis_receive(ngx_http_shared_session_redis_t *rs,
 
     /* the reader copies what it is fed */
 
-    if (redisReaderFeed(rs->reader, (char *) buf, n) != REDIS_OK) {
+    if (redisReaderFeed(rs->reply.reader, (char *) buf, n) != REDIS_OK) {
         ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
                                             "out of memory");
         return NGX_ERROR;
@@ -2026,7 +1912,6 @@ ngx_http_shared_session_redis_dispatch(ngx_http_shared_session_redis_t *rs,
 {
     ngx_int_t     rc;
     ngx_uint_t    i, generation;
-    redisReader  *reader;
 
     generation = rs->generation;
 
@@ -2038,11 +1923,7 @@ ngx_http_shared_session_redis_dispatch(ngx_http_shared_session_redis_t *rs,
 
     /* the complete replies are taken: what is left is the one begun */
 
-    reader = rs->reader;
-
-    if (reader->len - reader->pos + rs->reply_cost
-        > NGX_HTTP_SHARED_SESSION_REDIS_MAX_REPLY)
-    {
+    if (ngx_http_shared_session_reply_too_large(&rs->reply)) {
         /* the replies taken are the arena's, reused when it is closed */
         rs->nreplies = 0;
 
@@ -2071,7 +1952,7 @@ ngx_http_shared_session_redis_dispatch(ngx_http_shared_session_redis_t *rs,
 
     if (--rs->handing == 0) {
         /* no reply is alive now, but the one being read, if any */
-        ngx_http_shared_session_redis_arena_reset(rs);
+        ngx_http_shared_session_reply_reset(&rs->reply);
     }
 
     if (rs->generation != generation) {
@@ -2084,7 +1965,7 @@ ngx_http_shared_session_redis_dispatch(ngx_http_shared_session_redis_t *rs,
                              NGX_HTTP_SHARED_SESSION_METRIC_PROTOCOL_ERROR);
         ngx_http_shared_session_redis_close(rs, NGX_LOG_WARN,
                                             "connection lost: %s",
-                                            rs->reader->errstr);
+                                            rs->reply.reader->errstr);
         return NGX_ERROR;
     }
 
@@ -2167,7 +2048,7 @@ ngx_http_shared_session_redis_replies(ngx_http_shared_session_redis_t *rs)
     redisReply   *extra;
     redisReader *reader;
 
-    reader = rs->reader;
+    reader = rs->reply.reader;
 
     for ( ;; ) {
         if (redisReaderGetReply(reader, &r) != REDIS_OK) {
@@ -2194,7 +2075,7 @@ ngx_http_shared_session_redis_replies(ngx_http_shared_session_redis_t *rs)
             return NGX_OK;
         }
 
-        rs->reply_cost = 0;
+        ngx_http_shared_session_reply_taken(&rs->reply);
 
         if (rs->nreplies == rs->nalloc) {
             n = rs->nalloc ? 2 * rs->nalloc : 64;
@@ -2413,16 +2294,11 @@ ngx_http_shared_session_redis_close(ngx_http_shared_session_redis_t *rs,
         ngx_del_timer(&rs->watchdog);
     }
 
-    if (rs->reader) {
-        redisReaderFree(rs->reader);
-        rs->reader = NULL;
-    }
-
-    rs->reply_cost = 0;
+    ngx_http_shared_session_reply_reader_free(&rs->reply);
 
     if (rs->handing == 0) {
         /* else when the replies being handed out were */
-        ngx_http_shared_session_redis_arena_reset(rs);
+        ngx_http_shared_session_reply_reset(&rs->reply);
     }
 
     rs->out.pos = rs->out.start;
@@ -2530,398 +2406,6 @@ ngx_http_shared_session_redis_set_error(ngx_http_shared_session_redis_t *rs,
     va_end(args);
 
     rs->error_len = p - rs->error;
-}
-
-
-/*
- * hiredis allocates an array of the size the peer declares before a single
- * element arrives: "*2000000000" would cost gigabytes.  Larger arrays make
- * the reader fail (REDIS_ERR_OOM), which closes the connection.  With the
- * server as the reader's privdata, every element created adds what it
- * costs to rs->reply_cost, which the read handler holds against
- * NGX_HTTP_SHARED_SESSION_REDIS_MAX_REPLY.  These functions build
- * hiredis's own objects (freeReplyObject()) and are the fuzzers' (with no
- * privdata); a connection's reader builds the same in its server's arena,
- * with the same limits (ngx_http_shared_session_redis_arena_reader()).
- */
-
-static void
-ngx_http_shared_session_redis_limit_reader(redisReader *r)
-{
-    if (ngx_http_shared_session_redis_reply_fn.createArray == NULL) {
-        ngx_http_shared_session_redis_hiredis_fn = *r->fn;
-
-        ngx_http_shared_session_redis_reply_fn = *r->fn;
-        ngx_http_shared_session_redis_reply_fn.createString =
-                                  ngx_http_shared_session_redis_create_string;
-        ngx_http_shared_session_redis_reply_fn.createArray =
-                                  ngx_http_shared_session_redis_create_array;
-        ngx_http_shared_session_redis_reply_fn.createInteger =
-                                  ngx_http_shared_session_redis_create_integer;
-        ngx_http_shared_session_redis_reply_fn.createNil =
-                                  ngx_http_shared_session_redis_create_nil;
-    }
-
-    r->fn = &ngx_http_shared_session_redis_reply_fn;
-}
-
-
-static void *
-ngx_http_shared_session_redis_create_string(const redisReadTask *task,
-    char *str, size_t len)
-{
-    ngx_http_shared_session_redis_t  *rs = task->privdata;
-
-    if (rs) {
-        rs->reply_cost += NGX_HTTP_SHARED_SESSION_REDIS_ELEMENT + len;
-    }
-
-    return ngx_http_shared_session_redis_hiredis_fn.createString(task, str,
-                                                                 len);
-}
-
-
-static void *
-ngx_http_shared_session_redis_create_array(const redisReadTask *task,
-    int elements)
-{
-    ngx_http_shared_session_redis_t  *rs = task->privdata;
-
-    if (elements > NGX_HTTP_SHARED_SESSION_REDIS_MAX_ELEMENTS) {
-        return NULL;
-    }
-
-    if (rs) {
-        rs->reply_cost += NGX_HTTP_SHARED_SESSION_REDIS_ELEMENT
-                          + (size_t) elements * sizeof(void *);
-    }
-
-    return ngx_http_shared_session_redis_hiredis_fn.createArray(task,
-                                                                elements);
-}
-
-
-static void *
-ngx_http_shared_session_redis_create_integer(const redisReadTask *task,
-    long long value)
-{
-    ngx_http_shared_session_redis_t  *rs = task->privdata;
-
-    if (rs) {
-        rs->reply_cost += NGX_HTTP_SHARED_SESSION_REDIS_ELEMENT;
-    }
-
-    return ngx_http_shared_session_redis_hiredis_fn.createInteger(task,
-                                                                  value);
-}
-
-
-static void *
-ngx_http_shared_session_redis_create_nil(const redisReadTask *task)
-{
-    ngx_http_shared_session_redis_t  *rs = task->privdata;
-
-    if (rs) {
-        rs->reply_cost += NGX_HTTP_SHARED_SESSION_REDIS_ELEMENT;
-    }
-
-    return ngx_http_shared_session_redis_hiredis_fn.createNil(task);
-}
-
-
-/*
- * A connection's reader: the limits above, the reply objects in the
- * server's arena (ngx_http_shared_session_redis_arena_*), hiredis's
- * layout of redisReply kept, so that handlers read them as before.
- */
-
-static void
-ngx_http_shared_session_redis_arena_reader(ngx_http_shared_session_redis_t *rs)
-{
-    /* what the fuzzers' readers get, then the arena's own functions */
-
-    ngx_http_shared_session_redis_limit_reader(rs->reader);
-
-    rs->reader->fn = &ngx_http_shared_session_redis_arena_fn;
-    rs->reader->privdata = rs;
-}
-
-
-/*
- * "size" bytes, aligned, from the newest block in use, else from an empty
- * one that has room, else from a new block.
- */
-
-static void *
-ngx_http_shared_session_redis_arena_alloc(ngx_http_shared_session_redis_t *rs,
-    size_t size)
-{
-    u_char                                  *p;
-    size_t                                   n;
-    ngx_http_shared_session_redis_block_t   *b, **link;
-
-    size = ngx_align(size, NGX_ALIGNMENT);
-
-    b = rs->last;
-
-    if (b && (size_t) (b->end - b->last) >= size) {
-        goto found;
-    }
-
-    for (link = &rs->spare; *link; link = &(*link)->next) {
-        b = *link;
-
-        if ((size_t) (b->end - b->last) >= size) {
-            *link = b->next;
-            rs->spare_size -= b->end - (u_char *) b;
-            goto append;
-        }
-    }
-
-    n = ngx_max(NGX_HTTP_SHARED_SESSION_REDIS_ARENA_BLOCK,
-                NGX_HTTP_SHARED_SESSION_REDIS_BLOCK_HEADER + size);
-
-    b = ngx_alloc(n, ngx_cycle->log);
-    if (b == NULL) {
-        return NULL;
-    }
-
-    b->last = (u_char *) b + NGX_HTTP_SHARED_SESSION_REDIS_BLOCK_HEADER;
-    b->end = (u_char *) b + n;
-
-append:
-
-    b->next = NULL;
-
-    if (rs->last) {
-        rs->last->next = b;
-
-    } else {
-        rs->used = b;
-    }
-
-    rs->last = b;
-
-found:
-
-    p = b->last;
-    b->last += size;
-
-    ngx_http_shared_session_unpoison(p, size);
-
-    return p;
-}
-
-
-/*
- * No reply is alive but the one the reader is in the middle of, whose
- * objects are in the blocks from rs->reply_block on: the blocks before it
- * are reused.
- */
-
-static void
-ngx_http_shared_session_redis_arena_reset(ngx_http_shared_session_redis_t *rs)
-{
-    ngx_http_shared_session_redis_arena_release(rs,
-                          (rs->reader && rs->reader->reply) ? rs->reply_block
-                                                            : NULL);
-}
-
-
-/*
- * The blocks in use before "keep" (NULL: all) become empty ones, up to
- * NGX_HTTP_SHARED_SESSION_REDIS_ARENA_KEEP bytes of them; the others go
- * back to the heap.
- */
-
-static void
-ngx_http_shared_session_redis_arena_release(
-    ngx_http_shared_session_redis_t *rs,
-    ngx_http_shared_session_redis_block_t *keep)
-{
-    size_t                                  size, freed;
-    ngx_http_shared_session_redis_block_t  *b;
-
-    freed = 0;
-
-    while (rs->used && rs->used != keep) {
-        b = rs->used;
-        rs->used = b->next;
-        size = b->end - (u_char *) b;
-
-        if (rs->spare_size + size > NGX_HTTP_SHARED_SESSION_REDIS_ARENA_KEEP) {
-            freed += size;
-            ngx_free(b);
-            continue;
-        }
-
-        b->last = (u_char *) b + NGX_HTTP_SHARED_SESSION_REDIS_BLOCK_HEADER;
-        ngx_http_shared_session_poison(b->last, b->end - b->last);
-
-        b->next = rs->spare;
-        rs->spare = b;
-        rs->spare_size += size;
-    }
-
-    if (rs->used == NULL) {
-        rs->last = NULL;
-    }
-
-    if (freed) {
-        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
-                       "shared session: redis %V: reply arena: %uz bytes "
-                       "freed, %uz kept", &rs->name, freed, rs->spare_size);
-    }
-}
-
-
-static void
-ngx_http_shared_session_redis_arena_free(ngx_http_shared_session_redis_t *rs)
-{
-    ngx_http_shared_session_redis_block_t  *b;
-
-    rs->spare_size = 0;
-    rs->last = NULL;
-    rs->reply_block = NULL;
-
-    while (rs->used) {
-        b = rs->used;
-        rs->used = b->next;
-        ngx_free(b);
-    }
-
-    while (rs->spare) {
-        b = rs->spare;
-        rs->spare = b->next;
-        ngx_free(b);
-    }
-}
-
-
-/*
- * A redisReply of "type" followed by "size" bytes (a string, an array's
- * elements), set as its parent's element as hiredis does; what it costs
- * is counted against NGX_HTTP_SHARED_SESSION_REDIS_MAX_REPLY.
- */
-
-static redisReply *
-ngx_http_shared_session_redis_arena_object(const redisReadTask *task,
-    int type, size_t size)
-{
-    ngx_http_shared_session_redis_t  *rs = task->privdata;
-
-    redisReply  *r, *parent;
-
-    rs->reply_cost += NGX_HTTP_SHARED_SESSION_REDIS_ELEMENT + size;
-
-    r = ngx_http_shared_session_redis_arena_alloc(rs,
-                                                 sizeof(redisReply) + size);
-    if (r == NULL) {
-        return NULL;
-    }
-
-    ngx_memzero(r, sizeof(redisReply));
-    r->type = type;
-
-    if (task->parent) {
-        parent = task->parent->obj;
-        parent->element[task->idx] = r;
-
-    } else {
-        /* the reply's first object: nothing before this block is its */
-        rs->reply_block = rs->last;
-    }
-
-    return r;
-}
-
-
-static void *
-ngx_http_shared_session_redis_arena_string(const redisReadTask *task,
-    char *str, size_t len)
-{
-    redisReply  *r;
-
-    r = ngx_http_shared_session_redis_arena_object(task, task->type, len + 1);
-    if (r == NULL) {
-        return NULL;
-    }
-
-    r->str = (char *) &r[1];
-    r->len = len;
-
-    ngx_memcpy(r->str, str, len);
-    r->str[len] = '\0';
-
-    return r;
-}
-
-
-static void *
-ngx_http_shared_session_redis_arena_array(const redisReadTask *task,
-    int elements)
-{
-    size_t       size;
-    redisReply  *r;
-
-    if (elements < 0 || elements > NGX_HTTP_SHARED_SESSION_REDIS_MAX_ELEMENTS)
-    {
-        return NULL;
-    }
-
-    size = (size_t) elements * sizeof(redisReply *);
-
-    r = ngx_http_shared_session_redis_arena_object(task, REDIS_REPLY_ARRAY,
-                                                   size);
-    if (r == NULL) {
-        return NULL;
-    }
-
-    if (elements) {
-        r->element = (redisReply **) &r[1];
-        ngx_memzero(r->element, size);
-    }
-
-    r->elements = elements;
-
-    return r;
-}
-
-
-static void *
-ngx_http_shared_session_redis_arena_integer(const redisReadTask *task,
-    long long value)
-{
-    redisReply  *r;
-
-    r = ngx_http_shared_session_redis_arena_object(task, REDIS_REPLY_INTEGER,
-                                                   0);
-    if (r == NULL) {
-        return NULL;
-    }
-
-    r->integer = value;
-
-    return r;
-}
-
-
-static void *
-ngx_http_shared_session_redis_arena_nil(const redisReadTask *task)
-{
-    return ngx_http_shared_session_redis_arena_object(task, REDIS_REPLY_NIL,
-                                                      0);
-}
-
-
-/*
- * hiredis frees a reply in progress when the reader fails or is freed:
- * its objects are the arena's, which is reset when no reply is alive.
- */
-
-static void
-ngx_http_shared_session_redis_arena_no_free(void *reply)
-{
 }
 
 
