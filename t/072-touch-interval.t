@@ -9,7 +9,7 @@
 # read with HGET before and after, changed.
 #
 # The blocks that need two requests in one minute wait, when the clock is
-# within 1.5 s of the next minute, until it has passed (clear_of_minute()).
+# within 1.5 s of the next minute, until it has passed (clear_of_minute() in SharedSessionTest).
 
 use lib 't/inc';
 use SharedSessionTest;
@@ -111,11 +111,6 @@ add_block_preprocessor(sub {
 });
 
 
-# Waits (at most 1.6 s) while the clock is in the last 1.5 s of a minute.
-sub main::clear_of_minute {
-    Time::HiRes::sleep(0.05) while SharedSessionTest::now_ms() % 60_000 > 58_500;
-    return;
-}
 
 # "<answer>; writes: <commands>|none; lastAccessedTime changed|unchanged"
 # %o: cluster => 1 (commands counted on every node, the hash read there)
@@ -164,7 +159,7 @@ SharedSessionTest::flush();
 main::seed();
 --- response_body_filters eval
 sub {
-    main::clear_of_minute();
+    SharedSessionTest::clear_of_minute();
     my $out = main::probe('/app/x', $main::V);
     $out .= main::probe('/app/x', $main::V);
     $out .= main::probe('/app/x', $main::V);
@@ -186,7 +181,7 @@ SharedSessionTest::flush();
 main::seed();
 --- response_body_filters eval
 sub {
-    main::clear_of_minute();
+    SharedSessionTest::clear_of_minute();
     EdgeTest::get('/app/x', $main::V);
     EdgeTest::commands(sub { EdgeTest::get('/app/x', $main::V) }, all => 1) . "\n";
 }
@@ -201,7 +196,7 @@ SharedSessionTest::flush();
 main::seed();
 --- response_body_filters eval
 sub {
-    main::clear_of_minute();
+    SharedSessionTest::clear_of_minute();
     my $out = main::probe('/every/x', $main::V);
     for (1 .. 3) {
         Time::HiRes::sleep(0.01);
@@ -221,7 +216,7 @@ qr{\A200 every: valid; writes: hmset,pexpire,(?:sadd,)?set(?:,srem)?; lastAccess
 SharedSessionTest::flush();
 --- response_body_filters eval
 sub {
-    main::clear_of_minute();
+    SharedSessionTest::clear_of_minute();
     my $now = SharedSessionTest::now_ms();
     my $minute = $now - $now % 60_000;
     my $out = '';
@@ -265,7 +260,7 @@ main::seed(id => 's-exp', age => 1500, mii => 1, hash_ttl_ms => 300_000);
 main::seed(id => 's-end', age => 600_000);
 --- response_body_filters eval
 sub {
-    main::clear_of_minute();
+    SharedSessionTest::clear_of_minute();
     my $out = 'invalidated: ' . main::probe('/long/x', 's-inv');
     $out .= 'expired: ' . main::probe('/long/x', 's-exp');
     $out .= 'live: ' . main::probe('/long/x', 's-end');
@@ -299,7 +294,7 @@ SharedSessionTest::flush();
 main::seed();
 --- response_body_filters eval
 sub {
-    main::clear_of_minute();
+    SharedSessionTest::clear_of_minute();
     my $out = main::probe('/names/x', $main::V);
     $out .= main::probe('/names/x', $main::V);
     $out . EdgeTest::commands(sub { EdgeTest::get('/names/x', $main::V) }, all => 1) . "\n";
@@ -318,7 +313,7 @@ SharedSessionTest::flush();
 main::seed();
 --- response_body_filters eval
 sub {
-    main::clear_of_minute();
+    SharedSessionTest::clear_of_minute();
     my $out = main::probe('/plain/x', $main::V);
     $out .= main::probe('/plain/x', $main::V);
     $out .= EdgeTest::commands(sub { EdgeTest::get('/plain/x', $main::V) }) . "\n";
@@ -342,7 +337,7 @@ SharedSessionTest::flush();
 main::seed(id => 's-pn');
 --- response_body_filters eval
 sub {
-    main::clear_of_minute();
+    SharedSessionTest::clear_of_minute();
     my $out = main::probe('/plain-names/x', 's-pn');
     $out .= main::probe('/plain-names/x', 's-pn');
     $out . EdgeTest::commands(sub { EdgeTest::get('/plain-names/x', 's-pn') }) . "\n";
@@ -362,7 +357,7 @@ main::seed(cluster => 1);
 main::seed(cluster => 1, id => 's-clp');
 --- response_body_filters eval
 sub {
-    main::clear_of_minute();
+    SharedSessionTest::clear_of_minute();
     my $out = main::probe('/cl/x', $main::V, cluster => 1);
     $out .= main::probe('/cl/x', $main::V, cluster => 1);
     $out .= main::probe('/cl-plain/x', 's-clp', cluster => 1);

@@ -58,10 +58,6 @@ add_block_preprocessor(sub {
         unless defined $block->no_error_log;
 });
 
-sub main::clear_of_minute {
-    Time::HiRes::sleep(0.05) while SharedSessionTest::now_ms() % 60_000 > 58_500;
-    return;
-}
 
 # "<status>: <commands>" of one request
 sub main::calls {
@@ -82,7 +78,7 @@ SharedSessionTest::flush();
 SharedSessionTest::seed_session(id => $main::V);
 --- response_body_filters eval
 sub {
-    main::clear_of_minute();
+    SharedSessionTest::clear_of_minute();
     EdgeTest::get('/session', $main::V);
     EdgeTest::get('/app/x', 'no-such-id');    # the lookup's script loaded
     main::calls('/session', $main::V) . main::calls('/app/x', $main::V);
@@ -98,7 +94,7 @@ sub {
 SharedSessionTest::flush();
 --- response_body_filters eval
 sub {
-    main::clear_of_minute();
+    SharedSessionTest::clear_of_minute();
     EdgeTest::get('/app/x', 'no-such-id');    # the lookup's script loaded
     my $now = SharedSessionTest::now_ms();
     SharedSessionTest::seed_session(id => $main::V,
@@ -133,7 +129,7 @@ SharedSessionTest::seed_session(id => $main::V,
     attrs => [ tenantId => '"acme"', Role => '"admin"' ]);
 --- response_body_filters eval
 sub {
-    main::clear_of_minute();
+    SharedSessionTest::clear_of_minute();
     EdgeTest::get('/names/x', $main::V);
     EdgeTest::get('/names/x', $main::V) . "\n" . main::calls('/names/x', $main::V);
 }

@@ -49,6 +49,13 @@ sub now_ms {
     return int(Time::HiRes::time() * 1000);
 }
 
+# Waits (at most 1.6 s) while the clock is in the last 1.5 s of a minute:
+# a test whose requests must fall in one minute's expiry bucket.
+sub clear_of_minute {
+    Time::HiRes::sleep(0.05) while now_ms() % 60_000 > 58_500;
+    return;
+}
+
 # Cookie value as Spring Session 2.0+ writes it: standard Base64 of the id.
 sub b64 {
     my ($id) = @_;
