@@ -9,7 +9,8 @@
 # read with HGET before and after, changed.
 #
 # The blocks that need two requests in one minute wait, when the clock is
-# within 1.5 s of the next minute, until it has passed (clear_of_minute() in SharedSessionTest).
+# within 1.5 s of the next minute, until it has passed
+# (SharedSessionTest::clear_of_minute()).
 
 use lib 't/inc';
 use SharedSessionTest;
