@@ -159,8 +159,10 @@ sub _free_ports {
     my %seen = map { $_ => 1 } @$taken;
     my @p;
     while (@p < $n) {
-        my $port = SharedSessionTest::free_port();
-        # the cluster bus listens on port + 10000
+        # the cluster bus listens on port + 10000: both below the
+        # ephemeral range (see SharedSessionTest::free_port())
+        my $port = SharedSessionTest::free_port(
+                       SharedSessionTest::ephemeral_low() - 10001);
         next if $seen{$port}++ || $port + 10000 > 65535
                 || SharedSessionTest::port_in_use($port + 10000);
         push @p, $port;

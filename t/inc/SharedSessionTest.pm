@@ -89,20 +89,18 @@ sub parse_number {
     return undef;
 }
 
-# A port free now and below the kernel's ephemeral range.  Tests pick
-# ports at a file's start and listen on them blocks later; a port of the
-# ephemeral range (which port 0 gives) may by then be the local port of one
-# of the many connections a test makes (t/025 TEST 3 once met it after 400
-# aborted clients: "Address already in use").  The kernel never picks one
-# below the range on its own.
+# A port free now and below the kernel's ephemeral range (and below "top",
+# when given).  Tests pick ports at a file's start and listen on them
+# blocks later; a port of the ephemeral range (which port 0 gives) may by
+# then be the local port of one of the many connections a test makes
+# (t/025 TEST 3 once met it after 400 aborted clients: "Address already in
+# use").  The kernel never picks one below the range on its own.
 sub free_port {
-    my $low = 32768;
-    if (open my $fh, '<', '/proc/sys/net/ipv4/ip_local_port_range') {
-        ($low) = split ' ', scalar <$fh>;
-        close $fh;
-    }
-    my $top = ($low > 10000 ? $low : 32768) - 1;
+    my ($top) = @_;
+    my $ceiling = ephemeral_low() - 1;
+    $top = $ceiling if !defined $top || $top > $ceiling;
     for (1 .. 200) {
+        last if $top <= 10000;
         my $port = 10000 + int(rand($top - 10000));
         my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
                                       LocalPort => $port, Proto => 'tcp',
@@ -117,6 +115,17 @@ sub free_port {
     my $port = $s->sockport;
     close $s;
     return $port;
+}
+
+# The first port of the kernel's ephemeral range (32768 when unknown, or
+# when the range starts too low to leave room beneath it).
+sub ephemeral_low {
+    my $low = 32768;
+    if (open my $fh, '<', '/proc/sys/net/ipv4/ip_local_port_range') {
+        ($low) = split ' ', scalar <$fh>;
+        close $fh;
+    }
+    return $low > 20000 ? $low : 32768;
 }
 
 sub port_in_use {
