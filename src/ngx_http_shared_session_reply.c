@@ -70,6 +70,18 @@
 #define NGX_HTTP_SHARED_SESSION_REPLY_ARENA_BLOCK  8192
 #define NGX_HTTP_SHARED_SESSION_REPLY_ARENA_KEEP   65536
 
+/*
+ * Objects are packed side by side: under AddressSanitizer each is followed
+ * by poisoned bytes, so that reading past a string's NUL or an array's
+ * last element is reported instead of reading the next object.  Nothing
+ * without it.
+ */
+#ifdef NGX_HTTP_SHARED_SESSION_ASAN
+#define NGX_HTTP_SHARED_SESSION_REPLY_REDZONE      32
+#else
+#define NGX_HTTP_SHARED_SESSION_REPLY_REDZONE      0
+#endif
+
 
 struct ngx_http_shared_session_reply_block_s {
     ngx_http_shared_session_reply_block_t  *next;
@@ -282,7 +294,8 @@ ngx_http_shared_session_reply_create_nil(const redisReadTask *task)
 
 /*
  * "size" bytes, aligned, from the newest block in use, else from an empty
- * one that has room, else from a new block.
+ * one that has room, else from a new block; under AddressSanitizer
+ * followed by a poisoned redzone, the alignment's padding poisoned too.
  */
 
 static void *
@@ -291,9 +304,13 @@ ngx_http_shared_session_reply_arena_alloc(
 {
     u_char                                 *p;
     size_t                                  n;
+#ifdef NGX_HTTP_SHARED_SESSION_ASAN
+    size_t                                  want = size;
+#endif
     ngx_http_shared_session_reply_block_t  *b, **link;
 
-    size = ngx_align(size, NGX_ALIGNMENT);
+    size = ngx_align(size, NGX_ALIGNMENT)
+           + NGX_HTTP_SHARED_SESSION_REPLY_REDZONE;
 
     b = arena->last;
 
@@ -340,7 +357,15 @@ found:
     p = b->last;
     b->last += size;
 
-    ngx_http_shared_session_unpoison(p, size);
+#ifdef NGX_HTTP_SHARED_SESSION_ASAN
+    /*
+     * only the object's own bytes are addressable (a spare block is
+     * poisoned): ASan tracks the first n bytes of an 8-byte granule, so
+     * the padding after a string's NUL is poisoned too
+     */
+    ngx_http_shared_session_poison(p, size);
+    ngx_http_shared_session_unpoison(p, want);
+#endif
 
     return p;
 }
