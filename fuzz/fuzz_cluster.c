@@ -12,9 +12,11 @@
  * go to fuzz_redis_send(), which records the node and the command and queues
  * a stand-in for the redis layer's command (or fails, as a node that
  * refuses connections does).  Every complete reply that hiredis's
- * redisReader (with a connection's limits, _reply_limit_reader()) makes of
- * the input goes to the oldest command "sent", as on a connection: to the
- * CLUSTER SLOTS refresh handler (_cluster_refresh_handler(): _check(),
+ * redisReader makes of the input (a connection's reader: its limits, its
+ * reply arena reset after each piece's replies, ASan's redzones after
+ * every object; ngx_fuzz_reply.h) goes to the oldest command "sent", as on
+ * a connection: to the CLUSTER SLOTS refresh handler
+ * (_cluster_refresh_handler(): _check(),
  * _apply(), nodes made with ngx_http_shared_session_redis_create(), which
  * only allocates), to a command's handler (_cluster_handler(): MOVED and
  * ASK through _cluster_redirect(), TRYAGAIN, CLUSTERDOWN), or to an ASKING.
@@ -102,6 +104,8 @@ static ngx_http_shared_session_redis_cmd_t *fuzz_redis_send(
 #define ngx_http_shared_session_redis_send  fuzz_redis_send
 #include "ngx_http_shared_session_cluster.c"
 #undef ngx_http_shared_session_redis_send
+
+#include "ngx_fuzz_reply.h"
 
 
 #define FUZZ_SLOTS      NGX_HTTP_SHARED_SESSION_CLUSTER_SLOTS
@@ -1143,81 +1147,38 @@ fuzz_prefill(void)
 }
 
 
+/* one reply: to what waits for it, else to what it starts */
+
 static void
-fuzz_steps(const uint8_t *data, size_t size)
+fuzz_step(void *data, redisReply *reply)
 {
-    void         *reply;
-    ngx_uint_t    n, kick;
-    ngx_msec_t    step;
-    redisReader  *reader;
-
-    reader = redisReaderCreate();
-    if (reader == NULL) {
-        abort();
-    }
-
-    ngx_http_shared_session_reply_limit_reader(reader);
+    ngx_msec_t  step;
+    ngx_uint_t  kick;
 
     step = 1 + ((fuzz_flags >> 4) & 7) * 40;
     kick = fuzz_flags >> 7;   /* 0 or 1 */
 
-    /* in pieces, as replies arrive from the socket */
+    /* nodes and slots change only with a reply: checked then */
 
-    n = 0;
+    ngx_current_msec += step;
+    ngx_event_expire_timers();
 
-    while (size) {
-        size_t  chunk = ngx_min(size, (size_t) 1 + (n * 7 + fuzz_flags) % 61);
+    if (ngx_queue_empty(&fuzz_pending)) {
+        if ((reply->type == REDIS_REPLY_ARRAY) ^ kick) {
+            ngx_http_shared_session_cluster_refresh(fuzz_cl);
 
-        if (redisReaderFeed(reader, (const char *) data, chunk) != REDIS_OK) {
-            break;
+        } else {
+            fuzz_command();
         }
 
-        data += chunk;
-        size -= chunk;
-        n++;
-
-        for ( ;; ) {
-            reply = NULL;
-
-            if (redisReaderGetReply(reader, &reply) != REDIS_OK) {
-                /* a protocol error: the connection would be closed */
-                size = 0;
-                break;
-            }
-
-            if (reply == NULL) {
-                break;
-            }
-
-            /* nodes and slots change only with a reply: checked then */
-
-            ngx_current_msec += step;
-            ngx_event_expire_timers();
-
-            if (ngx_queue_empty(&fuzz_pending)) {
-                if ((((redisReply *) reply)->type == REDIS_REPLY_ARRAY)
-                    ^ kick)
-                {
-                    ngx_http_shared_session_cluster_refresh(fuzz_cl);
-
-                } else {
-                    fuzz_command();
-                }
-
-                /* a refresh asked for now starts on the next turn */
-                ngx_event_expire_timers();
-            }
-
-            if (!ngx_queue_empty(&fuzz_pending)) {
-                fuzz_deliver(reply);
-                fuzz_check_cluster();
-            }
-
-            freeReplyObject(reply);
-        }
+        /* a refresh asked for now starts on the next turn */
+        ngx_event_expire_timers();
     }
 
-    redisReaderFree(reader);
+    if (!ngx_queue_empty(&fuzz_pending)) {
+        fuzz_deliver(reply);
+        fuzz_check_cluster();
+    }
 }
 
 
@@ -1285,7 +1246,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     fuzz_check_cluster();
 
-    fuzz_steps(data, size);
+    ngx_fuzz_replies(data, size, fuzz_flags, fuzz_step, NULL);
 
     /* worker exit: what is left is cancelled, the learned nodes freed */
 

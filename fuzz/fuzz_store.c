@@ -9,9 +9,10 @@
  * st->creation_time, st->previous and st->error.  This file #includes the
  * scripted back end's .c to reach them (build.sh leaves the module's own
  * object of it out of this target's link), and feeds them whatever
- * hiredis's redisReader makes of arbitrary RESP bytes, with the limits a
- * connection's reader has (ngx_http_shared_session_reply_limit_reader():
- * arrays of at most 16384 elements), as the real connection does.
+ * hiredis's redisReader makes of arbitrary RESP bytes: a connection's
+ * reader (arrays of at most 16384 elements, the 64M check), its objects
+ * in a reply arena reset after each piece of input's replies were handled,
+ * with ASan's redzones after every object (ngx_fuzz_reply.h).
  *
  * Input: one byte of settings, then RESP.  Settings:
  *
@@ -39,12 +40,13 @@
 
 #include "ngx_http_shared_session_cookie.h"
 #include "ngx_http_shared_session_store_script.c"
-#include "ngx_http_shared_session_reply.h"
+#include "ngx_fuzz_reply.h"
 
 
 static ngx_pool_t                       *fuzz_conf_pool;
 static ngx_http_shared_session_redis_t  *fuzz_redis;
 static ngx_http_shared_session_conn_t    fuzz_conn;
+static ngx_cycle_t                       fuzz_cycle;
 static ngx_uint_t                        fuzz_called;
 static ngx_int_t                         fuzz_rc;
 
@@ -84,6 +86,10 @@ fuzz_init_redis(void)
     if (fuzz_redis) {
         return;
     }
+
+    /* the reply arena allocates with ngx_cycle->log, as in a worker */
+    fuzz_cycle.log = &ngx_fuzz_log;
+    ngx_cycle = &fuzz_cycle;
 
     ngx_memzero(&cf, sizeof(ngx_conf_t));
     /* kept for the process' life, as the configuration's pool is */
@@ -355,14 +361,29 @@ fuzz_reply(ngx_pool_t *pool, ngx_http_request_t *r, uint8_t flags,
 }
 
 
+/* what fuzz_reply() needs besides a reply, for ngx_fuzz_replies() */
+typedef struct {
+    ngx_pool_t          *pool;
+    ngx_http_request_t  *r;
+    uint8_t              flags;
+} fuzz_input_t;
+
+
+static void
+fuzz_input_reply(void *data, redisReply *reply)
+{
+    fuzz_input_t  *in = data;
+
+    fuzz_reply(in->pool, in->r, in->flags, reply);
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    void                *reply;
     uint8_t              flags;
-    ngx_uint_t           n;
     ngx_pool_t          *pool;
-    redisReader         *reader;
+    fuzz_input_t         in;
     ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
@@ -390,48 +411,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r->connection = c;
     r->pool = pool;
 
-    reader = redisReaderCreate();
-    if (reader == NULL) {
-        abort();
-    }
+    in.pool = pool;
+    in.r = r;
+    in.flags = flags;
 
-    ngx_http_shared_session_reply_limit_reader(reader);
-
-    /* in pieces, as replies arrive from the socket */
-
-    n = 0;
-
-    while (size) {
-        size_t  chunk = ngx_min(size, (size_t) 1 + (n * 7 + flags) % 61);
-
-        if (redisReaderFeed(reader, (const char *) data, chunk) != REDIS_OK) {
-            break;
-        }
-
-        data += chunk;
-        size -= chunk;
-        n++;
-
-        for ( ;; ) {
-            reply = NULL;
-
-            if (redisReaderGetReply(reader, &reply) != REDIS_OK) {
-                /* a protocol error: the connection would be closed */
-                size = 0;
-                break;
-            }
-
-            if (reply == NULL) {
-                break;
-            }
-
-            fuzz_reply(pool, r, flags, reply);
-
-            freeReplyObject(reply);
-        }
-    }
-
-    redisReaderFree(reader);
+    ngx_fuzz_replies(data, size, flags, fuzz_input_reply, &in);
 
     ngx_destroy_pool(pool);
 

@@ -70,6 +70,18 @@
 #define NGX_HTTP_SHARED_SESSION_REPLY_ARENA_BLOCK  8192
 #define NGX_HTTP_SHARED_SESSION_REPLY_ARENA_KEEP   65536
 
+/*
+ * Objects are packed side by side: under AddressSanitizer each is followed
+ * by poisoned bytes, so that reading past a string's NUL or an array's
+ * last element is reported instead of reading the next object.  Nothing
+ * without it.
+ */
+#ifdef NGX_HTTP_SHARED_SESSION_ASAN
+#define NGX_HTTP_SHARED_SESSION_REPLY_REDZONE      32
+#else
+#define NGX_HTTP_SHARED_SESSION_REPLY_REDZONE      0
+#endif
+
 
 struct ngx_http_shared_session_reply_block_s {
     ngx_http_shared_session_reply_block_t  *next;
@@ -97,21 +109,9 @@ static void *ngx_http_shared_session_reply_arena_integer(
 static void *ngx_http_shared_session_reply_arena_nil(
     const redisReadTask *task);
 static void ngx_http_shared_session_reply_arena_no_free(void *reply);
-static void *ngx_http_shared_session_reply_create_string(
-    const redisReadTask *task, char *str, size_t len);
-static void *ngx_http_shared_session_reply_create_array(
-    const redisReadTask *task, int elements);
-static void *ngx_http_shared_session_reply_create_integer(
-    const redisReadTask *task, long long value);
-static void *ngx_http_shared_session_reply_create_nil(
-    const redisReadTask *task);
 
 
-/* hiredis's own reply functions, and ours that count and limit */
-static redisReplyObjectFunctions  ngx_http_shared_session_reply_hiredis_fn;
-static redisReplyObjectFunctions  ngx_http_shared_session_reply_limit_fn;
-
-/* a connection's: the same limits, the objects in the server's arena */
+/* a connection's: the limits, the objects in the server's arena */
 static redisReplyObjectFunctions  ngx_http_shared_session_reply_arena_fn = {
     ngx_http_shared_session_reply_arena_string,
     ngx_http_shared_session_reply_arena_array,
@@ -135,10 +135,6 @@ ngx_http_shared_session_reply_reader_create(
     if (arena->reader == NULL) {
         return NGX_ERROR;
     }
-
-    /* what the fuzzers' readers get, then the arena's own functions */
-
-    ngx_http_shared_session_reply_limit_reader(arena->reader);
 
     arena->reader->fn = &ngx_http_shared_session_reply_arena_fn;
     arena->reader->privdata = arena;
@@ -185,104 +181,9 @@ ngx_http_shared_session_reply_taken(
 
 
 /*
- * hiredis allocates an array of the size the peer declares before a single
- * element arrives: "*2000000000" would cost gigabytes.  Larger arrays make
- * the reader fail (REDIS_ERR_OOM), which closes the connection.  With the
- * arena as the reader's privdata, every element created adds what it
- * costs to arena->cost, which the read handler holds against
- * NGX_HTTP_SHARED_SESSION_REPLY_MAX_REPLY.  These functions build
- * hiredis's own objects (freeReplyObject()) and are the fuzzers' (with no
- * privdata); a connection's reader builds the same in its server's arena,
- * with the same limits (ngx_http_shared_session_reply_reader_create()).
- */
-
-void
-ngx_http_shared_session_reply_limit_reader(redisReader *r)
-{
-    if (ngx_http_shared_session_reply_limit_fn.createArray == NULL) {
-        ngx_http_shared_session_reply_hiredis_fn = *r->fn;
-
-        ngx_http_shared_session_reply_limit_fn = *r->fn;
-        ngx_http_shared_session_reply_limit_fn.createString =
-                                  ngx_http_shared_session_reply_create_string;
-        ngx_http_shared_session_reply_limit_fn.createArray =
-                                  ngx_http_shared_session_reply_create_array;
-        ngx_http_shared_session_reply_limit_fn.createInteger =
-                                  ngx_http_shared_session_reply_create_integer;
-        ngx_http_shared_session_reply_limit_fn.createNil =
-                                  ngx_http_shared_session_reply_create_nil;
-    }
-
-    r->fn = &ngx_http_shared_session_reply_limit_fn;
-}
-
-
-static void *
-ngx_http_shared_session_reply_create_string(const redisReadTask *task,
-    char *str, size_t len)
-{
-    ngx_http_shared_session_reply_arena_t  *arena = task->privdata;
-
-    if (arena) {
-        arena->cost += NGX_HTTP_SHARED_SESSION_REPLY_ELEMENT + len;
-    }
-
-    return ngx_http_shared_session_reply_hiredis_fn.createString(task, str,
-                                                                 len);
-}
-
-
-static void *
-ngx_http_shared_session_reply_create_array(const redisReadTask *task,
-    int elements)
-{
-    ngx_http_shared_session_reply_arena_t  *arena = task->privdata;
-
-    if (elements > NGX_HTTP_SHARED_SESSION_REPLY_MAX_ELEMENTS) {
-        return NULL;
-    }
-
-    if (arena) {
-        arena->cost += NGX_HTTP_SHARED_SESSION_REPLY_ELEMENT
-                       + (size_t) elements * sizeof(void *);
-    }
-
-    return ngx_http_shared_session_reply_hiredis_fn.createArray(task,
-                                                                elements);
-}
-
-
-static void *
-ngx_http_shared_session_reply_create_integer(const redisReadTask *task,
-    long long value)
-{
-    ngx_http_shared_session_reply_arena_t  *arena = task->privdata;
-
-    if (arena) {
-        arena->cost += NGX_HTTP_SHARED_SESSION_REPLY_ELEMENT;
-    }
-
-    return ngx_http_shared_session_reply_hiredis_fn.createInteger(task,
-                                                                  value);
-}
-
-
-static void *
-ngx_http_shared_session_reply_create_nil(const redisReadTask *task)
-{
-    ngx_http_shared_session_reply_arena_t  *arena = task->privdata;
-
-    if (arena) {
-        arena->cost += NGX_HTTP_SHARED_SESSION_REPLY_ELEMENT;
-    }
-
-    return ngx_http_shared_session_reply_hiredis_fn.createNil(task);
-}
-
-
-/*
  * "size" bytes, aligned, from the newest block in use, else from an empty
- * one that has room, else from a new block.
+ * one that has room, else from a new block; under AddressSanitizer
+ * followed by a poisoned redzone, the alignment's padding poisoned too.
  */
 
 static void *
@@ -291,9 +192,13 @@ ngx_http_shared_session_reply_arena_alloc(
 {
     u_char                                 *p;
     size_t                                  n;
+#ifdef NGX_HTTP_SHARED_SESSION_ASAN
+    size_t                                  want = size;
+#endif
     ngx_http_shared_session_reply_block_t  *b, **link;
 
-    size = ngx_align(size, NGX_ALIGNMENT);
+    size = ngx_align(size, NGX_ALIGNMENT)
+           + NGX_HTTP_SHARED_SESSION_REPLY_REDZONE;
 
     b = arena->last;
 
@@ -340,7 +245,15 @@ found:
     p = b->last;
     b->last += size;
 
-    ngx_http_shared_session_unpoison(p, size);
+#ifdef NGX_HTTP_SHARED_SESSION_ASAN
+    /*
+     * only the object's own bytes are addressable (a spare block is
+     * poisoned): ASan tracks the first n bytes of an 8-byte granule, so
+     * the padding after a string's NUL is poisoned too
+     */
+    ngx_http_shared_session_poison(p, size);
+    ngx_http_shared_session_unpoison(p, want);
+#endif
 
     return p;
 }
@@ -493,6 +406,13 @@ ngx_http_shared_session_reply_arena_string(const redisReadTask *task,
     return r;
 }
 
+
+/*
+ * hiredis asks for an array of the size the peer declares before a single
+ * element arrives: "*2000000000" would cost gigabytes.  Larger arrays
+ * than NGX_HTTP_SHARED_SESSION_REPLY_MAX_ELEMENTS make the reader fail
+ * (REDIS_ERR_OOM), which closes the connection.
+ */
 
 static void *
 ngx_http_shared_session_reply_arena_array(const redisReadTask *task,

@@ -75,11 +75,5 @@ void ngx_http_shared_session_reply_reset(
 void ngx_http_shared_session_reply_free(
     ngx_http_shared_session_reply_arena_t *arena);
 
-/*
- * The fuzzers' reader: the same limits as a connection's, hiredis's own
- * objects (freeReplyObject()), no cost counted.
- */
-void ngx_http_shared_session_reply_limit_reader(redisReader *r);
-
 
 #endif /* _NGX_HTTP_SHARED_SESSION_REPLY_H_INCLUDED_ */
