@@ -104,6 +104,11 @@ typedef struct {
 ngx_int_t ngx_http_shared_session_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_shared_session_invalidate_handler(ngx_http_request_t *r);
 
+/* a request's store: its cookies' ids, the time, the location's Redis */
+ngx_int_t ngx_http_shared_session_store_begin(ngx_http_request_t *r,
+    ngx_http_shared_session_loc_conf_t *sscf,
+    ngx_http_shared_session_store_t *st);
+
 
 extern ngx_module_t  ngx_http_shared_session_module;
 

@@ -172,7 +172,6 @@ ngx_http_shared_session_access_start(ngx_http_request_t *r,
     ngx_http_shared_session_loc_conf_t *sscf)
 {
     ngx_int_t                              rc;
-    ngx_time_t                            *tp;
     ngx_http_request_t                    *mr;
     ngx_http_shared_session_store_t       *st;
     ngx_http_shared_session_main_conf_t   *smcf;
@@ -188,14 +187,9 @@ ngx_http_shared_session_access_start(ngx_http_request_t *r,
     ctx->lookup = lk;
     st = &ctx->store;
 
-    st->ids = ngx_palloc(mr->pool,
-                         NGX_HTTP_SHARED_SESSION_MAX_IDS * sizeof(ngx_str_t));
-    if (st->ids == NULL) {
+    if (ngx_http_shared_session_store_begin(mr, sscf, st) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    st->nids = ngx_http_shared_session_cookie_ids(mr, &sscf->cookie, st->ids,
-                                           NGX_HTTP_SHARED_SESSION_MAX_IDS);
 
     if (st->nids == 0) {
         lk->status = ngx_http_shared_session_cookie_sent(mr,
@@ -208,17 +202,6 @@ ngx_http_shared_session_access_start(ngx_http_request_t *r,
 
     smcf = ngx_http_get_module_main_conf(r, ngx_http_shared_session_module);
 
-    tp = ngx_timeofday();
-
-    st->now = (int64_t) tp->sec * 1000 + tp->msec;
-    st->ops = sscf->store;
-    st->conn = &sscf->conn;
-    st->timeout = sscf->redis_timeout;
-    st->prefix = sscf->prefix;
-    st->ser = &sscf->ser;
-    st->repository = sscf->repository;
-    st->expiration_store = sscf->expiration_store;
-    st->database = sscf->redis_database;
     st->touch = sscf->touch;
     st->touch_interval = sscf->touch_interval;
     st->max_inactive_interval = sscf->max_inactive_interval;

@@ -161,7 +161,6 @@ ngx_http_shared_session_start(ngx_http_request_t *r,
     ngx_http_shared_session_store_t **stp)
 {
     ngx_int_t                            rc;
-    ngx_time_t                          *tp;
     ngx_http_shared_session_ctx_t       *ctx;
     ngx_http_shared_session_store_t     *st;
     ngx_http_shared_session_loc_conf_t  *sscf;
@@ -187,10 +186,33 @@ ngx_http_shared_session_start(ngx_http_request_t *r,
 
     st = &ctx->store;
 
+    if (ngx_http_shared_session_store_begin(r, sscf, st) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    *stp = st;
+
+    return NGX_OK;
+}
+
+
+/*
+ * What every request that asks Redis (the endpoints, the lookup of
+ * access.c) gives its store: the ids of its session cookies, the time and
+ * the location's Redis and layout.
+ */
+
+ngx_int_t
+ngx_http_shared_session_store_begin(ngx_http_request_t *r,
+    ngx_http_shared_session_loc_conf_t *sscf,
+    ngx_http_shared_session_store_t *st)
+{
+    ngx_time_t  *tp;
+
     st->ids = ngx_palloc(r->pool,
                        NGX_HTTP_SHARED_SESSION_MAX_IDS * sizeof(ngx_str_t));
     if (st->ids == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     st->nids = ngx_http_shared_session_cookie_ids(r, &sscf->cookie, st->ids,
@@ -207,8 +229,6 @@ ngx_http_shared_session_start(ngx_http_request_t *r,
     st->repository = sscf->repository;
     st->expiration_store = sscf->expiration_store;
     st->database = sscf->redis_database;     /* 0 in a cluster */
-
-    *stp = st;
 
     return NGX_OK;
 }
