@@ -68,6 +68,8 @@ static ngx_int_t ngx_http_shared_session_metrics_insert(
 static ngx_uint_t ngx_http_shared_session_metrics_slot(
     ngx_http_shared_session_metrics_local_t **hash, ngx_uint_t mask,
     void *key);
+static ngx_int_t ngx_http_shared_session_metrics_reserve(ngx_array_t *a,
+    ngx_uint_t first);
 static void ngx_http_shared_session_metrics_configure(
     ngx_http_shared_session_metrics_redis_t *redis);
 static ngx_http_shared_session_metrics_redis_t *
@@ -902,22 +904,8 @@ ngx_http_shared_session_metrics_insert(
         w->cycle = (ngx_cycle_t *) ngx_cycle;
     }
 
-    if (w->locals.nelts == w->locals.nalloc) {
-        size = w->locals.nalloc ? 2 * w->locals.nalloc : 16;
-
-        lp = ngx_alloc(size * sizeof(void *), ngx_cycle->log);
-        if (lp == NULL) {
-            return NGX_ERROR;
-        }
-
-        if (w->locals.nelts) {
-            ngx_memcpy(lp, w->locals.elts, w->locals.nelts * sizeof(void *));
-        }
-
-        ngx_free(w->locals.elts);
-        w->locals.elts = lp;
-        w->locals.nalloc = size;
-        w->locals.size = sizeof(void *);
+    if (ngx_http_shared_session_metrics_reserve(&w->locals, 16) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     if (2 * (w->used + 1) > w->size) {
@@ -973,11 +961,47 @@ ngx_http_shared_session_metrics_slot(
 }
 
 
+/*
+ * Room for one more pointer in one of the worker's lists ("first" slots
+ * the first time, then twice as many): heap memory, as the lists live as
+ * long as the worker and grow while it runs.
+ */
+
+static ngx_int_t
+ngx_http_shared_session_metrics_reserve(ngx_array_t *a, ngx_uint_t first)
+{
+    void        **p;
+    ngx_uint_t    size;
+
+    if (a->nelts < a->nalloc) {
+        return NGX_OK;
+    }
+
+    size = a->nalloc ? 2 * a->nalloc : first;
+
+    p = ngx_alloc(size * sizeof(void *), ngx_cycle->log);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (a->nelts) {
+        ngx_memcpy(p, a->elts, a->nelts * sizeof(void *));
+    }
+
+    ngx_free(a->elts);
+    a->elts = p;
+    a->nalloc = size;
+    a->size = sizeof(void *);
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_shared_session_metrics_configure(
     ngx_http_shared_session_metrics_redis_t *redis)
 {
-    ngx_uint_t                                 i, size;
+    ngx_uint_t                                 i;
     ngx_http_shared_session_metrics_redis_t  **rp;
     ngx_http_shared_session_metrics_worker_t  *w;
 
@@ -990,23 +1014,9 @@ ngx_http_shared_session_metrics_configure(
         }
     }
 
-    if (w->configured.nelts == w->configured.nalloc) {
-        size = w->configured.nalloc ? 2 * w->configured.nalloc : 8;
-
-        rp = ngx_alloc(size * sizeof(void *), ngx_cycle->log);
-        if (rp == NULL) {
-            return;
-        }
-
-        if (w->configured.nelts) {
-            ngx_memcpy(rp, w->configured.elts,
-                       w->configured.nelts * sizeof(void *));
-        }
-
-        ngx_free(w->configured.elts);
-        w->configured.elts = rp;
-        w->configured.nalloc = size;
-        w->configured.size = sizeof(void *);
+    if (ngx_http_shared_session_metrics_reserve(&w->configured, 8) != NGX_OK)
+    {
+        return;
     }
 
     rp = w->configured.elts;
