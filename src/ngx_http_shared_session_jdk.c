@@ -69,8 +69,6 @@ typedef struct {
 } ngx_http_shared_session_jdk_reader_t;
 
 
-static uint32_t ngx_http_shared_session_jdk_utf8_next(u_char **pp,
-    u_char *last);
 static size_t ngx_http_shared_session_jdk_utf_len(ngx_str_t *s);
 static u_char *ngx_http_shared_session_jdk_write_utf(u_char *d,
     ngx_str_t *s);
@@ -1016,7 +1014,7 @@ ngx_http_shared_session_jdk_utf_decode(ngx_str_t *in, u_char *buf,
  * byte that starts none, as the module's JSON writer does.
  */
 
-static uint32_t
+uint32_t
 ngx_http_shared_session_jdk_utf8_next(u_char **pp, u_char *last)
 {
     u_char      *p;

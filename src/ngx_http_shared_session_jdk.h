@@ -91,6 +91,13 @@ size_t ngx_http_shared_session_jdk_session_len(
 u_char *ngx_http_shared_session_jdk_write_session(u_char *p,
     ngx_http_shared_session_jdk_session_t *session);
 
+/*
+ * The next character of UTF-8 text at *pp (before "last"), *pp moved past
+ * it: a well-formed sequence, or U+FFFD for one byte that starts none, as
+ * Java's decoder makes it.
+ */
+uint32_t ngx_http_shared_session_jdk_utf8_next(u_char **pp, u_char *last);
+
 
 /*
  * For the session scripts inside Redis (Lua 5.1, where numbers are

@@ -325,51 +325,15 @@ ngx_http_shared_session_event_order(ngx_str_t *field, ngx_uint_t *order)
 static uint32_t
 ngx_http_shared_session_java_hash(ngx_str_t *s)
 {
-    u_char      *p, *last;
-    uint32_t     h, c, min;
-    ngx_uint_t   n, i;
+    u_char    *p, *last;
+    uint32_t   h, c;
 
     h = 0;
     p = s->data;
     last = p + s->len;
 
     while (p < last) {
-
-        if (*p < 0x80) {
-            h = 31 * h + *p++;
-            continue;
-        }
-
-        if (*p >= 0xc2 && *p <= 0xdf) {
-            n = 2; c = *p & 0x1f; min = 0x80;
-
-        } else if (*p >= 0xe0 && *p <= 0xef) {
-            n = 3; c = *p & 0x0f; min = 0x800;
-
-        } else if (*p >= 0xf0 && *p <= 0xf4) {
-            n = 4; c = *p & 0x07; min = 0x10000;
-
-        } else {
-            n = 0; c = 0; min = 0;
-        }
-
-        if (n == 0 || (size_t) (last - p) < n) {
-            goto invalid;
-        }
-
-        for (i = 1; i < n; i++) {
-            if ((p[i] & 0xc0) != 0x80) {
-                goto invalid;
-            }
-
-            c = (c << 6) | (p[i] & 0x3f);
-        }
-
-        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
-            goto invalid;
-        }
-
-        p += n;
+        c = ngx_http_shared_session_jdk_utf8_next(&p, last);
 
         if (c >= 0x10000) {
             c -= 0x10000;
@@ -379,13 +343,6 @@ ngx_http_shared_session_java_hash(ngx_str_t *s)
         } else {
             h = 31 * h + c;
         }
-
-        continue;
-
-    invalid:
-
-        h = 31 * h + 0xfffd;
-        p++;
     }
 
     return h;
